@@ -1,0 +1,15 @@
+/** `npm run bench`: every benchmark of the package, each printing `bench <name>: key=value ...` lines. */
+import { benchLock } from './lock';
+
+async function main(): Promise<void> {
+	const only = process.argv[2];
+	const suites: Record<string, () => Promise<void>> = { lock: benchLock };
+	for (const [name, run] of Object.entries(suites)) {
+		if (!only || only === name) await run();
+	}
+}
+
+main().catch((error: unknown) => {
+	console.error(error);
+	process.exit(1);
+});

@@ -1,0 +1,281 @@
+/**
+ * The database lock: a PID file next to the database, taken atomically, recovered safely when stale, released only
+ * by its owner.
+ */
+import { dirname } from 'node:path';
+import { unlinkSync } from 'node:fs';
+import { bootId, hostName, pidNamespace, selfIdentity } from '../proc/identity';
+import { lookupProcess, type LookedUpProcess } from '../proc/lookup';
+import { UsageError } from '../errors';
+import { createExclusive, newToken, readPidFile, readPidFileSettled, replaceOwn, sameStamp, type FileStamp, type PidFileRead } from './files';
+import { judgeLock, type LockHolder, type LockVerdict, type StaleReason } from './liveness';
+import { parsePidFile, serializeRecord, type LockRecord, type ParsedPidFile } from './record';
+
+export const LOCK_DEFAULTS = {
+	/** How often a waiting acquirer looks again. */
+	pollMs: 200,
+	/** How deep the chain of recovery claims may go (each level only exists after a crash inside a recovery). */
+	maxClaimDepth: 3,
+	/** How long an acquirer without a wait gives another process to finish recovering a stale lock. */
+	recoveryPatienceMs: 2000,
+};
+
+export function pidFilePathFor(databasePath: string): string {
+	return `${databasePath}.pid`;
+}
+
+export type LockInspection =
+	| { pidFile: string; state: 'none' }
+	| ({ pidFile: string; previous?: PreviousHolder } & LockVerdict);
+
+/** What a PID file said about its holder, for reports after it was judged or removed. */
+export type PreviousHolder = { kind: 'record'; record: LockRecord } | { kind: 'legacy'; pid: number };
+
+export interface RecoveredLock {
+	reason: StaleReason;
+	detail: string;
+	previous: PreviousHolder;
+}
+
+export interface JobIdentity {
+	pid: number;
+	startTicks?: number;
+	pgid?: number;
+	command: string;
+}
+
+export interface AcquireOptions {
+	/** Who holds the lock, for people and the cleanup tools (e.g. the n8n workflow and execution). */
+	owner?: string;
+	/** What the supervisor is about to run, written until the job itself is recorded. */
+	command?: string;
+	/** How long to wait for a held lock; 0 fails at once (like `flock -n`). */
+	waitMs?: number;
+	pollMs?: number;
+	signal?: AbortSignal;
+}
+
+export type AcquireResult =
+	| { acquired: true; lock: HeldLock; recovered: RecoveredLock[]; waitedMs: number }
+	| { acquired: false; reason: 'held'; inspection: LockInspection & { state: 'held' | 'unreadable' }; recovered: RecoveredLock[]; waitedMs: number }
+	| { acquired: false; reason: 'canceled'; recovered: RecoveredLock[]; waitedMs: number };
+
+export type ReleaseResult =
+	| { released: true }
+	| { released: false; reason: 'already-released' | 'absent' | 'not-owner'; detail: string };
+
+let cachedSelf: ReturnType<typeof selfIdentity> | undefined;
+function self(): ReturnType<typeof selfIdentity> {
+	cachedSelf ??= selfIdentity();
+	return cachedSelf;
+}
+
+function supervisorRecord(token: string, owner: string, command: string | undefined): LockRecord {
+	const me = self();
+	return {
+		pid: me.pid,
+		role: 'supervisor',
+		pidStart: me.startTicks,
+		pgid: me.pgid,
+		command: command ?? me.command,
+		host: hostName(),
+		bootId: bootId(),
+		pidNamespace: pidNamespace(),
+		lockedAt: new Date().toISOString(),
+		owner,
+		supervisor: { pid: me.pid, startTicks: me.startTicks, command: me.command },
+		token,
+	};
+}
+
+function previousOf(parsed: ParsedPidFile): PreviousHolder | undefined {
+	if (parsed.kind === 'record') return { kind: 'record', record: parsed.record };
+	if (parsed.kind === 'legacy') return { kind: 'legacy', pid: parsed.pid };
+	return undefined;
+}
+
+async function judge(read: PidFileRead & { kind: 'file' | 'unreadable' }): Promise<{ verdict: LockVerdict; previous?: PreviousHolder }> {
+	if (read.kind === 'unreadable') return { verdict: { state: 'unreadable', reason: read.reason } };
+	const parsed = parsePidFile(read.text);
+	const pids = parsed.kind === 'record' ? [parsed.record.pid, parsed.record.supervisor.pid] : parsed.kind === 'legacy' ? [parsed.pid] : [];
+	const facts = new Map<number, LookedUpProcess | undefined>();
+	for (const pid of pids) if (!facts.has(pid)) facts.set(pid, await lookupProcess(pid));
+	const verdict = judgeLock(parsed, { host: hostName(), bootId: bootId(), process: (pid) => facts.get(pid) });
+	return { verdict, previous: previousOf(parsed) };
+}
+
+/** A read-only look at the lock of a database. Never changes anything. */
+export async function inspectLock(databasePath: string): Promise<LockInspection> {
+	const pidFile = pidFilePathFor(databasePath);
+	const read = await readPidFileSettled(pidFile);
+	if (read.kind === 'absent') return { pidFile, state: 'none' };
+	const { verdict, previous } = await judge(read);
+	return { pidFile, previous, ...verdict };
+}
+
+type StaleRemoval = 'removed' | 'changed' | 'busy';
+
+/**
+ * Removes a PID file judged stale, with exactly one remover however many race: the remover first takes a claim
+ * (`<file>.recover`, published atomically), then checks the file is byte-for-byte what it judged, then unlinks it.
+ * A claim left by a remover that died is itself stale and is removed the same way, one level deeper.
+ */
+async function removeStale(path: string, seen: { text: string; ino: number }, depth: number): Promise<StaleRemoval> {
+	const claimPath = `${path}.recover`;
+	const claimToken = newToken();
+	const claim = serializeRecord(supervisorRecord(claimToken, `recovering ${path}`, undefined));
+	let owned = false;
+	for (let attempt = 0; attempt < 3 && !owned; attempt++) {
+		owned = createExclusive(claimPath, claim) !== undefined;
+		if (owned) break;
+		const current = await readPidFileSettled(claimPath);
+		if (current.kind === 'absent') continue;
+		if (current.kind === 'unreadable') return 'busy';
+		const { verdict } = await judge(current);
+		if (verdict.state !== 'stale' || depth >= LOCK_DEFAULTS.maxClaimDepth) return 'busy';
+		await removeStale(claimPath, current, depth + 1);
+	}
+	if (!owned) return 'busy';
+	try {
+		const now = readPidFile(path);
+		if (now.kind !== 'file' || now.ino !== seen.ino || now.text !== seen.text) return 'changed';
+		unlinkSync(path);
+		return 'removed';
+	} finally {
+		releaseByToken(claimPath, claimToken);
+	}
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+	return new Promise((resolve) => {
+		if (signal?.aborted) return resolve();
+		const onAbort = (): void => {
+			clearTimeout(timer);
+			resolve();
+		};
+		const timer = setTimeout(() => {
+			signal?.removeEventListener('abort', onAbort);
+			resolve();
+		}, ms);
+		signal?.addEventListener('abort', onAbort, { once: true });
+	});
+}
+
+function explainFsError(error: unknown, pidFile: string): never {
+	const code = (error as NodeJS.ErrnoException).code;
+	const folder = dirname(pidFile);
+	if (code === 'ENOENT') throw new UsageError(`The database folder ${folder} does not exist. Create it, or fix the database path.`);
+	if (code === 'ENOTDIR') throw new UsageError(`${folder} is not a folder. Fix the database path.`);
+	if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+		throw new UsageError(`Cannot create the lock file ${pidFile} (${code}). Give this user write access to ${folder}.`);
+	}
+	throw error;
+}
+
+/** Takes the lock of a database, recovering a stale one, optionally waiting for a held one. */
+export async function acquireLock(databasePath: string, options: AcquireOptions = {}): Promise<AcquireResult> {
+	const pidFile = pidFilePathFor(databasePath);
+	const waitMs = options.waitMs ?? 0;
+	const pollMs = options.pollMs ?? LOCK_DEFAULTS.pollMs;
+	const started = Date.now();
+	const recovered: RecoveredLock[] = [];
+	const token = newToken();
+	const record = supervisorRecord(token, options.owner ?? '', options.command);
+	const content = serializeRecord(record);
+	for (;;) {
+		if (options.signal?.aborted) return { acquired: false, reason: 'canceled', recovered, waitedMs: Date.now() - started };
+		let stamp: FileStamp | undefined;
+		try {
+			stamp = createExclusive(pidFile, content);
+		} catch (error) {
+			explainFsError(error, pidFile);
+		}
+		if (stamp) return { acquired: true, lock: new HeldLock(pidFile, record, stamp), recovered, waitedMs: Date.now() - started };
+		const current = await readPidFileSettled(pidFile);
+		if (current.kind === 'absent') continue;
+		const { verdict, previous } = await judge(current);
+		if (verdict.state === 'stale' && current.kind === 'file') {
+			const removal = await removeStale(pidFile, current, 0);
+			if (removal === 'removed' && previous) recovered.push({ reason: verdict.reason, detail: verdict.detail, previous });
+			if (removal !== 'busy') continue;
+			// Another process is recovering it; that takes milliseconds, so look again soon even without a wait.
+			const waitedMs = Date.now() - started;
+			if (waitedMs < Math.max(waitMs, LOCK_DEFAULTS.recoveryPatienceMs)) {
+				await sleep(5, options.signal);
+				continue;
+			}
+			const reason = `the stale lock is being recovered by another process, or its recovery claim ${pidFile}.recover is stuck; run duckdb-lock-cleanup`;
+			return { acquired: false, reason: 'held', inspection: { pidFile, previous, state: 'unreadable', reason }, recovered, waitedMs };
+		}
+		if (verdict.state === 'stale') continue;
+		const waitedMs = Date.now() - started;
+		if (waitedMs >= waitMs) return { acquired: false, reason: 'held', inspection: { pidFile, previous, ...verdict }, recovered, waitedMs };
+		await sleep(Math.min(pollMs, waitMs - waitedMs), options.signal);
+	}
+}
+
+/** Removes the lock file only if it still carries `token`. Safe to call twice. */
+export function releaseByToken(pidFile: string, token: string): ReleaseResult {
+	const current = readPidFile(pidFile);
+	if (current.kind === 'absent') return { released: false, reason: 'absent', detail: `${pidFile} does not exist` };
+	if (current.kind === 'unreadable') return { released: false, reason: 'not-owner', detail: current.reason };
+	const parsed = parsePidFile(current.text);
+	if (parsed.kind !== 'record' || parsed.record.token !== token) {
+		return { released: false, reason: 'not-owner', detail: `${pidFile} belongs to another holder; left in place` };
+	}
+	unlinkSync(pidFile);
+	return { released: true };
+}
+
+/** A lock this process holds. */
+export class HeldLock {
+	private releasedAlready = false;
+
+	constructor(
+		readonly pidFile: string,
+		private current: LockRecord,
+		/** The exact file we wrote; one lstat tells whether it is still there, untouched. */
+		private stamp: FileStamp,
+	) {}
+
+	get record(): LockRecord {
+		return this.current;
+	}
+
+	get token(): string {
+		return this.current.token;
+	}
+
+	/** Rewrites the PID file so that line 1 names the job (its process-group leader); the supervisor stays below. */
+	recordJob(job: JobIdentity): void {
+		const read = readPidFile(this.pidFile);
+		const parsed = read.kind === 'file' ? parsePidFile(read.text) : undefined;
+		if (parsed?.kind !== 'record' || parsed.record.token !== this.token) {
+			throw new Error(`The lock ${this.pidFile} is no longer ours; refusing to overwrite it`);
+		}
+		const next: LockRecord = {
+			...this.current,
+			pid: job.pid,
+			role: 'job',
+			pidStart: job.startTicks,
+			pgid: job.pgid,
+			command: job.command,
+			jobStartedAt: new Date().toISOString(),
+		};
+		this.stamp = replaceOwn(this.pidFile, serializeRecord(next));
+		this.current = next;
+	}
+
+	release(): ReleaseResult {
+		if (this.releasedAlready) return { released: false, reason: 'already-released', detail: 'the lock was already released' };
+		this.releasedAlready = true;
+		if (sameStamp(this.pidFile, this.stamp)) {
+			unlinkSync(this.pidFile);
+			return { released: true };
+		}
+		// Not the file we wrote (touched by someone?): only its token can prove it is still ours.
+		return releaseByToken(this.pidFile, this.token);
+	}
+}
+
+export type { LockHolder, LockVerdict, StaleReason };

@@ -1,0 +1,132 @@
+/**
+ * The PID-file format, in one place.
+ *
+ * Line 1 is the PID a person would signal (`kill $(head -1 db.duckdb.pid)`): the job's process-group leader while a
+ * job runs, the supervising process before that. `key=value` lines below carry the metadata, in the spirit of
+ * PostgreSQL's postmaster.pid. Values are escaped so that a command containing a newline cannot forge a line.
+ */
+
+export const RECORD_FORMAT = 'duckdb-safe-ingest 1';
+
+export interface ProcessRef {
+	pid: number;
+	/** Start time in clock ticks since boot; absent where /proc is not available. */
+	startTicks?: number;
+	command: string;
+}
+
+export interface LockRecord {
+	/** Line 1: the job (group leader) while it runs, else the supervisor. */
+	pid: number;
+	role: 'supervisor' | 'job';
+	/** Start time of the line-1 process. */
+	pidStart?: number;
+	/** Process group of the line-1 process (equals pid for a job: `kill -- -PID` stops the whole job). */
+	pgid?: number;
+	command: string;
+	host: string;
+	bootId: string;
+	pidNamespace: string;
+	/** ISO time the lock was taken. */
+	lockedAt: string;
+	jobStartedAt?: string;
+	/** Free-form label of who holds it, e.g. the n8n workflow and execution. */
+	owner: string;
+	/** The process that took the lock and will release it (a CLI run, or the n8n process). */
+	supervisor: ProcessRef;
+	/** Random value that proves ownership on release. */
+	token: string;
+}
+
+export type ParsedPidFile =
+	| { kind: 'record'; record: LockRecord }
+	/** A file holding only a PID, as older wrapper scripts write it. */
+	| { kind: 'legacy'; pid: number }
+	| { kind: 'garbage'; reason: string };
+
+function escapeValue(value: string): string {
+	return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+function unescapeValue(value: string): string {
+	return value.replace(/\\(.)/g, (_match, char: string) => (char === 'n' ? '\n' : char === 'r' ? '\r' : char));
+}
+
+export function serializeRecord(record: LockRecord): string {
+	const fields: Array<[string, string | number | undefined]> = [
+		['format', RECORD_FORMAT],
+		['role', record.role],
+		['pid_start', record.pidStart],
+		['pgid', record.pgid],
+		['command', record.command],
+		['host', record.host],
+		['boot_id', record.bootId],
+		['pid_ns', record.pidNamespace],
+		['locked_at', record.lockedAt],
+		['job_started_at', record.jobStartedAt],
+		['owner', record.owner],
+		['supervisor_pid', record.supervisor.pid],
+		['supervisor_start', record.supervisor.startTicks],
+		['supervisor_command', record.supervisor.command],
+		['token', record.token],
+	];
+	const lines = fields.filter(([, value]) => value !== undefined).map(([key, value]) => `${key}=${escapeValue(String(value))}`);
+	return `${record.pid}\n${lines.join('\n')}\n`;
+}
+
+const PID_LINE = /^\s*([1-9][0-9]{0,9})\s*$/;
+
+function positiveInt(text: string | undefined): number | undefined {
+	if (text === undefined || !/^[0-9]+$/.test(text)) return undefined;
+	const value = Number(text);
+	return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+}
+
+function nonNegativeInt(text: string | undefined): number | undefined {
+	if (text === undefined || !/^[0-9]+$/.test(text)) return undefined;
+	const value = Number(text);
+	return Number.isSafeInteger(value) ? value : undefined;
+}
+
+export function parsePidFile(text: string): ParsedPidFile {
+	if (text.trim() === '') return { kind: 'garbage', reason: 'the PID file is empty' };
+	const lines = text.split('\n');
+	const first = PID_LINE.exec(lines[0]);
+	if (!first) return { kind: 'garbage', reason: `line 1 is not a PID: ${JSON.stringify(lines[0].slice(0, 40))}` };
+	const pid = Number(first[1]);
+	if (pid > 4_194_304) return { kind: 'garbage', reason: `line 1 (${pid}) is larger than any Linux PID` };
+	const fields = new Map<string, string>();
+	for (const line of lines.slice(1)) {
+		const eq = line.indexOf('=');
+		if (eq > 0) fields.set(line.slice(0, eq), unescapeValue(line.slice(eq + 1)));
+	}
+	if (fields.get('format') !== RECORD_FORMAT) return { kind: 'legacy', pid };
+	const token = fields.get('token');
+	const supervisorPid = positiveInt(fields.get('supervisor_pid'));
+	const role = fields.get('role');
+	if (!token || supervisorPid === undefined || (role !== 'job' && role !== 'supervisor')) {
+		return { kind: 'garbage', reason: 'the PID file is in our format but incomplete (token, role or supervisor_pid missing)' };
+	}
+	return {
+		kind: 'record',
+		record: {
+			pid,
+			role,
+			pidStart: nonNegativeInt(fields.get('pid_start')),
+			pgid: positiveInt(fields.get('pgid')),
+			command: fields.get('command') ?? '',
+			host: fields.get('host') ?? '',
+			bootId: fields.get('boot_id') ?? '',
+			pidNamespace: fields.get('pid_ns') ?? '',
+			lockedAt: fields.get('locked_at') ?? '',
+			jobStartedAt: fields.get('job_started_at'),
+			owner: fields.get('owner') ?? '',
+			supervisor: {
+				pid: supervisorPid,
+				startTicks: nonNegativeInt(fields.get('supervisor_start')),
+				command: fields.get('supervisor_command') ?? '',
+			},
+			token,
+		},
+	};
+}

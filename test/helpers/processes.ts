@@ -1,0 +1,93 @@
+/**
+ * Real processes for tests. Every process a test starts is tracked here, and `stopAll()` signals only those, by the
+ * PID we got when we started them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+export const FIXTURES = join(__dirname, '..', 'fixtures');
+const started = new Set<ChildProcess>();
+
+export function fixture(name: string): string {
+	return join(FIXTURES, `${name}.js`);
+}
+
+/** A child whose stdout carries JSON lines, one event each. */
+export class JsonChild {
+	readonly child: ChildProcess;
+	private readonly events: object[] = [];
+	private waiters: Array<() => void> = [];
+	readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+	stderr = '';
+
+	constructor(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+		this.child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: options.cwd, env: options.env ?? process.env });
+		started.add(this.child);
+		this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => {
+			started.delete(this.child);
+			resolve({ code, signal });
+			for (const waiter of this.waiters.splice(0)) waiter();
+		}));
+		createInterface({ input: this.child.stdout! }).on('line', (line) => {
+			try {
+				this.events.push(JSON.parse(line) as object);
+			} catch {
+				this.events.push({ event: 'text', line });
+			}
+			for (const waiter of this.waiters.splice(0)) waiter();
+		});
+		this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+	}
+
+	get pid(): number {
+		return this.child.pid!;
+	}
+
+	send(message: object): void {
+		this.child.stdin!.write(`${JSON.stringify(message)}\n`);
+	}
+
+	/** The next event with the given name (consumed), failing after a generous time. */
+	async next<T = Record<string, unknown>>(event: string, timeoutMs = 20_000): Promise<T> {
+		const deadline = Date.now() + timeoutMs;
+		for (;;) {
+			const index = this.events.findIndex((candidate) => (candidate as { event?: string }).event === event);
+			if (index >= 0) return this.events.splice(index, 1)[0] as T;
+			if (this.child.exitCode !== null || this.child.signalCode !== null) {
+				throw new Error(`process ${this.pid} exited before "${event}": ${this.stderr}`);
+			}
+			if (Date.now() > deadline) throw new Error(`no "${event}" from process ${this.pid} within ${timeoutMs} ms: ${this.stderr}`);
+			await new Promise<void>((resolve) => {
+				const timer = setTimeout(resolve, 200);
+				this.waiters.push(() => {
+					clearTimeout(timer);
+					resolve();
+				});
+			});
+		}
+	}
+}
+
+export function nodeChild(script: string, args: string[] = [], prefix: string[] = []): JsonChild {
+	const argv = [...prefix, process.execPath, fixture(script), ...args];
+	return new JsonChild(argv[0], argv.slice(1));
+}
+
+/** SIGKILL every process this test file started and has not seen exit. */
+export function stopAll(): void {
+	for (const child of started) {
+		if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+	}
+}
+
+export function tempDir(prefix = 'duckdb-safe-ingest-test-'): { path: string; remove(): void } {
+	const path = mkdtempSync(join(tmpdir(), prefix));
+	return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export function sleep(ms: number): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}

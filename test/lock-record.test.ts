@@ -1,0 +1,106 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parsePidFile, serializeRecord, type LockRecord } from '../lib/lock/record';
+import { judgeLock, type LocalFacts } from '../lib/lock/liveness';
+import { parseStat } from '../lib/proc/identity';
+import { formatDuration, parseDuration } from '../lib/duration';
+import type { LookedUpProcess } from '../lib/proc/lookup';
+
+const record: LockRecord = {
+	pid: 4242,
+	role: 'job',
+	pidStart: 1000,
+	pgid: 4242,
+	command: 'python3 ingest.py --symbol BTCUSDT\nfake=line',
+	host: 'n8n-1',
+	bootId: 'boot-a',
+	pidNamespace: 'pid:[1]',
+	lockedAt: '2026-11-28T10:00:00.000Z',
+	jobStartedAt: '2026-11-28T10:00:00.100Z',
+	owner: 'workflow 7 "Binance\\history"',
+	supervisor: { pid: 4000, startTicks: 900, command: 'node n8n' },
+	token: 'abc123',
+};
+
+function facts(processes: Record<number, Partial<LookedUpProcess>>, host = 'n8n-1', bootId = 'boot-a'): LocalFacts {
+	return {
+		host,
+		bootId,
+		process: (pid) => (processes[pid] ? ({ pid, ppid: 1, pgid: pid, name: 'x', command: 'x', state: 'S', startTicks: 0, elapsedSeconds: 5, ...processes[pid] } as LookedUpProcess) : undefined),
+	};
+}
+
+test('a record survives serialize → parse, including newlines and backslashes in values', () => {
+	const text = serializeRecord(record);
+	assert.equal(text.split('\n')[0], '4242', 'line 1 is the PID a person would kill');
+	assert.ok(!text.includes('\nfake=line'), 'a newline in the command cannot forge a field');
+	const parsed = parsePidFile(text);
+	assert.equal(parsed.kind, 'record');
+	assert.deepEqual(parsed.kind === 'record' && parsed.record, record);
+});
+
+test('PID-only files (older wrappers) are legacy; garbage, empty and absurd PIDs are garbage', () => {
+	assert.deepEqual(parsePidFile('1234\n'), { kind: 'legacy', pid: 1234 });
+	assert.deepEqual(parsePidFile('  77  '), { kind: 'legacy', pid: 77 });
+	assert.deepEqual(parsePidFile('99\nstarted 2024-01-01\n'), { kind: 'legacy', pid: 99 });
+	for (const text of ['', '\n\n', 'hello', '-5', '0', '12abc', '99999999999', 'x\n1234']) {
+		assert.equal(parsePidFile(text).kind, 'garbage', JSON.stringify(text));
+	}
+	const incomplete = serializeRecord(record).replace(/token=.*\n/, '');
+	assert.equal(parsePidFile(incomplete).kind, 'garbage');
+});
+
+test('liveness: alive with matching start time is held; dead, reused, zombie, rebooted are stale', () => {
+	const parsed = parsePidFile(serializeRecord(record));
+	const held = judgeLock(parsed, facts({ 4242: { startTicks: 1000 } }));
+	assert.equal(held.state, 'held');
+	assert.equal(held.state === 'held' && held.holder.role, 'job');
+	assert.equal(held.state === 'held' && held.holder.identityProven, true);
+
+	const supervisorOnly = judgeLock(parsed, facts({ 4000: { startTicks: 900 } }));
+	assert.equal(supervisorOnly.state === 'held' && supervisorOnly.holder.role, 'supervisor', 'job gone, supervisor alive: still held');
+
+	const dead = judgeLock(parsed, facts({}));
+	assert.deepEqual(dead.state === 'stale' && dead.reason, 'dead');
+
+	const reused = judgeLock(parsed, facts({ 4242: { startTicks: 5555 }, 4000: { startTicks: 901 } }));
+	assert.equal(reused.state === 'stale' && reused.reason, 'reused-pid');
+
+	const zombie = judgeLock(parsed, facts({ 4242: { startTicks: 1000, state: 'Z' } }));
+	assert.equal(zombie.state === 'stale' && zombie.reason, 'zombie');
+
+	const rebooted = judgeLock(parsed, facts({ 4242: { startTicks: 1000 } }, 'n8n-1', 'boot-b'));
+	assert.equal(rebooted.state === 'stale' && rebooted.reason, 'rebooted');
+});
+
+test('liveness: another host is held (remote), whatever local PIDs say; legacy alive is held but unproven', () => {
+	const parsed = parsePidFile(serializeRecord(record));
+	const remote = judgeLock(parsed, facts({}, 'other-host'));
+	assert.equal(remote.state, 'held');
+	assert.equal(remote.state === 'held' && remote.remote, true);
+
+	const legacyAlive = judgeLock({ kind: 'legacy', pid: 10 }, facts({ 10: {} }));
+	assert.equal(legacyAlive.state === 'held' && legacyAlive.holder.identityProven, false);
+	const legacyDead = judgeLock({ kind: 'legacy', pid: 10 }, facts({}));
+	assert.equal(legacyDead.state === 'stale' && legacyDead.reason, 'dead');
+	const legacyZombie = judgeLock({ kind: 'legacy', pid: 10 }, facts({ 10: { state: 'Z' } }));
+	assert.equal(legacyZombie.state === 'stale' && legacyZombie.reason, 'zombie');
+	assert.equal(judgeLock({ kind: 'garbage', reason: 'x' }, facts({})).state, 'unreadable');
+});
+
+test('/proc/<pid>/stat is parsed after the last parenthesis (names may contain spaces and parentheses)', () => {
+	const stat = '123 (evil ) S 1 2 (x)) Z 7 123 123 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 98765 0 0';
+	assert.deepEqual(parseStat(stat), { pid: 123, name: 'evil ) S 1 2 (x)', state: 'Z', ppid: 7, pgid: 123, startTicks: 98765 });
+	assert.equal(parseStat('garbage'), undefined);
+});
+
+test('durations: bare numbers are minutes; units s, m, h, d, ms; garbage is refused', () => {
+	assert.equal(parseDuration('120', 'timeout'), 120 * 60_000);
+	assert.equal(parseDuration('90s', 'timeout'), 90_000);
+	assert.equal(parseDuration('1.5h', 'timeout'), 5_400_000);
+	assert.equal(parseDuration('250ms', 'grace'), 250);
+	assert.equal(parseDuration('10', 'grace', 's'), 10_000);
+	for (const bad of ['', 'abc', '-5', '5x', '1e3', '10 minutes']) assert.throws(() => parseDuration(bad, 'timeout'), /not a duration/);
+	assert.equal(formatDuration(4 * 3_600_000 + 52 * 60_000), '4h52m');
+	assert.equal(formatDuration(850), '850ms');
+});
