@@ -11,6 +11,13 @@ import { tmpdir } from 'node:os';
 export const FIXTURES = join(__dirname, '..', 'fixtures');
 const started = new Set<ChildProcess>();
 
+/** Remembers a process a test started, so that stopAll() can stop it if the test fails before it exits. */
+export function track(child: ChildProcess): ChildProcess {
+	started.add(child);
+	child.once('exit', () => started.delete(child));
+	return child;
+}
+
 export function fixture(name: string): string {
 	return join(FIXTURES, `${name}.js`);
 }

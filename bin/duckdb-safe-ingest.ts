@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+/**
+ * duckdb-safe-ingest: run one job under the database lock, with a timeout that stops the whole job tree.
+ * Argument parsing and printing only; the work is lib/run/supervise.ts.
+ */
+import { parseArgs } from 'node:util';
+import { parseDuration, formatDuration } from '../lib/duration';
+import { UsageError } from '../lib/errors';
+import { EXIT_CODES, exitCodeFor, describeHolder, type Outcome } from '../lib/outcome';
+import { runUnderLock, RUN_DEFAULTS, type RunEvent } from '../lib/run/supervise';
+import { resolve } from 'node:path';
+import { hostname } from 'node:os';
+
+const HELP = `Usage: duckdb-safe-ingest --db PATH [options] -- COMMAND [ARG...]
+
+Runs COMMAND under the lock of the DuckDB database PATH (the file PATH.pid), so that two runs (a schedule and a
+manual run, n8n and cron) never write at once, and stops the whole job tree when it runs too long.
+
+Options:
+  --db PATH                 the DuckDB database file (its folder must exist)
+  --timeout DURATION        wall-clock limit; a bare number is minutes (default 120)
+  --grace DURATION          after the timeout, SIGTERM then this long before SIGKILL; a bare number is seconds (default 10)
+  --wait DURATION           wait this long for a held lock; a bare number is seconds (default 0: fail at once)
+  --cwd DIR                 working directory of the job (default: the current one)
+  --env NAME=VALUE          extra environment variable for the job (repeatable)
+  --log-file PATH           append the job's output to this file
+  --owner TEXT              who holds the lock, written into the PID file (default: user@host)
+  --shell                   run COMMAND as one shell line with /bin/sh -c (off by default; beware of injection)
+  --conflict-exit-code N    exit code when the lock is held (default 1, like flock)
+  --json                    print the outcome as one JSON object on the last line of stdout
+  -h, --help                this help
+
+Durations: 90s, 15m, 2h, 1d, 500ms, or a bare number in the unit named above.
+
+Exit codes (GNU timeout compatible):
+  0      the command succeeded
+  N      the command failed with its own exit status N
+  1      the lock is held by another run (see --conflict-exit-code)
+  124    the timeout was hit; the job's whole process group was stopped
+  125    our own error: bad arguments, missing database folder, unreadable lock file
+  126    the command was found but is not executable
+  127    the command was not found
+  128+N  the command died of signal N, or duckdb-safe-ingest itself was stopped by signal N
+         (SIGTERM, SIGINT, SIGHUP stop the job group, release the lock, then exit 128+N)
+
+Progress goes to stderr, the job's output is streamed live.`;
+
+function progress(message: string): void {
+	process.stderr.write(`duckdb-safe-ingest: ${message}\n`);
+}
+
+function describeEvent(event: RunEvent): string {
+	switch (event.type) {
+		case 'lock-check':
+			return `checking the lock ${event.pidFile}`;
+		case 'lock-acquired': {
+			const recovered = event.recovered.map((entry) => `; recovered a stale lock of PID ${entry.pid} (${entry.detail})`).join('');
+			return `lock taken${event.waitedMs > 50 ? ` after waiting ${formatDuration(event.waitedMs)}` : ''}${recovered}`;
+		}
+		case 'job-started':
+			return `job started, PID ${event.pid} (process group ${event.pid})`;
+		case 'job-stopping':
+			return `stopping the job group (${event.reason}): SIGTERM, then SIGKILL after the grace period`;
+		case 'job-finished':
+			return `job finished after ${formatDuration(event.durationMs)} (${event.signal ? `signal ${event.signal}` : `exit ${event.exitCode}`})`;
+		case 'lock-released':
+			return event.released ? 'lock released' : `lock NOT released: ${event.note}`;
+	}
+}
+
+interface Parsed {
+	argv: string[];
+	databasePath: string;
+	timeoutMs: number;
+	graceMs: number;
+	waitMs: number;
+	cwd?: string;
+	env: Record<string, string>;
+	logFile?: string;
+	owner: string;
+	shell: boolean;
+	conflictExitCode: number;
+	json: boolean;
+}
+
+function parse(args: string[]): Parsed | 'help' {
+	let parsed;
+	try {
+		parsed = parseArgs({
+			args,
+			allowPositionals: true,
+			options: {
+				db: { type: 'string' },
+				timeout: { type: 'string' },
+				grace: { type: 'string' },
+				wait: { type: 'string' },
+				cwd: { type: 'string' },
+				env: { type: 'string', multiple: true },
+				'log-file': { type: 'string' },
+				owner: { type: 'string' },
+				shell: { type: 'boolean' },
+				'conflict-exit-code': { type: 'string' },
+				json: { type: 'boolean' },
+				help: { type: 'boolean', short: 'h' },
+			},
+		});
+	} catch (error) {
+		throw new UsageError(`${(error as Error).message}. See --help.`);
+	}
+	const { values, positionals } = parsed;
+	if (values.help) return 'help';
+	if (!values.db) throw new UsageError('--db PATH is required. See --help.');
+	if (!positionals.length) throw new UsageError('No command given. Put it after --, for example: duckdb-safe-ingest --db data.duckdb -- python3 ingest.py');
+	const env: Record<string, string> = {};
+	for (const pair of values.env ?? []) {
+		const eq = pair.indexOf('=');
+		if (eq <= 0) throw new UsageError(`--env ${pair}: expected NAME=VALUE.`);
+		env[pair.slice(0, eq)] = pair.slice(eq + 1);
+	}
+	const conflictText = values['conflict-exit-code'] ?? String(EXIT_CODES.blockedDefault);
+	const conflictExitCode = Number(conflictText);
+	if (!/^\d+$/.test(conflictText) || conflictExitCode > 255) throw new UsageError(`--conflict-exit-code ${conflictText}: give a number from 0 to 255.`);
+	const timeoutMs = values.timeout === undefined ? RUN_DEFAULTS.timeoutMs : parseDuration(values.timeout, '--timeout', 'm');
+	if (timeoutMs <= 0) throw new UsageError(`--timeout ${values.timeout}: the timeout must be greater than zero.`);
+	const databasePath = resolve(values.db);
+	return {
+		argv: positionals,
+		databasePath,
+		timeoutMs,
+		graceMs: values.grace === undefined ? RUN_DEFAULTS.graceMs : parseDuration(values.grace, '--grace', 's'),
+		waitMs: values.wait === undefined ? RUN_DEFAULTS.waitMs : parseDuration(values.wait, '--wait', 's'),
+		cwd: values.cwd ? resolve(values.cwd) : undefined,
+		env,
+		logFile: values['log-file'] ? resolve(values['log-file']) : undefined,
+		owner: values.owner ?? `${process.env.USER ?? 'user'}@${hostname()} (duckdb-safe-ingest CLI)`,
+		shell: values.shell ?? false,
+		conflictExitCode,
+		json: values.json ?? false,
+	};
+}
+
+function printResult(outcome: Outcome): void {
+	if (outcome.status === 'blocked' && outcome.holder && !outcome.holder.unreadable) progress(`blocked: held by ${describeHolder(outcome.holder)}`);
+	progress(outcome.summary);
+}
+
+async function main(): Promise<number> {
+	let options: Parsed | 'help';
+	try {
+		options = parse(process.argv.slice(2));
+	} catch (error) {
+		if (error instanceof UsageError) {
+			progress(`error: ${error.message}`);
+			return EXIT_CODES.usage;
+		}
+		throw error;
+	}
+	if (options === 'help') {
+		process.stdout.write(`${HELP}\n`);
+		return 0;
+	}
+	const controller = new AbortController();
+	let stoppedBy: NodeJS.Signals | undefined;
+	for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+		process.on(signal, () => {
+			if (stoppedBy) return;
+			stoppedBy = signal;
+			progress(`received ${signal}: stopping the job, then releasing the lock`);
+			controller.abort(signal);
+		});
+	}
+	let outcome: Outcome;
+	try {
+		outcome = await runUnderLock(
+			{
+				databasePath: options.databasePath,
+				command: options.shell ? [options.argv.join(' ')] : options.argv,
+				shell: options.shell,
+				cwd: options.cwd,
+				env: options.env,
+				timeoutMs: options.timeoutMs,
+				graceMs: options.graceMs,
+				waitMs: options.waitMs,
+				owner: options.owner,
+				logFile: options.logFile,
+				signal: controller.signal,
+			},
+			{ onEvent: (event) => progress(describeEvent(event)), echo: { stdout: process.stdout, stderr: process.stderr } },
+		);
+	} catch (error) {
+		if (error instanceof UsageError) {
+			progress(`error: ${error.message}`);
+			return EXIT_CODES.usage;
+		}
+		throw error;
+	}
+	printResult(outcome);
+	if (options.json) process.stdout.write(`${JSON.stringify(outcome)}\n`);
+	return exitCodeFor(outcome, options.conflictExitCode, stoppedBy);
+}
+
+main().then(
+	(code) => {
+		process.exitCode = code;
+		// Do not wait for anything the job may have left behind (escaped processes holding a pipe).
+		setImmediate(() => process.exit(code));
+	},
+	(error: unknown) => {
+		progress(`internal error: ${(error as Error).stack ?? String(error)}`);
+		process.exit(EXIT_CODES.usage);
+	},
+);

@@ -1,0 +1,32 @@
+/**
+ * Last line of defence: if the supervising process exits while jobs run (n8n shutting down, process.exit in a CLI
+ * path we did not foresee), kill their groups and release their locks synchronously in the `exit` hook, so no job
+ * is left writing to a database whose lock is gone or held by a dead supervisor.
+ */
+import { signalGroup, type GroupIdentity } from '../proc/group';
+import type { HeldLock } from '../lock/lock';
+
+interface ActiveRun {
+	group?: GroupIdentity;
+	lock: HeldLock;
+}
+
+const active = new Set<ActiveRun>();
+let installed = false;
+
+function onExit(): void {
+	for (const run of active) {
+		if (run.group) signalGroup(run.group, 'SIGKILL');
+		run.lock.release();
+	}
+	active.clear();
+}
+
+export function trackRun(run: ActiveRun): () => void {
+	if (!installed) {
+		process.on('exit', onExit);
+		installed = true;
+	}
+	active.add(run);
+	return () => active.delete(run);
+}

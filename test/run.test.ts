@@ -1,0 +1,201 @@
+/** The supervised run against real processes: timeouts, whole-group kill, escaped pipes, output, cancellation. */
+import { after, afterEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runUnderLock } from '../lib/run/supervise';
+import { groupMembers } from '../lib/proc/group';
+import { readProcess } from '../lib/proc/identity';
+import { parsePidFile } from '../lib/lock/record';
+import { exitCodeFor, type Outcome } from '../lib/outcome';
+import { UsageError } from '../lib/errors';
+import { nodeChild, sleep, stopAll, tempDir } from './helpers/processes';
+
+const dir = tempDir();
+let n = 0;
+const freshDb = (): string => join(dir.path, `run${++n}.duckdb`);
+const escaped: number[] = [];
+afterEach(() => stopAll());
+after(() => {
+	// Processes that escaped a job's group on purpose (setsid) told us their PID; they are ours to stop.
+	for (const pid of escaped) if (readProcess(pid)) process.kill(pid, 'SIGKILL');
+	dir.remove();
+});
+
+function assertGroupGone(outcome: Outcome): void {
+	assert.ok(outcome.jobPid, 'the job started');
+	assert.deepEqual(groupMembers(outcome.jobPid!).map((member) => `${member.pid} ${member.name}`), [], 'no process of the job group survives');
+	assert.equal(existsSync(`${outcome.database}.pid`), false, 'the PID file is removed');
+	assert.equal(outcome.lock.released, true);
+}
+
+test('success: exit 0, output tails, lock taken and released, the PID file named the job while it ran', async () => {
+	const db = freshDb();
+	let seenLineOne = '';
+	const outcome = await runUnderLock(
+		{ databasePath: db, command: ['sh', '-c', 'echo out-line; echo err-line >&2; exit 0'] },
+		{ onEvent: (event) => { if (event.type === 'job-started') seenLineOne = readFileSync(`${db}.pid`, 'utf8').split('\n')[0]; } },
+	);
+	assert.equal(outcome.status, 'success');
+	assert.equal(outcome.exitCode, 0);
+	assert.equal(seenLineOne, String(outcome.jobPid), 'line 1 of the PID file was the job while it ran');
+	assert.deepEqual(outcome.output.stdout, { tail: 'out-line\n', bytes: 9, truncated: false });
+	assert.equal(outcome.output.stderr.tail, 'err-line\n');
+	assert.match(outcome.summary, /^Success: sh -c .* finished in .* on run\d+\.duckdb$/);
+	assert.equal(exitCodeFor(outcome), 0);
+	assertGroupGone(outcome);
+});
+
+test('a silent hang times out: SIGTERM to the group, no SIGKILL needed, outcome timeout', async () => {
+	const db = freshDb();
+	const started = Date.now();
+	const outcome = await runUnderLock({ databasePath: db, command: ['sleep', '600'], timeoutMs: 700, graceMs: 700 });
+	assert.equal(outcome.status, 'timeout');
+	assert.equal(outcome.termination?.reason, 'timeout');
+	assert.equal(outcome.termination?.sigkillSent, false);
+	assert.equal(outcome.signal, 'SIGTERM');
+	assert.ok(Date.now() - started < 30_000, 'terminates');
+	assert.equal(exitCodeFor(outcome), 124);
+	assertGroupGone(outcome);
+});
+
+test('a job that ignores SIGTERM is SIGKILLed after the grace period', async () => {
+	const db = freshDb();
+	const outcome = await runUnderLock({ databasePath: db, command: ['sh', '-c', 'trap "" TERM; sleep 600 & wait; sleep 600'], timeoutMs: 800, graceMs: 700 });
+	assert.equal(outcome.status, 'timeout');
+	assert.equal(outcome.termination?.sigkillSent, true);
+	assert.ok((outcome.termination?.groupGoneAfterMs ?? 0) >= 700, `the grace was honoured (${outcome.termination?.groupGoneAfterMs} ms)`);
+	assert.match(outcome.summary, /SIGKILL after/);
+	assertGroupGone(outcome);
+});
+
+test('grandchildren holding stdout open: the outcome comes promptly and the whole group is gone', async () => {
+	const db = freshDb();
+	const started = Date.now();
+	// The main process exits at once with success; two background grandchildren keep stdout and stderr open.
+	const outcome = await runUnderLock({ databasePath: db, command: ['sh', '-c', 'sleep 600 & (sleep 600 >&2 &) ; echo parent-done'], timeoutMs: 60_000, graceMs: 2000 });
+	assert.ok(Date.now() - started < 20_000, 'did not wait for the pipes');
+	assert.equal(outcome.status, 'success');
+	assert.equal(outcome.termination?.reason, 'stray-processes');
+	assert.match(outcome.output.stdout.tail, /parent-done/);
+	assertGroupGone(outcome);
+
+	// Timed out with grandchildren: same.
+	const hung = await runUnderLock({ databasePath: freshDb(), command: ['sh', '-c', 'sleep 600 & sleep 600 & sleep 600'], timeoutMs: 1000, graceMs: 1000 });
+	assert.equal(hung.status, 'timeout');
+	assertGroupGone(hung);
+});
+
+test('a process that escaped the group (setsid) and holds stdout does not hang the outcome', async () => {
+	const db = freshDb();
+	const started = Date.now();
+	const outcome = await runUnderLock({ databasePath: db, command: ['sh', '-c', 'setsid sh -c \'echo escaped=$$; exec sleep 600\' & sleep 0.3; echo main-done'], timeoutMs: 60_000, graceMs: 1000 });
+	const pid = Number(/escaped=(\d+)/.exec(outcome.output.stdout.tail)?.[1]);
+	if (pid) escaped.push(pid);
+	assert.ok(pid > 0 && readProcess(pid), 'the escaped process is alive (outside the group, not ours to kill)');
+	assert.ok(Date.now() - started < 20_000);
+	assert.equal(outcome.status, 'success');
+	assertGroupGone(outcome);
+});
+
+test('cancellation by AbortSignal stops the job group and releases the lock', async () => {
+	const db = freshDb();
+	const controller = new AbortController();
+	const running = runUnderLock({ databasePath: db, command: ['sh', '-c', 'sleep 600 & sleep 600'], timeoutMs: 600_000, graceMs: 1000, signal: controller.signal }, {
+		onEvent: (event) => { if (event.type === 'job-started') setTimeout(() => controller.abort(), 200); },
+	});
+	const outcome = await running;
+	assert.equal(outcome.status, 'canceled');
+	assert.equal(outcome.termination?.reason, 'canceled');
+	assertGroupGone(outcome);
+});
+
+test('command not found is failed with 127, not executable with 126; a crash by signal is 128+N', async () => {
+	const notFound = await runUnderLock({ databasePath: freshDb(), command: ['definitely-not-a-command-xyz'] });
+	assert.equal(notFound.status, 'failed');
+	assert.equal(notFound.exitCode, 127);
+	assert.match(notFound.summary, /command not found: definitely-not-a-command-xyz/);
+	const script = join(dir.path, 'not-executable.sh');
+	writeFileSync(script, '#!/bin/sh\necho hi\n');
+	chmodSync(script, 0o644);
+	const notExecutable = await runUnderLock({ databasePath: freshDb(), command: [script] });
+	assert.equal(notExecutable.exitCode, 126);
+	assert.match(notExecutable.summary, /not executable/);
+	const killed = await runUnderLock({ databasePath: freshDb(), command: ['sh', '-c', 'kill -KILL $$'] });
+	assert.equal(killed.status, 'failed');
+	assert.equal(killed.signal, 'SIGKILL');
+	assert.equal(exitCodeFor(killed), 137);
+	const failed = await runUnderLock({ databasePath: freshDb(), command: ['sh', '-c', 'echo "bad symbol BTCXXX" >&2; exit 3'] });
+	assert.equal(exitCodeFor(failed), 3);
+	assert.match(failed.summary, /exited with code 3 .*: bad symbol BTCXXX$/);
+});
+
+test('a shell is used only when asked, and the outcome says so', async () => {
+	const plain = await runUnderLock({ databasePath: freshDb(), command: ['echo', '$(id -u); rm -rf /nonexistent-x'] });
+	assert.equal(plain.shell, false);
+	assert.equal(plain.output.stdout.tail, '$(id -u); rm -rf /nonexistent-x\n', 'arguments arrive verbatim');
+	const shell = await runUnderLock({ databasePath: freshDb(), command: ['echo $((40 + 2))'], shell: true });
+	assert.equal(shell.shell, '/bin/sh');
+	assert.equal(shell.output.stdout.tail, '42\n');
+});
+
+test('hundreds of MB of output: the supervisor\'s memory stays bounded and the tail is exact', async () => {
+	const db = freshDb();
+	const log = join(dir.path, 'big.log');
+	const actor = nodeChild('run-actor', [JSON.stringify({ databasePath: db, command: ['sh', '-c', 'head -c 314572800 /dev/zero | tr "\\0" "x"; echo; echo END'], logFile: log, timeoutMs: 600_000 })]);
+	const { outcome, maxRssMb } = await actor.next<{ outcome: Outcome; maxRssMb: number }>('outcome', 300_000);
+	assert.equal(outcome.status, 'success');
+	assert.equal(outcome.output.stdout.bytes, 314_572_800 + 5);
+	assert.equal(outcome.output.stdout.truncated, true);
+	assert.equal(Buffer.byteLength(outcome.output.stdout.tail), 64 * 1024);
+	assert.ok(outcome.output.stdout.tail.endsWith('x\nEND\n'));
+	assert.ok(maxRssMb < 200, `supervisor peak RSS ${maxRssMb.toFixed(0)} MB`);
+	const logText = readFileSync(log, 'utf8');
+	assert.ok(logText.length > 314_572_800, 'the log file got everything');
+});
+
+test('log file and line callback get the output line by line', async () => {
+	const db = freshDb();
+	const log = join(dir.path, 'lines.log');
+	const lines: string[] = [];
+	await runUnderLock({ databasePath: db, command: ['sh', '-c', 'printf "a\\nb\\n"; printf "c" >&2'], logFile: log }, { onLine: (stream, line) => lines.push(`${stream}:${line}`) });
+	assert.deepEqual(lines.sort(), ['stderr:c', 'stdout:a', 'stdout:b']);
+	const text = readFileSync(log, 'utf8');
+	assert.match(text, /starting sh -c/);
+	assert.match(text, /a\nb\n/);
+	assert.match(text, /success \(exit 0\)/);
+});
+
+test('bad input is a UsageError and creates nothing', async () => {
+	const db = freshDb();
+	const cases: Array<[object, RegExp]> = [
+		[{ databasePath: join(dir.path, 'missing', 'x.duckdb'), command: ['true'] }, /folder .* does not exist/],
+		[{ databasePath: db, command: ['true'], timeoutMs: 0 }, /greater than zero/],
+		[{ databasePath: db, command: ['true'], timeoutMs: -5 }, /greater than zero/],
+		[{ databasePath: db, command: ['true'], timeoutMs: 1000, graceMs: 5000 }, /longer than the timeout/],
+		[{ databasePath: db, command: ['true'], cwd: join(dir.path, 'nope') }, /working directory .* does not exist/],
+		[{ databasePath: db, command: [] }, /No command/],
+		[{ databasePath: db, command: ['true'], logFile: join(dir.path, 'nope', 'x.log') }, /log file's folder/],
+	];
+	for (const [options, message] of cases) {
+		await assert.rejects(runUnderLock(options as never), (error: unknown) => error instanceof UsageError && message.test(error.message), JSON.stringify(options));
+	}
+	assert.equal(existsSync(`${db}.pid`), false);
+	assert.equal(existsSync(join(dir.path, 'missing')), false);
+});
+
+test('a held lock blocks with the holder\'s details and starts nothing', async () => {
+	const db = freshDb();
+	const first = runUnderLock({ databasePath: db, command: ['sleep', '600'], timeoutMs: 3000, graceMs: 500, owner: 'first run' });
+	for (let i = 0; i < 100 && !(existsSync(`${db}.pid`) && parsePidFile(readFileSync(`${db}.pid`, 'utf8')).kind === 'record'); i++) await sleep(20);
+	await sleep(200);
+	const second = await runUnderLock({ databasePath: db, command: ['sh', '-c', 'echo must-not-run'] });
+	assert.equal(second.status, 'blocked');
+	assert.equal(second.jobPid, null);
+	assert.equal(second.holder?.role, 'job');
+	assert.equal(second.holder?.owner, 'first run');
+	assert.match(second.summary, /^Blocked: run\d+\.duckdb is held by PID \d+ \(sleep 600, running .*, first run\); not started$/);
+	const done = await first;
+	assert.equal(second.holder?.pid, done.jobPid);
+	assert.equal(done.status, 'timeout');
+});
