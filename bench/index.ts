@@ -1,9 +1,10 @@
 /** `npm run bench`: every benchmark of the package, each printing `bench <name>: key=value ...` lines. */
 import { benchLock } from './lock';
+import { benchRun } from './run';
 
 async function main(): Promise<void> {
 	const only = process.argv[2];
-	const suites: Record<string, () => Promise<void>> = { lock: benchLock };
+	const suites: Record<string, () => Promise<void>> = { lock: benchLock, run: benchRun };
 	for (const [name, run] of Object.entries(suites)) {
 		if (!only || only === name) await run();
 	}

@@ -202,8 +202,9 @@ async function main(): Promise<number> {
 main().then(
 	(code) => {
 		process.exitCode = code;
-		// Do not wait for anything the job may have left behind (escaped processes holding a pipe).
-		setImmediate(() => process.exit(code));
+		// Exit once our output is flushed (a large --json line to a pipe), without waiting for anything the job may
+		// have left behind (escaped processes holding a pipe).
+		process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 	},
 	(error: unknown) => {
 		progress(`internal error: ${(error as Error).stack ?? String(error)}`);

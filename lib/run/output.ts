@@ -2,6 +2,7 @@
  * The job's output: streamed on (to a log file, to the terminal, line by line to a callback) while only a bounded
  * tail of each stream is kept in memory, whatever the job prints.
  */
+import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 
 export const OUTPUT_DEFAULTS = {
@@ -74,8 +75,33 @@ class LineSplitter {
 	}
 }
 
+/**
+ * The job's log file, appended with plain synchronous writes: into the page cache that costs a memcpy, far less than
+ * a stream's queued asynchronous write per chunk, and a slow disk slows the reading (and so the job) instead of
+ * growing memory.
+ */
+export class LogFile {
+	private fd: number | undefined;
+
+	constructor(readonly path: string) {
+		this.fd = openSync(path, 'a', 0o644);
+	}
+
+	write(data: Buffer | string): void {
+		if (this.fd !== undefined) writeSync(this.fd, typeof data === 'string' ? Buffer.from(data) : data);
+	}
+
+	close(footer = ''): void {
+		if (this.fd === undefined) return;
+		if (footer) this.write(footer);
+		closeSync(this.fd);
+		this.fd = undefined;
+	}
+}
+
 export interface OutputOptions {
 	tailBytes?: number;
+	log?: LogFile;
 	onLine?: (stream: StreamName, line: string) => void;
 	/** Where each stream is copied live (a log file, the terminal); slow sinks slow the job down instead of growing memory. */
 	sinks?: Partial<Record<StreamName, Writable[]>>;
@@ -97,10 +123,12 @@ export class OutputPump {
 		const onLine = options.onLine;
 		if (onLine) this.lines = new LineSplitter((line) => onLine(name, line));
 		const sinks = options.sinks?.[name] ?? [];
+		const log = options.log;
 		this.ended = new Promise((resolve) => (this.finish = resolve));
 		source.on('data', (chunk: Buffer) => {
 			this.tail.push(chunk);
 			this.lines?.push(chunk);
+			log?.write(chunk);
 			for (const sink of sinks) {
 				if (!sink.write(chunk)) {
 					source.pause();

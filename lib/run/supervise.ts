@@ -5,7 +5,7 @@
  *   wait, with a wall-clock deadline and the cancel signal → stop the group (TERM, grace, KILL) when needed →
  *   release the lock on every path.
  */
-import { createWriteStream, statSync, type WriteStream } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors';
 import { acquireLock, type LockInspection, type RecoveredLock } from '../lock/lock';
@@ -13,7 +13,7 @@ import { groupAlive, signalGroup, type GroupIdentity } from '../proc/group';
 import { readProcess } from '../proc/identity';
 import { summarize, type HolderReport, type Outcome, type RecoveredLockReport } from '../outcome';
 import { findWalFiles } from '../wal';
-import { OutputPump, type OutputOptions, type StreamName } from './output';
+import { LogFile, OutputPump, type OutputOptions, type StreamName } from './output';
 import { startJob } from './spawn';
 import { stopGroup, type Termination } from './terminate';
 import { trackRun } from './guard';
@@ -145,14 +145,6 @@ function abortReasonIsSignal(signal: AbortSignal | undefined): string | undefine
 	return typeof reason === 'string' && reason.startsWith('SIG') ? reason : undefined;
 }
 
-function closeLog(log: WriteStream | undefined, footer: string): Promise<void> {
-	if (!log) return Promise.resolve();
-	return new Promise((resolveClose) => {
-		log.end(footer, () => resolveClose());
-		log.once('error', () => resolveClose());
-	});
-}
-
 /** Runs one job under the database lock and returns its Outcome. Throws only UsageError (bad options). */
 export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): Promise<Outcome> {
 	const resolved = resolveRunOptions(options);
@@ -201,7 +193,7 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 	const lockReport = (): Outcome['lock'] => ({ pidFile, acquired: true, waitedMs: acquisition.waitedMs, recovered, released: false });
 	const active = { lock, group: undefined as GroupIdentity | undefined };
 	const untrack = trackRun(active);
-	let log: WriteStream | undefined;
+	let log: LogFile | undefined;
 	let outcome: Outcome | undefined;
 	try {
 		if (options.signal?.aborted) {
@@ -209,7 +201,7 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 			return outcome;
 		}
 		if (resolved.logFile) {
-			log = createWriteStream(resolved.logFile, { flags: 'a' });
+			log = new LogFile(resolved.logFile);
 			log.write(`--- ${new Date().toISOString()} duckdb-safe-ingest: starting ${[resolved.file, ...resolved.args].join(' ')}\n`);
 		}
 		const job = await startJob({ file: resolved.file, args: resolved.args, cwd: resolved.cwd, env: options.env ?? {} });
@@ -226,8 +218,8 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		lock.recordJob({ pid: job.pid, startTicks: leader?.startTicks, pgid: job.pid, command: [resolved.file, ...resolved.args].join(' ') });
 		hooks.onEvent?.({ type: 'job-started', pid: job.pid, command: options.command });
 
-		const sinks = (name: StreamName): Writable[] => [log, hooks.echo?.[name]].filter((sink): sink is Writable => sink !== undefined);
-		const outputOptions: OutputOptions = { tailBytes: options.tailBytes, onLine: hooks.onLine, sinks: { stdout: sinks('stdout'), stderr: sinks('stderr') } };
+		const sinks = (name: StreamName): Writable[] => (hooks.echo?.[name] ? [hooks.echo[name]] : []);
+		const outputOptions: OutputOptions = { tailBytes: options.tailBytes, onLine: hooks.onLine, log, sinks: { stdout: sinks('stdout'), stderr: sinks('stderr') } };
 		const pumps = [new OutputPump(job.stdout, 'stdout', outputOptions), new OutputPump(job.stderr, 'stderr', outputOptions)];
 
 		let stopping: ReturnType<typeof stopGroup> | undefined;
@@ -260,8 +252,7 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 			: stoppedBy === 'canceled' || stoppedBy === 'supervisor-signal' ? 'canceled'
 			: exit.exitCode === 0 ? 'success'
 			: 'failed';
-		await closeLog(log, `--- ${new Date().toISOString()} duckdb-safe-ingest: ${status} (exit ${exit.exitCode ?? exit.signal})\n`);
-		log = undefined;
+		log?.close(`--- ${new Date().toISOString()} duckdb-safe-ingest: ${status} (exit ${exit.exitCode ?? exit.signal})\n`);
 		outcome = finish({
 			status,
 			exitCode: exit.exitCode,
@@ -275,7 +266,7 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 	} finally {
 		// Whatever happened above (including a bug of ours), never leave the job running without its lock.
 		if (active.group && groupAlive(active.group.pgid)) signalGroup(active.group, 'SIGKILL');
-		await closeLog(log, '');
+		log?.close();
 		untrack();
 		const release = lock.release();
 		const note = release.released ? undefined : release.detail;

@@ -29,11 +29,14 @@ export class JsonChild {
 	private waiters: Array<() => void> = [];
 	readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 	stderr = '';
+	/** True once the process exited and its output was read to the end. */
+	private closed = false;
 
 	constructor(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
 		this.child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: options.cwd, env: options.env ?? process.env });
 		started.add(this.child);
-		this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => {
+		this.exited = new Promise((resolve) => this.child.on('close', (code, signal) => {
+			this.closed = true;
 			started.delete(this.child);
 			resolve({ code, signal });
 			for (const waiter of this.waiters.splice(0)) waiter();
@@ -63,7 +66,7 @@ export class JsonChild {
 		for (;;) {
 			const index = this.events.findIndex((candidate) => (candidate as { event?: string }).event === event);
 			if (index >= 0) return this.events.splice(index, 1)[0] as T;
-			if (this.child.exitCode !== null || this.child.signalCode !== null) {
+			if (this.closed) {
 				throw new Error(`process ${this.pid} exited before "${event}": ${this.stderr}`);
 			}
 			if (Date.now() > deadline) throw new Error(`no "${event}" from process ${this.pid} within ${timeoutMs} ms: ${this.stderr}`);
