@@ -214,6 +214,19 @@ export async function acquireLock(databasePath: string, options: AcquireOptions 
 	}
 }
 
+/**
+ * Removes the PID file of a database if, judged again right now, it is stale; with the same single-remover claim as
+ * acquisition. Returns what was removed, or undefined when the lock is absent, held or unreadable.
+ */
+export async function removeStaleLock(databasePath: string): Promise<RecoveredLock | undefined> {
+	const pidFile = pidFilePathFor(databasePath);
+	const current = await readPidFileSettled(pidFile);
+	if (current.kind !== 'file') return undefined;
+	const { verdict, previous } = await judge(current);
+	if (verdict.state !== 'stale' || !previous) return undefined;
+	return (await removeStale(pidFile, current, 0)) === 'removed' ? { reason: verdict.reason, detail: verdict.detail, previous } : undefined;
+}
+
 /** Removes the lock file only if it still carries `token`. Safe to call twice. */
 export function releaseByToken(pidFile: string, token: string): ReleaseResult {
 	const current = readPidFile(pidFile);

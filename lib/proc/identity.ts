@@ -128,7 +128,7 @@ export function readProcess(pid: number, options: { details?: boolean } = {}): P
 }
 
 export function elapsedFromTicks(startTicks: number, uptime = uptimeSeconds()): number {
-	return Math.max(0, uptime - startTicks / CLOCK_TICKS_PER_SECOND);
+	return Math.max(0, Math.round((uptime - startTicks / CLOCK_TICKS_PER_SECOND) * 100) / 100);
 }
 
 /** Identity of the calling process, for lock records. */

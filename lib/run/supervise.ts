@@ -10,13 +10,14 @@ import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors';
 import { acquireLock, type LockInspection, type RecoveredLock } from '../lock/lock';
 import { groupAlive, signalGroup, type GroupIdentity } from '../proc/group';
-import { readProcess } from '../proc/identity';
+import { hostName, readProcess } from '../proc/identity';
 import { summarize, type HolderReport, type Outcome, type RecoveredLockReport } from '../outcome';
 import { findWalFiles } from '../wal';
 import { LogFile, OutputPump, type OutputOptions, type StreamName } from './output';
 import { startJob } from './spawn';
 import { stopGroup, type Termination } from './terminate';
 import { trackRun } from './guard';
+import { findDatabaseHolders, lockHolders, type DatabaseHolder } from '../duckdb/holders';
 import type { Writable } from 'node:stream';
 
 export const RUN_DEFAULTS = {
@@ -117,6 +118,21 @@ function recoveredReport(entry: RecoveredLock): RecoveredLockReport {
 	return { reason: entry.reason, detail: entry.detail, pid: record.pid, command: record.command, host: record.host, owner: record.owner, lockedAt: record.lockedAt };
 }
 
+export function holderFromDatabase(holder: DatabaseHolder): HolderReport {
+	return {
+		pid: holder.pid,
+		host: hostName(),
+		command: holder.command,
+		role: holder.ours ? 'job' : 'unknown',
+		state: holder.state,
+		elapsedSeconds: holder.elapsedSeconds,
+		identityProven: holder.pid !== null,
+		remote: false,
+		source: holder.source,
+		detail: `holds DuckDB's ${holder.lock} lock on the database${holder.pid === null ? ' from a process we cannot see (another PID namespace or container)' : ''}`,
+	};
+}
+
 export function holderFromInspection(inspection: LockInspection): HolderReport | undefined {
 	if (inspection.state === 'held') {
 		const holder = inspection.holder;
@@ -198,6 +214,16 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 	try {
 		if (options.signal?.aborted) {
 			outcome = finish({ status: 'canceled', exitCode: null, signal: null, jobPid: null, lock: lockReport(), output: { stdout: emptyStream, stderr: emptyStream } });
+			return outcome;
+		}
+		// Our PID file is ours now; DuckDB's own lock tells whether anyone else (an API server, a duckdb shell, an
+		// orphaned job) still has the database. Checked before the job starts, so a probe's brief read lock is harmless.
+		const others = lockHolders(await findDatabaseHolders(resolved.databasePath, { probe: true, includeOpen: false }));
+		if (others.length) {
+			outcome = finish({
+				status: 'blocked', exitCode: null, signal: null, jobPid: null, lock: lockReport(), holder: holderFromDatabase(others[0]),
+				output: { stdout: emptyStream, stderr: emptyStream },
+			});
 			return outcome;
 		}
 		if (resolved.logFile) {

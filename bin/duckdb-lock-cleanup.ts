@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+/**
+ * duckdb-lock-cleanup: find, report and (when asked) stop what holds a DuckDB database; remove stale locks; recover a
+ * WAL left by a crash. Argument parsing, prompting and printing only; the work is lib/cleanup/cleanup.ts.
+ */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { parseDuration, formatDuration } from '../lib/duration';
+import { UsageError } from '../lib/errors';
+import { EXIT_CODES } from '../lib/outcome';
+import { cleanupDatabase, describeCandidate, CLEANUP_DEFAULTS, type CleanupPolicy, type CleanupReport, type StopCandidate } from '../lib/cleanup/cleanup';
+
+const HELP = `Usage: duckdb-lock-cleanup --db PATH [--stop-stuck DURATION] [--stop-all-holders] [--recover-wal]
+                           [--grace DURATION] [--inspect-only] [--yes] [--json]
+
+Finds what holds the DuckDB database PATH and reports it: its PID file (PATH.pid) and holder, the processes holding
+DuckDB's file lock (PID, PPID, command, elapsed, state), and WAL files. By default it also removes provably stale
+PID files (their holder is dead, a zombie, or its PID was reused), which is always safe.
+
+Options:
+  --db PATH               the DuckDB database file
+  --stop-stuck DURATION   also stop our own jobs (named by the PID file) running longer than this; a bare number is
+                          minutes; 0s stops any of our jobs
+  --stop-all-holders      also stop any other process holding the database (an API server, a duckdb shell, ...)
+  --recover-wal           when nothing holds the database, replay a WAL left by a crash and checkpoint it
+                          (committed data is kept; no WAL file is ever deleted)
+  --grace DURATION        SIGTERM, then this long before SIGKILL; a bare number is seconds (default 10)
+  --inspect-only          change nothing, not even stale PID files
+  --yes                   do not ask before stopping a process (required without a terminal)
+  --json                  print the report as one JSON object on the last line of stdout
+  -h, --help              this help
+
+Stopping means SIGTERM to the job's process group (our jobs) or to the process, the grace period, then SIGKILL; the
+process's start time is checked again before each signal, so a reused PID is never hit.
+
+Exit codes: 0 nothing holds the database afterwards; 1 a live holder remains; 125 bad arguments.`;
+
+function say(message: string): void {
+	process.stderr.write(`${message}\n`);
+}
+
+function parse(args: string[]): { databasePath: string; policy: CleanupPolicy; yes: boolean; json: boolean } | 'help' {
+	let parsed;
+	try {
+		parsed = parseArgs({
+			args,
+			options: {
+				db: { type: 'string' },
+				'stop-stuck': { type: 'string' },
+				'stop-all-holders': { type: 'boolean' },
+				'recover-wal': { type: 'boolean' },
+				grace: { type: 'string' },
+				'inspect-only': { type: 'boolean' },
+				yes: { type: 'boolean', short: 'y' },
+				json: { type: 'boolean' },
+				help: { type: 'boolean', short: 'h' },
+			},
+		});
+	} catch (error) {
+		throw new UsageError(`${(error as Error).message}. See --help.`);
+	}
+	const { values } = parsed;
+	if (values.help) return 'help';
+	if (!values.db) throw new UsageError('--db PATH is required. See --help.');
+	const inspectOnly = values['inspect-only'] ?? false;
+	if (inspectOnly && (values['stop-stuck'] !== undefined || values['stop-all-holders'] || values['recover-wal'])) {
+		throw new UsageError('--inspect-only cannot be combined with --stop-stuck, --stop-all-holders or --recover-wal.');
+	}
+	return {
+		databasePath: resolve(values.db),
+		policy: {
+			removeStale: !inspectOnly,
+			stopStuckAfterMs: values['stop-stuck'] === undefined ? undefined : parseDuration(values['stop-stuck'], '--stop-stuck', 'm'),
+			stopAllHolders: values['stop-all-holders'] ?? false,
+			recoverWal: values['recover-wal'] ?? false,
+			graceMs: values.grace === undefined ? CLEANUP_DEFAULTS.graceMs : parseDuration(values.grace, '--grace', 's'),
+		},
+		yes: values.yes ?? false,
+		json: values.json ?? false,
+	};
+}
+
+async function askOnTerminal(candidate: StopCandidate): Promise<boolean> {
+	const prompt = createInterface({ input: process.stdin, output: process.stderr });
+	try {
+		const answer = await prompt.question(`Stop ${describeCandidate(candidate).replace(/^process/, 'process')}? [y/N] `);
+		return /^y(es)?$/i.test(answer.trim());
+	} finally {
+		prompt.close();
+	}
+}
+
+function print(report: CleanupReport): void {
+	const pidFile = report.pidFile;
+	say(`database: ${report.database}`);
+	if (pidFile.state === 'none') say('PID file: none');
+	else if (pidFile.state === 'held') say(`PID file: held by PID ${pidFile.holder.pid}${pidFile.remote ? ` on ${pidFile.holder.host}` : ''} (${pidFile.holder.command}${pidFile.holder.elapsedSeconds !== undefined ? `, running ${formatDuration(pidFile.holder.elapsedSeconds * 1000)}` : ''}${pidFile.holder.owner ? `, ${pidFile.holder.owner}` : ''})`);
+	else if (pidFile.state === 'stale') say(`PID file: stale (${pidFile.detail})`);
+	else say(`PID file: unreadable (${pidFile.reason})`);
+	if (!report.holders.length) say('holders: none');
+	for (const holder of report.holders) {
+		const elapsed = holder.elapsedSeconds !== undefined ? formatDuration(holder.elapsedSeconds * 1000) : '?';
+		say(`holder: PID ${holder.pid ?? '? (another PID namespace)'} PPID ${holder.ppid ?? '?'} ${holder.lock} lock, state ${holder.state ?? '?'}, elapsed ${elapsed}, user ${holder.user ?? '?'}${holder.ours ? ', our job' : ''}: ${holder.command}`);
+	}
+	say(`WAL: ${report.wal.status}${report.wal.files.map((file) => ` ${file.path} (${file.bytes} bytes, ${file.modifiedAt})`).join(',')}`);
+	for (const action of report.actions) say(`${action.done ? 'done' : 'not done'}: ${action.action} ${action.target}: ${action.detail}`);
+	for (const line of report.remaining) say(`remaining: ${line}`);
+	say(report.summary);
+}
+
+async function main(): Promise<number> {
+	let options;
+	try {
+		options = parse(process.argv.slice(2));
+	} catch (error) {
+		if (error instanceof UsageError) {
+			say(`duckdb-lock-cleanup: error: ${error.message}`);
+			return EXIT_CODES.usage;
+		}
+		throw error;
+	}
+	if (options === 'help') {
+		process.stdout.write(`${HELP}\n`);
+		return 0;
+	}
+	const wantsStops = options.policy.stopStuckAfterMs !== undefined || options.policy.stopAllHolders;
+	if (wantsStops && !options.yes) {
+		if (process.stdin.isTTY) {
+			options.policy.confirm = askOnTerminal;
+		} else {
+			// No terminal to ask and no --yes: never stop anything.
+			options.policy.confirm = async (candidate) => {
+				say(`would stop ${describeCandidate(candidate)}: no terminal to confirm; rerun with --yes`);
+				return false;
+			};
+		}
+	}
+	const report = await cleanupDatabase(options.databasePath, options.policy);
+	print(report);
+	if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+	return report.state === 'held' ? 1 : 0;
+}
+
+main().then(
+	(code) => process.stdout.write('', () => process.exit(code)),
+	(error: unknown) => {
+		say(`duckdb-lock-cleanup: internal error: ${(error as Error).stack ?? String(error)}`);
+		process.exit(EXIT_CODES.usage);
+	},
+);

@@ -1,0 +1,201 @@
+/**
+ * Lock cleanup: inspect → plan → act per policy → report.
+ *
+ * Policies, from safest: inspect only; remove stale locks (always safe: a stale PID file's holder is provably gone);
+ * also stop our own stuck jobs older than an age; also stop any other holder (explicit opt-in). WAL recovery is its
+ * own opt-in and runs only under our lock with nothing holding the database. Nothing here deletes a WAL file.
+ */
+import { basename } from 'node:path';
+import { formatDuration } from '../duration';
+import { acquireLock, inspectLock, removeStaleLock, type LockInspection } from '../lock/lock';
+import { findDatabaseHolders, lockHolders, type DatabaseHolder } from '../duckdb/holders';
+import { recoverWal, type WalRecovery } from '../duckdb/recover';
+import { findWalFiles, type WalReport } from '../wal';
+import { stopHolder, refusalFor, type StopTarget } from './stop';
+
+export const CLEANUP_DEFAULTS = { graceMs: 10_000, stuckAfterMs: 180 * 60_000, releaseWaitMs: 3000 };
+
+export interface CleanupPolicy {
+	/** false: inspect only. */
+	removeStale: boolean;
+	/** Stop our own jobs (named by the PID file) running longer than this. */
+	stopStuckAfterMs?: number;
+	/** Stop any process holding the database (explicit opt-in). */
+	stopAllHolders?: boolean;
+	recoverWal?: boolean;
+	graceMs?: number;
+	/** Asked before each stop (a terminal prompt); absent means the policy itself is the confirmation. */
+	confirm?: (target: StopCandidate) => Promise<boolean>;
+}
+
+export interface StopCandidate {
+	pid: number;
+	command: string;
+	elapsedSeconds?: number;
+	ours: boolean;
+	why: string;
+}
+
+export type WalStatus = 'none' | 'in-use' | 'left-by-crash';
+
+export interface CleanupAction {
+	action: 'remove-stale-pid-file' | 'stop-holder' | 'recover-wal';
+	target: string;
+	done: boolean;
+	detail: string;
+}
+
+export interface CleanupReport {
+	state: 'clean' | 'recovered' | 'held';
+	summary: string;
+	database: string;
+	pidFile: LockInspection;
+	holders: DatabaseHolder[];
+	wal: WalReport & { status: WalStatus };
+	actions: CleanupAction[];
+	/** What still stands in the way, in words. */
+	remaining: string[];
+	walRecovery?: WalRecovery;
+}
+
+interface Inspection {
+	pidFile: LockInspection;
+	holders: DatabaseHolder[];
+	wal: WalReport & { status: WalStatus };
+}
+
+async function inspect(databasePath: string): Promise<Inspection> {
+	const pidFile = await inspectLock(databasePath);
+	const record = pidFile.state !== 'none' && pidFile.previous?.kind === 'record' ? pidFile.previous.record : undefined;
+	let holders = await findDatabaseHolders(databasePath, { record });
+	if (!lockHolders(holders).length && pidFile.state === 'none') {
+		// Nobody visible: ask DuckDB (a holder in another PID namespace), under our own lock so no run starts meanwhile.
+		const ours = await acquireLock(databasePath, { owner: 'duckdb-lock-cleanup probe' });
+		if (ours.acquired) {
+			try {
+				holders = await findDatabaseHolders(databasePath, { record, probe: true });
+			} finally {
+				ours.lock.release();
+			}
+		}
+	}
+	const wal = findWalFiles(databasePath);
+	const status: WalStatus = !wal.present ? 'none' : lockHolders(holders).length || pidFile.state === 'held' ? 'in-use' : 'left-by-crash';
+	return { pidFile, holders, wal: { ...wal, status } };
+}
+
+/** Our job as the PID file names it: stoppable as a whole process group. */
+function pidFileJob(pidFile: LockInspection): (StopCandidate & StopTarget) | undefined {
+	if (pidFile.state !== 'held' || pidFile.remote || pidFile.holder.role === 'legacy' || !pidFile.holder.identityProven) return undefined;
+	const record = pidFile.previous?.kind === 'record' ? pidFile.previous.record : undefined;
+	if (!record || record.role !== 'job' || pidFile.holder.role !== 'job') return undefined;
+	return { pid: record.pid, startTicks: record.pidStart, group: true, command: record.command, elapsedSeconds: pidFile.holder.elapsedSeconds, ours: true, why: 'our job (named by the PID file)' };
+}
+
+function candidates(found: Inspection, policy: CleanupPolicy): Array<StopCandidate & StopTarget> {
+	const list: Array<StopCandidate & StopTarget> = [];
+	const job = pidFileJob(found.pidFile);
+	const stuck = (elapsedSeconds: number | undefined): boolean => policy.stopStuckAfterMs !== undefined && (elapsedSeconds ?? 0) * 1000 >= policy.stopStuckAfterMs;
+	if (job && (policy.stopAllHolders || stuck(job.elapsedSeconds))) list.push(job);
+	for (const holder of found.holders) {
+		if (holder.pid === null || holder.lock === 'open') continue;
+		if (list.some((entry) => entry.pid === holder.pid) || (job && holder.ours)) continue;
+		const eligible = policy.stopAllHolders || (holder.ours && stuck(holder.elapsedSeconds));
+		if (eligible) list.push({ pid: holder.pid, startTicks: holder.startTicks, group: false, command: holder.command, elapsedSeconds: holder.elapsedSeconds, ours: holder.ours, why: `holds DuckDB's ${holder.lock} lock` });
+	}
+	return list;
+}
+
+async function waitForRelease(databasePath: string, timeoutMs: number): Promise<void> {
+	const started = Date.now();
+	while (Date.now() - started < timeoutMs) {
+		if ((await inspectLock(databasePath)).state !== 'held') return;
+		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
+}
+
+export function describeCandidate(candidate: StopCandidate): string {
+	const running = candidate.elapsedSeconds !== undefined ? `, running ${formatDuration(candidate.elapsedSeconds * 1000)}` : '';
+	return `process ${candidate.pid} (${candidate.command}${running})`;
+}
+
+export async function cleanupDatabase(databasePath: string, policy: CleanupPolicy): Promise<CleanupReport> {
+	const actions: CleanupAction[] = [];
+	const graceMs = policy.graceMs ?? CLEANUP_DEFAULTS.graceMs;
+	let found = await inspect(databasePath);
+
+	if (policy.removeStale) {
+		for (const candidate of candidates(found, policy)) {
+			const refusal = refusalFor(candidate.pid);
+			if (refusal) {
+				actions.push({ action: 'stop-holder', target: `PID ${candidate.pid}`, done: false, detail: refusal });
+				continue;
+			}
+			if (policy.confirm && !(await policy.confirm(candidate))) {
+				actions.push({ action: 'stop-holder', target: `PID ${candidate.pid}`, done: false, detail: `not confirmed: ${describeCandidate(candidate)} left running` });
+				continue;
+			}
+			const result = await stopHolder(candidate, graceMs);
+			actions.push({ action: 'stop-holder', target: `PID ${candidate.pid}`, done: result.stopped, detail: `${describeCandidate(candidate)}, ${candidate.why}: ${result.detail}` });
+		}
+		// A live supervisor releases its own PID file once its job is gone; give it a moment before judging.
+		if (actions.some((action) => action.action === 'stop-holder' && action.done)) await waitForRelease(databasePath, CLEANUP_DEFAULTS.releaseWaitMs);
+		const removed = await removeStaleLock(databasePath);
+		if (removed) {
+			const pid = removed.previous.kind === 'record' ? removed.previous.record.pid : removed.previous.pid;
+			actions.push({ action: 'remove-stale-pid-file', target: `${databasePath}.pid`, done: true, detail: `PID ${pid}: ${removed.detail}` });
+		}
+		found = await inspect(databasePath);
+	}
+
+	let walRecovery: WalRecovery | undefined;
+	if (policy.removeStale && policy.recoverWal && found.wal.present) {
+		const ours = await acquireLock(databasePath, { owner: 'duckdb-lock-cleanup WAL recovery' });
+		if (!ours.acquired) {
+			actions.push({ action: 'recover-wal', target: found.wal.files[0].path, done: false, detail: 'not recovered: the database lock is held' });
+		} else {
+			try {
+				const holding = lockHolders(await findDatabaseHolders(databasePath, { probe: true }));
+				if (holding.length) {
+					actions.push({ action: 'recover-wal', target: found.wal.files[0].path, done: false, detail: `not recovered: PID ${holding[0].pid ?? '?'} holds the database` });
+				} else {
+					walRecovery = await recoverWal(databasePath);
+					actions.push({
+						action: 'recover-wal',
+						target: found.wal.files[0].path,
+						done: walRecovery.ok,
+						detail: walRecovery.ok
+							? `replayed and checkpointed ${found.wal.totalBytes} WAL bytes; ${walRecovery.rows ?? '?'} rows in ${walRecovery.tables ?? '?'} tables`
+							: `walReplayFailed: ${walRecovery.walReplayFailed}. ${walRecovery.advice}`,
+					});
+				}
+			} finally {
+				ours.lock.release();
+			}
+		}
+		found = await inspect(databasePath);
+	}
+	return report(databasePath, found, actions, walRecovery);
+}
+
+function report(databasePath: string, found: Inspection, actions: CleanupAction[], walRecovery?: WalRecovery): CleanupReport {
+	const remaining: string[] = [];
+	const pidFile = found.pidFile;
+	if (pidFile.state === 'held') remaining.push(`${basename(databasePath)}.pid is held by PID ${pidFile.holder.pid}${pidFile.remote ? ` on host ${pidFile.holder.host}` : ''} (${pidFile.holder.command})`);
+	if (pidFile.state === 'unreadable') remaining.push(`${basename(databasePath)}.pid is unreadable (${pidFile.reason}); inspect it and remove it by hand if no run is active`);
+	if (pidFile.state === 'stale') remaining.push(`${basename(databasePath)}.pid is stale (${pidFile.detail}); run with the Remove Stale Locks action`);
+	for (const holder of lockHolders(found.holders)) {
+		if (pidFile.state === 'held' && holder.ours) continue;
+		remaining.push(`${holder.pid === null ? 'a process in another PID namespace' : `PID ${holder.pid} (${holder.command})`} holds DuckDB's ${holder.lock} lock`);
+	}
+	if (found.wal.status === 'left-by-crash') remaining.push(`a WAL left by a crash (${found.wal.totalBytes} bytes) awaits recovery: it holds committed data; recover it (--recover-wal), never delete it`);
+	const held = pidFile.state === 'held' || pidFile.state === 'unreadable' || lockHolders(found.holders).length > 0;
+	const state: CleanupReport['state'] = held ? 'held' : actions.some((action) => action.done) ? 'recovered' : 'clean';
+	const db = basename(databasePath);
+	const did = actions.filter((action) => action.done).map((action) => action.action.replace(/-/g, ' '));
+	const summary =
+		state === 'held' ? `Held: ${db}: ${remaining[0] ?? 'still held'}${did.length ? ` (done: ${did.join(', ')})` : ''}`
+		: state === 'recovered' ? `Recovered: ${db}: ${actions.filter((action) => action.done).map((action) => action.detail).join('; ')}`
+		: `Clean: ${db}: nothing holds it${remaining.length ? `; ${remaining.join('; ')}` : ''}`;
+	return { state, summary, database: databasePath, pidFile, holders: found.holders, wal: found.wal, actions, remaining, walRecovery };
+}

@@ -1,0 +1,18 @@
+/**
+ * DuckDB's lock-conflict error, e.g. (1.5.x):
+ *   IO Error: Could not set lock on file "/data/x.duckdb": Conflicting lock is held in /usr/bin/python3 (PID 3871) by user ops. See also ...
+ * The URL after it changes between versions, so only the PID part is matched. PID 0 means a process DuckDB cannot
+ * see (another PID namespace: another container, another n8n worker).
+ */
+export interface LockConflict {
+	pid: number;
+	program: string;
+	user?: string;
+	readersOnly: boolean;
+}
+
+export function parseLockConflict(message: string): LockConflict | undefined {
+	const match = /Conflicting lock is held in (.*?) \(PID (\d+)\)(?: by user (\S+?))?[.\s]/.exec(`${message} `);
+	if (!match) return undefined;
+	return { program: match[1], pid: Number(match[2]), user: match[3], readersOnly: /read-only/i.test(message) };
+}

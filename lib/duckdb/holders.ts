@@ -1,0 +1,78 @@
+/**
+ * Who holds a DuckDB database: DuckDB's own file lock is the ground truth (the kernel drops it when the holder dies,
+ * so a held lock means a live holder). Read from /proc; where /proc shows no lock (another PID namespace, another
+ * OS), DuckDB is probed from a child process.
+ */
+import { findFileHolders, type FileHolder } from '../proc/holders';
+import type { LockRecord } from '../lock/record';
+import { probeDatabase } from './probe';
+
+export interface DatabaseHolder {
+	/** null: DuckDB reports a holder it cannot see (PID 0: another PID namespace). */
+	pid: number | null;
+	ppid?: number;
+	command: string;
+	user?: string;
+	state?: string;
+	startTicks?: number;
+	elapsedSeconds?: number;
+	/** DuckDB's lock: write (read-write open), read (read-only open), or just an open file. */
+	lock: 'write' | 'read' | 'open';
+	/** True when it is the job or supervisor named in our PID file. */
+	ours: boolean;
+	source: 'duckdb-file-lock' | 'duckdb-probe';
+}
+
+function isOurs(holder: Pick<FileHolder, 'pid' | 'pgid'>, record: LockRecord | undefined): boolean {
+	if (!record) return false;
+	return holder.pid === record.pid || holder.pid === record.supervisor.pid || (record.pgid !== undefined && holder.pgid === record.pgid && record.role === 'job');
+}
+
+export interface HolderQuery {
+	/** Probe DuckDB when /proc shows no lock (costs a short child process). */
+	probe?: boolean;
+	/** Our PID file's record, to mark our own jobs. */
+	record?: LockRecord;
+	/** Include processes that only have the file open, without a lock. */
+	includeOpen?: boolean;
+}
+
+export async function findDatabaseHolders(databasePath: string, query: HolderQuery = {}): Promise<DatabaseHolder[]> {
+	const holders: DatabaseHolder[] = findFileHolders(databasePath, { includeOpen: query.includeOpen }).map((holder) => ({
+		pid: holder.pid,
+		ppid: holder.ppid,
+		command: holder.command,
+		user: holder.user,
+		state: holder.state,
+		startTicks: holder.startTicks,
+		elapsedSeconds: holder.elapsedSeconds,
+		lock: holder.lock,
+		ours: isOurs(holder, query.record),
+		source: 'duckdb-file-lock',
+	}));
+	if (!query.probe || holders.some((holder) => holder.lock !== 'open')) return holders;
+	const probe = await probeDatabase(databasePath);
+	if (!probe.held) return holders;
+	const visible = probe.pid > 0 ? holders.find((holder) => holder.pid === probe.pid) : undefined;
+	if (visible) {
+		visible.lock = probe.readersOnly ? 'read' : 'write';
+		visible.source = 'duckdb-probe';
+		return holders;
+	}
+	return [
+		{
+			pid: probe.pid > 0 ? probe.pid : null,
+			command: probe.program,
+			user: probe.user,
+			lock: probe.readersOnly ? 'read' : 'write',
+			ours: false,
+			source: 'duckdb-probe',
+		},
+		...holders,
+	];
+}
+
+/** Only the holders that hold DuckDB's lock (an open file alone does not stop a writer). */
+export function lockHolders(holders: DatabaseHolder[]): DatabaseHolder[] {
+	return holders.filter((holder) => holder.lock !== 'open');
+}
