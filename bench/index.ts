@@ -1,10 +1,11 @@
 /** `npm run bench`: every benchmark of the package, each printing `bench <name>: key=value ...` lines. */
 import { benchLock } from './lock';
 import { benchRun } from './run';
+import { benchHolders } from './holders';
 
 async function main(): Promise<void> {
 	const only = process.argv[2];
-	const suites: Record<string, () => Promise<void>> = { lock: benchLock, run: benchRun };
+	const suites: Record<string, () => Promise<void>> = { lock: benchLock, run: benchRun, holders: benchHolders };
 	for (const [name, run] of Object.entries(suites)) {
 		if (!only || only === name) await run();
 	}
