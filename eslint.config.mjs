@@ -12,14 +12,6 @@ export default [
 		rules: { '@n8n/community-nodes/no-runtime-dependencies': 'off' },
 	},
 	{
-		// TEMPORARY, until the two nodes land (issue 5): n8n.nodes is still empty. Remove this block with them.
-		files: ['package.json'],
-		rules: {
-			'n8n-nodes-base/community-package-json-n8n-nodes-empty': 'off',
-			'@n8n/community-nodes/n8n-object-validation': 'off',
-		},
-	},
-	{
 		// The core (lib/) and the command-line tools have no n8n import by design: they throw plain errors (UsageError
 		// for bad input), and the nodes wrap them in NodeOperationError with the item index.
 		files: ['lib/**/*.ts', 'bin/**/*.ts', 'index.ts'],

@@ -13,5 +13,6 @@ const files = [];
 		else if (name.endsWith('.test.js')) files.push(path);
 	}
 })(root);
-const result = spawnSync(process.execPath, ['--test', ...process.argv.slice(3), ...files], { stdio: 'inherit' });
+// --test-force-exit: n8n-core 1.x leaves a handle open after its workflows finish; every test has ended by then.
+const result = spawnSync(process.execPath, ['--test', '--test-force-exit', ...process.argv.slice(3), ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

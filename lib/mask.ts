@@ -1,0 +1,15 @@
+/** Replaces secret values wherever they appear in a JSON-safe value (output tails, summaries, error messages). */
+export const MASK = '********';
+
+export function maskSecrets<T>(value: T, secrets: string[]): T {
+	const needles = secrets.filter((secret) => secret.length >= 3).sort((a, b) => b.length - a.length);
+	if (!needles.length) return value;
+	const maskText = (text: string): string => needles.reduce((result, needle) => result.split(needle).join(MASK), text);
+	const walk = (node: unknown): unknown => {
+		if (typeof node === 'string') return maskText(node);
+		if (Array.isArray(node)) return node.map(walk);
+		if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([key, inner]) => [key, walk(inner)]));
+		return node;
+	};
+	return walk(value) as T;
+}

@@ -1,0 +1,26 @@
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import { lockCleanupProperties } from './description';
+import { CLEANUP_OUTPUTS, executeLockCleanup } from './execute';
+
+// Deliberately not usable as an AI tool (no usableAsTool): it can stop processes on the n8n host.
+// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
+export class DuckDbLockCleanup implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'DuckDB Lock Cleanup',
+		name: 'duckDbLockCleanup',
+		icon: 'file:duckdbCleanup.svg',
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ String($parameter["databasePath"] || "").split("/").pop() }}',
+		description: 'Find and report what holds a DuckDB database; remove stale locks, stop stuck jobs, recover the WAL',
+		defaults: { name: 'DuckDB Lock Cleanup' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: [...CLEANUP_OUTPUTS],
+		properties: lockCleanupProperties,
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return executeLockCleanup.call(this);
+	}
+}

@@ -1,0 +1,42 @@
+/** DuckDB Lock Cleanup: each input item is one cleanup of a database; the report goes to Clean, Recovered or Held. */
+import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import { cleanupDatabase, type CleanupPolicy, type CleanupReport } from '../../lib/cleanup/cleanup';
+import { allowedPath, asNodeError, item } from '../shared/glue';
+
+export const CLEANUP_OUTPUTS = ['Clean', 'Recovered', 'Held'] as const;
+const OUTPUT_OF: Record<CleanupReport['state'], number> = { clean: 0, recovered: 1, held: 2 };
+
+function policyFor(context: IExecuteFunctions, itemIndex: number): CleanupPolicy {
+	const action = context.getNodeParameter('action', itemIndex) as 'inspect' | 'removeStale' | 'stopStuck' | 'stopAny';
+	const number = (name: string, fallback: number): number => {
+		const value = Number(context.getNodeParameter(name, itemIndex, fallback));
+		if (!Number.isFinite(value) || value < 0) throw new NodeOperationError(context.getNode(), `${name} must be a number of 0 or more`, { itemIndex });
+		return value;
+	};
+	return {
+		removeStale: action !== 'inspect',
+		stopStuckAfterMs: action === 'stopStuck' ? number('stuckAfterMinutes', 180) * 60_000 : undefined,
+		stopAllHolders: action === 'stopAny',
+		recoverWal: action !== 'inspect' && (context.getNodeParameter('recoverWal', itemIndex, false) as boolean),
+		graceMs: action === 'stopStuck' || action === 'stopAny' ? number('graceSeconds', 10) * 1000 : undefined,
+	};
+}
+
+export async function executeLockCleanup(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const outputs: INodeExecutionData[][] = CLEANUP_OUTPUTS.map(() => []);
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		try {
+			const databasePath = String(this.getNodeParameter('databasePath', itemIndex)).trim();
+			if (!databasePath) throw new NodeOperationError(this.getNode(), 'Database Path is empty', { itemIndex });
+			const resolved = await allowedPath(this, databasePath, 'database', itemIndex);
+			const report = await cleanupDatabase(resolved, policyFor(this, itemIndex));
+			outputs[OUTPUT_OF[report.state]].push(item(report as unknown as IDataObject, itemIndex));
+		} catch (error) {
+			const nodeError = asNodeError(this, error, itemIndex);
+			if (!this.continueOnFail()) throw nodeError;
+			outputs[OUTPUT_OF.held].push(item({ error: nodeError.message }, itemIndex));
+		}
+	}
+	return outputs;
+}

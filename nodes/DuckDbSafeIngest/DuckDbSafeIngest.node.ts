@@ -1,0 +1,31 @@
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import { OUTPUT_NAMES } from '../../lib/outcome';
+import { safeIngestProperties } from './description';
+import { executeSafeIngest, testJobSecrets } from './execute';
+
+// Deliberately not usable as an AI tool (no usableAsTool): it runs programs on the n8n host and holds a database lock
+// for hours; an agent choosing its command line is exactly what the admin allowlist exists to prevent.
+// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
+export class DuckDbSafeIngest implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'DuckDB Safe Ingest',
+		name: 'duckDbSafeIngest',
+		icon: 'file:duckdb.svg',
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ String($parameter["databasePath"] || "").split("/").pop() }}',
+		description: 'Run a DuckDB ingestion job under a database lock, with a timeout that stops the whole job',
+		defaults: { name: 'DuckDB Safe Ingest' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: [...OUTPUT_NAMES],
+		credentials: [{ name: 'duckDbJobSecretsApi', required: false, testedBy: 'duckDbJobSecretsTest' }],
+		properties: safeIngestProperties,
+	};
+
+	methods = { credentialTest: { duckDbJobSecretsTest: testJobSecrets } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return executeSafeIngest.call(this);
+	}
+}

@@ -1,0 +1,51 @@
+/**
+ * n8n glue used by both nodes: file-access policy checks, the lock's owner label, turning core errors into
+ * NodeOperationError. No process handling and no lock logic here: that is the core's.
+ */
+import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type IDataObject } from 'n8n-workflow';
+import { dirname } from 'node:path';
+import { UsageError } from '../../lib/errors';
+
+/**
+ * Resolves a path the way n8n does and refuses it when the instance's file-access policy
+ * (N8N_RESTRICT_FILE_ACCESS_TO, N8N_BLOCK_FILE_ACCESS_TO_N8N_FILES) blocks it.
+ */
+export async function allowedPath(context: IExecuteFunctions, path: string, what: string, itemIndex: number): Promise<string> {
+	let resolved: string;
+	try {
+		resolved = await context.helpers.resolvePath(path);
+	} catch (error) {
+		const code = (error as NodeJS.ErrnoException).code;
+		const message = code === 'ENOENT' ? `The folder of the ${what} (${dirname(path)}) does not exist` : `The ${what} ${path} cannot be resolved (${code ?? String(error)})`;
+		throw new NodeOperationError(context.getNode(), message, { itemIndex, description: 'Create the folder, or fix the path.' });
+	}
+	if (context.helpers.isFilePathBlocked(resolved as never)) {
+		throw new NodeOperationError(context.getNode(), `Access to the ${what} ${resolved} is not allowed on this n8n instance`, {
+			itemIndex,
+			description: 'The instance restricts file access (N8N_RESTRICT_FILE_ACCESS_TO / N8N_BLOCK_FILE_ACCESS_TO_N8N_FILES). Use a path inside an allowed folder, or ask your admin to allow this one.',
+		});
+	}
+	return resolved;
+}
+
+/** Who holds the lock, as written into the PID file: which workflow, execution and node. */
+export function ownerLabel(context: IExecuteFunctions): string {
+	const workflow = context.getWorkflow();
+	return `n8n workflow ${workflow.id ?? '?'} "${workflow.name ?? ''}" execution ${context.getExecutionId() ?? '?'} node "${context.getNode().name}"`;
+}
+
+/** A core UsageError (bad configuration) as the node error n8n shows, with the item index. */
+export function asNodeError(context: IExecuteFunctions, error: unknown, itemIndex: number): NodeOperationError {
+	if (error instanceof NodeOperationError) return error;
+	const message = error instanceof Error ? error.message : String(error);
+	return new NodeOperationError(context.getNode(), message, { itemIndex, description: error instanceof UsageError ? undefined : 'An unexpected error; please report it.' });
+}
+
+export function item(json: IDataObject, itemIndex: number): INodeExecutionData {
+	return { json, pairedItem: { item: itemIndex } };
+}
+
+/** The execution's cancel signal (user Stop, or the workflow's execution timeout). */
+export function cancelSignal(context: IExecuteFunctions): AbortSignal | undefined {
+	return typeof context.getExecutionCancelSignal === 'function' ? context.getExecutionCancelSignal() : undefined;
+}
