@@ -4,3 +4,8 @@ export { parsePidFile, serializeRecord, type LockRecord, type ParsedPidFile } fr
 export { judgeLock, type LockHolder, type LockVerdict } from './lib/lock/liveness';
 export { parseDuration, formatDuration } from './lib/duration';
 export { UsageError } from './lib/errors';
+export { runUnderLock, RUN_DEFAULTS, type RunOptions, type RunEvent, type RunHooks } from './lib/run/supervise';
+export { cleanupDatabase, CLEANUP_DEFAULTS, type CleanupPolicy, type CleanupReport } from './lib/cleanup/cleanup';
+export { findDatabaseHolders, type DatabaseHolder } from './lib/duckdb/holders';
+export { findWalFiles, type WalReport } from './lib/wal';
+export { EXIT_CODES, OUTPUT_NAMES, exitCodeFor, outputIndexFor, type Outcome, type OutcomeStatus } from './lib/outcome';

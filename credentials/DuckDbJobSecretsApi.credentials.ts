@@ -34,7 +34,7 @@ export class DuckDbJobSecretsApi implements ICredentialType {
 
 	icon = 'file:duckdbSecrets.svg' as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-duckdb-safe-ingest/n8n-nodes-duckdb-safe-ingest#job-secrets-credential';
+	documentationUrl = 'https://github.com/n8n-nodes-duckdb-safe-ingest/n8n-nodes-duckdb-safe-ingest#node-duckdb-safe-ingest';
 
 	properties: INodeProperties[] = Array.from({ length: PAIRS }, (_unused, index) => pair(index + 1)).flat();
 }
