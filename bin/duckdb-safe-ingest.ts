@@ -83,7 +83,11 @@ interface Parsed {
 	json: boolean;
 }
 
-function parse(args: string[]): Parsed | 'help' {
+function parse(all: string[]): Parsed | 'help' {
+	// Options end at `--`: everything after it is the command, so its own --db or --json are never taken as ours.
+	const separator = all.indexOf('--');
+	const args = separator >= 0 ? all.slice(0, separator) : all;
+	const command = separator >= 0 ? all.slice(separator + 1) : [];
 	let parsed;
 	try {
 		parsed = parseArgs({
@@ -110,7 +114,8 @@ function parse(args: string[]): Parsed | 'help' {
 	const { values, positionals } = parsed;
 	if (values.help) return 'help';
 	if (!values.db) throw new UsageError('--db PATH is required. See --help.');
-	if (!positionals.length) throw new UsageError('No command given. Put it after --, for example: duckdb-safe-ingest --db data.duckdb -- python3 ingest.py');
+	if (positionals.length) throw new UsageError(`Put the command after --, for example: duckdb-safe-ingest --db data.duckdb -- ${positionals.join(' ')}`);
+	if (!command.length) throw new UsageError('No command given. Put it after --, for example: duckdb-safe-ingest --db data.duckdb -- python3 ingest.py');
 	const env: Record<string, string> = {};
 	for (const pair of values.env ?? []) {
 		const eq = pair.indexOf('=');
@@ -124,7 +129,7 @@ function parse(args: string[]): Parsed | 'help' {
 	if (timeoutMs <= 0) throw new UsageError(`--timeout ${values.timeout}: the timeout must be greater than zero.`);
 	const databasePath = resolve(values.db);
 	return {
-		argv: positionals,
+		argv: command,
 		databasePath,
 		timeoutMs,
 		graceMs: values.grace === undefined ? RUN_DEFAULTS.graceMs : parseDuration(values.grace, '--grace', 's'),

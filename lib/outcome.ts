@@ -85,7 +85,7 @@ export interface Outcome {
 	holder?: HolderReport;
 	termination?: Termination;
 	wal: WalReport;
-	output: { stdout: StreamSummary; stderr: StreamSummary; logFile?: string };
+	output: { stdout: StreamSummary; stderr: StreamSummary; logFile?: string; logError?: string };
 	/** A message for people when the job could not run or our side failed. */
 	error?: string;
 }

@@ -4,7 +4,7 @@
  */
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { findDatabaseHolders } from '../lib/duckdb/holders';
@@ -142,6 +142,16 @@ test('a WAL left by kill -9 is untouched without --recover-wal, and recovered wi
 	const inspected = await cleanup(['--db', db]);
 	assert.equal(inspected.json?.wal.status, 'left-by-crash');
 	assert.deepEqual(readFileSync(`${db}.wal`), walBytes, 'without --recover-wal the WAL is untouched');
+
+	// A database file moved away while its WAL stayed: opening the path would make DuckDB discard the WAL.
+	renameSync(db, `${db}.moved`);
+	const refused = await cleanup(['--db', db, '--recover-wal']);
+	assert.ok(refused.json?.actions.some((action) => action.action === 'recover-wal' && !action.done && /missing or empty/.test(action.detail)));
+	assert.deepEqual(readFileSync(`${db}.wal`), walBytes, 'the WAL is untouched when its database is missing');
+	const runRefused = await runCli('duckdb-safe-ingest', ['--db', db, '--', 'true']);
+	assert.equal(runRefused.code, 125, 'no job may open a database whose file is missing next to its WAL');
+	assert.deepEqual(readFileSync(`${db}.wal`), walBytes);
+	renameSync(`${db}.moved`, db);
 
 	const recovered = await cleanup(['--db', db, '--recover-wal']);
 	assert.equal(recovered.code, 0, recovered.stderr);

@@ -46,6 +46,7 @@ test('exit codes, case by case (GNU timeout compatible)', async () => {
 		['zero timeout', ['--timeout', '0', '--', 'true'], 125],
 		['grace longer than timeout', ['--timeout', '1s', '--grace', '5s', '--', 'true'], 125],
 		['no command', [], 125],
+		['command without --', ['true'], 125],
 		['unknown option', ['--frobnicate', '--', 'true'], 125],
 	];
 	for (const [what, args, expected] of cases) {

@@ -137,6 +137,9 @@ test('a shell is used only when asked, and the outcome says so', async () => {
 	const shell = await runUnderLock({ databasePath: freshDb(), command: ['echo $((40 + 2))'], shell: true });
 	assert.equal(shell.shell, '/bin/sh');
 	assert.equal(shell.output.stdout.tail, '42\n');
+	// Values after the line are the shell's $1, $2: never spliced into the line.
+	const positional = await runUnderLock({ databasePath: freshDb(), command: ['printf "[%s]" "$1"', '$(echo injected); echo x'], shell: true });
+	assert.equal(positional.output.stdout.tail, '[$(echo injected); echo x]');
 });
 
 test('hundreds of MB of output: the supervisor\'s memory stays bounded and the tail is exact', async () => {

@@ -66,7 +66,8 @@ interface Inspection {
 
 async function inspect(databasePath: string): Promise<Inspection> {
 	const pidFile = await inspectLock(databasePath);
-	const record = pidFile.state !== 'none' && pidFile.previous?.kind === 'record' ? pidFile.previous.record : undefined;
+	// Only a lock held here, by a process proven to be its holder, says which processes are our jobs.
+	const record = pidFile.state === 'held' && !pidFile.remote && pidFile.holder.identityProven && pidFile.previous?.kind === 'record' ? pidFile.previous.record : undefined;
 	let holders = await findDatabaseHolders(databasePath, { record });
 	if (!lockHolders(holders).length && pidFile.state === 'none') {
 		// Nobody visible: ask DuckDB (a holder in another PID namespace), under our own lock so no run starts meanwhile.

@@ -4,7 +4,7 @@
  * PID is never hit. PID 1, this process and its parent are never signalled.
  */
 import { groupAlive, signalGroup } from '../proc/group';
-import { readProcess } from '../proc/identity';
+import { procAvailable, readProcess } from '../proc/identity';
 
 export interface StopTarget {
 	pid: number;
@@ -51,6 +51,9 @@ export function refusalFor(pid: number): string | undefined {
 export async function stopHolder(target: StopTarget, graceMs: number): Promise<StopResult> {
 	const refusal = refusalFor(target.pid);
 	if (refusal) return { stopped: false, sigkillSent: false, detail: refusal };
+	if (procAvailable && target.startTicks === undefined) {
+		return { stopped: false, sigkillSent: false, detail: `PID ${target.pid}: its start time is unknown, so a reused PID cannot be ruled out; not signalled` };
+	}
 	if (!sameProcess(target) && !(target.group && groupAlive(target.pid))) {
 		return { stopped: true, sigkillSent: false, detail: `PID ${target.pid} had already exited (or its PID now belongs to another process, which was left alone)` };
 	}

@@ -4,6 +4,7 @@
  * OS), DuckDB is probed from a child process.
  */
 import { findFileHolders, type FileHolder } from '../proc/holders';
+import { readProcess } from '../proc/identity';
 import type { LockRecord } from '../lock/record';
 import { probeDatabase } from './probe';
 
@@ -59,10 +60,15 @@ export async function findDatabaseHolders(databasePath: string, query: HolderQue
 		visible.source = 'duckdb-probe';
 		return holders;
 	}
+	const facts = probe.pid > 0 ? readProcess(probe.pid) : undefined;
 	return [
 		{
 			pid: probe.pid > 0 ? probe.pid : null,
-			command: probe.program,
+			ppid: facts?.ppid,
+			command: facts?.command ?? probe.program,
+			state: facts?.state,
+			startTicks: facts?.startTicks,
+			elapsedSeconds: facts?.elapsedSeconds,
 			user: probe.user,
 			lock: probe.readersOnly ? 'read' : 'write',
 			ours: false,

@@ -34,6 +34,18 @@ function fileBytes(path: string): number {
 
 export async function recoverWal(databasePath: string, timeoutMs = 10 * 60_000): Promise<WalRecovery> {
 	const walBefore = findWalFiles(databasePath);
+	if (fileBytes(databasePath) === 0) {
+		// DuckDB deletes a WAL whose database file is missing when it opens the path read-write: never let it.
+		return {
+			ok: false,
+			bytesBefore: walBefore.totalBytes,
+			bytesAfter: walBefore.totalBytes,
+			walBytesBefore: walBefore.totalBytes,
+			walFilesAfter: walBefore.files.map((file) => file.path),
+			walReplayFailed: `the database file ${databasePath} is missing or empty while its WAL exists; not opened (DuckDB would discard the WAL)`,
+			advice: `Nothing was touched. Restore ${databasePath} from where it was moved or backed up, next to its WAL, then recover again; or copy the WAL files somewhere safe first.`,
+		};
+	}
 	const bytesBefore = fileBytes(databasePath) + walBefore.totalBytes;
 	const result = await runNodeScript<{ ok: boolean; tables?: number; rows?: number; error?: string }>(WORKER_SCRIPT, ['recover', databasePath], timeoutMs);
 	const walAfter = findWalFiles(databasePath);

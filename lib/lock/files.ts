@@ -101,8 +101,14 @@ export function createExclusive(path: string, content: string): FileStamp | unde
 		writeSync(fd, content);
 		const { dev, ino, size, mtimeMs } = fstatSync(fd);
 		return { dev, ino, size, mtimeMs };
-	} finally {
+	} catch (error) {
+		// Disk full or the like: the empty file is provably ours (O_EXCL); never leave it to block every later run.
 		closeSync(fd);
+		fd = -1;
+		removeQuietly(path);
+		throw error;
+	} finally {
+		if (fd >= 0) closeSync(fd);
 	}
 }
 

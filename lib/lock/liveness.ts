@@ -33,6 +33,8 @@ export interface LocalFacts {
 	bootId: string;
 	/** Facts about a PID, or undefined when no such process exists. */
 	process(pid: number): LookedUpProcess | undefined;
+	/** Whether any living process is in a process group (the job's children outlive its leader). */
+	groupAlive?(pgid: number): boolean;
 }
 
 type RefJudgement = { alive: true; facts: LookedUpProcess; proven: boolean } | { alive: false; reason: Exclude<StaleReason, 'rebooted'> };
@@ -93,6 +95,13 @@ function judgeRecord(record: LockRecord, local: LocalFacts): LockVerdict {
 		const supervisor = judgeProcess(record.supervisor, local.process(record.supervisor.pid));
 		if (supervisor.alive) return { state: 'held', remote: false, holder: holderOf(record, 'supervisor', supervisor) };
 		details.push(`supervisor PID ${record.supervisor.pid} ${REASON_TEXT[supervisor.reason]}`);
+		if (record.pgid !== undefined && local.groupAlive?.(record.pgid)) {
+			return {
+				state: 'held',
+				remote: false,
+				holder: { pid: record.pgid, role: 'job', host: record.host, command: `${record.command} (processes left in its group ${record.pgid})`, identityProven: false, owner: record.owner, lockedAt: record.lockedAt },
+			};
+		}
 	}
 	return { state: 'stale', reason: lineOne.reason, detail: details.join('; ') };
 }

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { unlinkSync } from 'node:fs';
 import { bootId, hostName, pidNamespace, selfIdentity } from '../proc/identity';
 import { lookupProcess, type LookedUpProcess } from '../proc/lookup';
+import { groupAlive } from '../proc/group';
 import { UsageError } from '../errors';
 import { createExclusive, newToken, readPidFile, readPidFileSettled, replaceOwn, sameStamp, type FileStamp, type PidFileRead } from './files';
 import { judgeLock, type LockHolder, type LockVerdict, type StaleReason } from './liveness';
@@ -100,7 +101,7 @@ async function judge(read: PidFileRead & { kind: 'file' | 'unreadable' }): Promi
 	const pids = parsed.kind === 'record' ? [parsed.record.pid, parsed.record.supervisor.pid] : parsed.kind === 'legacy' ? [parsed.pid] : [];
 	const facts = new Map<number, LookedUpProcess | undefined>();
 	for (const pid of pids) if (!facts.has(pid)) facts.set(pid, await lookupProcess(pid));
-	const verdict = judgeLock(parsed, { host: hostName(), bootId: bootId(), process: (pid) => facts.get(pid) });
+	const verdict = judgeLock(parsed, { host: hostName(), bootId: bootId(), process: (pid) => facts.get(pid), groupAlive });
 	return { verdict, previous: previousOf(parsed) };
 }
 

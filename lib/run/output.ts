@@ -87,15 +87,29 @@ export class LogFile {
 		this.fd = openSync(path, 'a', 0o644);
 	}
 
+	/** The first write error (disk full...): the log stops there, the job and its outcome go on. */
+	failure?: string;
+
 	write(data: Buffer | string): void {
-		if (this.fd !== undefined) writeSync(this.fd, typeof data === 'string' ? Buffer.from(data) : data);
+		if (this.fd === undefined) return;
+		try {
+			writeSync(this.fd, typeof data === 'string' ? Buffer.from(data) : data);
+		} catch (error) {
+			this.failure = `writing the log file ${this.path} failed: ${(error as Error).message}`;
+			this.close();
+		}
 	}
 
 	close(footer = ''): void {
 		if (this.fd === undefined) return;
-		if (footer) this.write(footer);
-		closeSync(this.fd);
+		const fd = this.fd;
 		this.fd = undefined;
+		try {
+			if (footer) writeSync(fd, Buffer.from(footer));
+		} catch {
+			// The footer is a courtesy; a full disk must not fail the run.
+		}
+		closeSync(fd);
 	}
 }
 
@@ -122,7 +136,11 @@ export class OutputPump {
 		this.tail = new OutputTail(options.tailBytes ?? OUTPUT_DEFAULTS.tailBytes);
 		const onLine = options.onLine;
 		if (onLine) this.lines = new LineSplitter((line) => onLine(name, line));
-		const sinks = options.sinks?.[name] ?? [];
+		const sinks = [...(options.sinks?.[name] ?? [])];
+		for (const sink of sinks) {
+			// A closed terminal or pipe (EPIPE) stops the copy, not the job.
+			sink.on('error', () => sinks.splice(sinks.indexOf(sink), 1));
+		}
 		const log = options.log;
 		this.ended = new Promise((resolve) => (this.finish = resolve));
 		source.on('data', (chunk: Buffer) => {

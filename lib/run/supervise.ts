@@ -27,11 +27,13 @@ export const RUN_DEFAULTS = {
 	shell: '/bin/sh',
 	/** After the job's group is gone, how long to wait for its pipes to close (held open by escaped processes). */
 	drainMs: 250,
+	/** Node's timers hold at most 2^31-1 ms (24.8 days); 24 days keeps a margin. */
+	maxTimeoutMs: 24 * 86_400_000,
 };
 
 export interface RunOptions {
 	databasePath: string;
-	/** argv: the program and its arguments. With `shell`, a single command line. */
+	/** argv: the program and its arguments. With `shell`, the shell line followed by its positional parameters ($1...). */
 	command: string[];
 	/** Run `command[0]` as a shell line: true for /bin/sh, or the shell's path. Off by default. */
 	shell?: boolean | string;
@@ -85,6 +87,15 @@ function isDirectory(path: string): boolean {
 	}
 }
 
+function isNonEmptyFile(path: string): boolean {
+	try {
+		return statSync(path).size > 0;
+	} catch {
+		// Missing: not a usable database file.
+		return false;
+	}
+}
+
 /** Checks everything before anything is created, so bad input leaves no trace. */
 export function resolveRunOptions(options: RunOptions): Resolved {
 	if (!options.databasePath) throw new UsageError('The database path is empty. Give the path of the DuckDB file.');
@@ -93,6 +104,9 @@ export function resolveRunOptions(options: RunOptions): Resolved {
 		throw new UsageError(`The database folder ${dirname(databasePath)} does not exist. Create it, or fix the database path (${databasePath}).`);
 	}
 	if (isDirectory(databasePath)) throw new UsageError(`${databasePath} is a folder. Give the path of the DuckDB file itself.`);
+	if (findWalFiles(databasePath).present && !isNonEmptyFile(databasePath)) {
+		throw new UsageError(`${databasePath} is missing (or empty) but its WAL is there: a job opening it would make DuckDB discard the WAL's committed data. Restore the database file next to its WAL (or move the WAL files somewhere safe) before running.`);
+	}
 	const cwd = resolve(options.cwd ?? process.cwd());
 	if (!isDirectory(cwd)) throw new UsageError(`The working directory ${cwd} does not exist. Create it, or fix the working directory.`);
 	if (!options.command.length || !options.command[0]) throw new UsageError('No command to run. Give the program and its arguments.');
@@ -100,14 +114,15 @@ export function resolveRunOptions(options: RunOptions): Resolved {
 	const graceMs = options.graceMs ?? RUN_DEFAULTS.graceMs;
 	const waitMs = options.waitMs ?? RUN_DEFAULTS.waitMs;
 	if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`The timeout must be greater than zero (got ${timeoutMs} ms).`);
+	if (timeoutMs > RUN_DEFAULTS.maxTimeoutMs) throw new UsageError(`The timeout is too long (${timeoutMs} ms); the most is 24 days.`);
 	if (!Number.isFinite(graceMs) || graceMs < 0) throw new UsageError(`The grace period cannot be negative (got ${graceMs} ms).`);
 	if (graceMs > timeoutMs) throw new UsageError(`The grace period (${graceMs} ms) is longer than the timeout (${timeoutMs} ms). Shorten the grace or raise the timeout.`);
 	if (!Number.isFinite(waitMs) || waitMs < 0) throw new UsageError(`The lock wait cannot be negative (got ${waitMs} ms).`);
 	const logFile = options.logFile ? resolve(options.logFile) : undefined;
 	if (logFile && !isDirectory(dirname(logFile))) throw new UsageError(`The log file's folder ${dirname(logFile)} does not exist. Create it, or fix the log file path.`);
 	const shell = options.shell === true ? RUN_DEFAULTS.shell : options.shell || false;
-	if (shell && options.command.length !== 1) throw new UsageError('With a shell, give the whole command line as one string.');
-	const [file, ...args] = shell ? [shell, '-c', options.command[0]] : options.command;
+	// With a shell, command[0] is the line and the rest become $1, $2, ...: values are never spliced into the line.
+	const [file, ...args] = shell ? [shell, '-c', options.command[0], 'sh', ...options.command.slice(1)] : options.command;
 	return { databasePath, file, args, shell, cwd, timeoutMs, graceMs, waitMs, logFile };
 }
 
@@ -219,6 +234,10 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		// Our PID file is ours now; DuckDB's own lock tells whether anyone else (an API server, a duckdb shell, an
 		// orphaned job) still has the database. Checked before the job starts, so a probe's brief read lock is harmless.
 		const others = lockHolders(await findDatabaseHolders(resolved.databasePath, { probe: true, includeOpen: false }));
+		if (options.signal?.aborted) {
+			outcome = finish({ status: 'canceled', exitCode: null, signal: null, jobPid: null, lock: lockReport(), output: { stdout: emptyStream, stderr: emptyStream } });
+			return outcome;
+		}
 		if (others.length) {
 			outcome = finish({
 				status: 'blocked', exitCode: null, signal: null, jobPid: null, lock: lockReport(), holder: holderFromDatabase(others[0]),
@@ -257,6 +276,8 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		const deadline = setTimeout(() => stop('timeout'), resolved.timeoutMs);
 		const onAbort = (): void => stop(abortReasonIsSignal(options.signal) ? 'supervisor-signal' : 'canceled');
 		options.signal?.addEventListener('abort', onAbort, { once: true });
+		// A cancel that came while the job was being started has no event left to fire.
+		if (options.signal?.aborted) onAbort();
 		let exit: { exitCode: number | null; signal: NodeJS.Signals | null };
 		try {
 			exit = await job.exited;
@@ -286,15 +307,23 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 			jobPid: job.pid,
 			lock: lockReport(),
 			termination,
-			output: { stdout: pumps[0].tail.summary(), stderr: pumps[1].tail.summary(), logFile: resolved.logFile },
+			output: { stdout: pumps[0].tail.summary(), stderr: pumps[1].tail.summary(), logFile: resolved.logFile, logError: log?.failure },
 		});
 		return outcome;
 	} finally {
 		// Whatever happened above (including a bug of ours), never leave the job running without its lock.
-		if (active.group && groupAlive(active.group.pgid)) signalGroup(active.group, 'SIGKILL');
+		let survivors = false;
+		if (active.group && groupAlive(active.group.pgid)) {
+			signalGroup(active.group, 'SIGKILL');
+			for (let i = 0; i < 250 && groupAlive(active.group.pgid); i++) await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+			survivors = groupAlive(active.group.pgid);
+		}
 		log?.close();
 		untrack();
-		const release = lock.release();
+		// Processes that survive SIGKILL (stuck in the kernel) may still write: the lock stays, naming their group.
+		const release = survivors
+			? { released: false as const, detail: `process group ${active.group?.pgid} survived SIGKILL; the lock is kept until it is gone (duckdb-lock-cleanup removes it then)` }
+			: lock.release();
 		const note = release.released ? undefined : release.detail;
 		if (outcome) {
 			outcome.lock.released = release.released;

@@ -62,12 +62,12 @@ export const safeIngestProperties: INodeProperties[] = [
 		name: 'useShell',
 		type: 'boolean',
 		default: false,
-		description: 'Whether to run Command as one /bin/sh line instead of a program with arguments',
+		description: 'Whether to run Command as a /bin/sh line instead of a program. The Arguments are then passed to the line as $1, $2, ... (never spliced into it).',
 		displayOptions: runCommand,
 	},
 	{
 		displayName:
-			'With a shell, the whole line is interpreted by /bin/sh: an expression whose value contains ; or $( ) can run other commands. Prefer a program with separate arguments.',
+			'With a shell, Command is interpreted by /bin/sh: an expression inside Command whose value contains ; or $( ) can run other commands. Keep values in Arguments and refer to them as "$1", "$2" in the line, or prefer a program without a shell.',
 		name: 'shellWarning',
 		type: 'notice',
 		default: '',
