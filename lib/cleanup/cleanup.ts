@@ -64,12 +64,13 @@ interface Inspection {
 	wal: WalReport & { status: WalStatus };
 }
 
-async function inspect(databasePath: string): Promise<Inspection> {
+async function inspect(databasePath: string, mayProbe: boolean): Promise<Inspection> {
 	const pidFile = await inspectLock(databasePath);
 	// Only a lock held here, by a process proven to be its holder, says which processes are our jobs.
 	const record = pidFile.state === 'held' && !pidFile.remote && pidFile.holder.identityProven && pidFile.previous?.kind === 'record' ? pidFile.previous.record : undefined;
 	let holders = await findDatabaseHolders(databasePath, { record });
-	if (!lockHolders(holders).length && pidFile.state === 'none') {
+	// Inspect Only takes no lock at all, not even our own for a moment; the other policies may.
+	if (mayProbe && !lockHolders(holders).length && pidFile.state === 'none') {
 		// Nobody visible: ask DuckDB (a holder in another PID namespace), under our own lock so no run starts meanwhile.
 		const ours = await acquireLock(databasePath, { owner: 'duckdb-lock-cleanup probe' });
 		if (ours.acquired) {
@@ -123,7 +124,7 @@ export function describeCandidate(candidate: StopCandidate): string {
 export async function cleanupDatabase(databasePath: string, policy: CleanupPolicy): Promise<CleanupReport> {
 	const actions: CleanupAction[] = [];
 	const graceMs = policy.graceMs ?? CLEANUP_DEFAULTS.graceMs;
-	let found = await inspect(databasePath);
+	let found = await inspect(databasePath, policy.removeStale);
 
 	if (policy.removeStale) {
 		for (const candidate of candidates(found, policy)) {
@@ -146,7 +147,7 @@ export async function cleanupDatabase(databasePath: string, policy: CleanupPolic
 			const pid = removed.previous.kind === 'record' ? removed.previous.record.pid : removed.previous.pid;
 			actions.push({ action: 'remove-stale-pid-file', target: `${databasePath}.pid`, done: true, detail: `PID ${pid}: ${removed.detail}` });
 		}
-		found = await inspect(databasePath);
+		found = await inspect(databasePath, policy.removeStale);
 	}
 
 	let walRecovery: WalRecovery | undefined;
@@ -174,7 +175,7 @@ export async function cleanupDatabase(databasePath: string, policy: CleanupPolic
 				ours.lock.release();
 			}
 		}
-		found = await inspect(databasePath);
+		found = await inspect(databasePath, policy.removeStale);
 	}
 	return report(databasePath, found, actions, walRecovery);
 }
