@@ -44,7 +44,10 @@ export type ParsedPidFile =
 	| { kind: 'legacy'; pid: number }
 	| { kind: 'garbage'; reason: string };
 
+const NEEDS_ESCAPE = /[\\\n\r]/;
+
 function escapeValue(value: string): string {
+	if (!NEEDS_ESCAPE.test(value)) return value;
 	return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 

@@ -51,8 +51,12 @@ export function bootId(): string {
 	return cachedBootId;
 }
 
+let cachedHostName: string | undefined;
+
+/** The host name, read once per process (every lock record carries it). */
 export function hostName(): string {
-	return hostname();
+	cachedHostName ??= hostname();
+	return cachedHostName;
 }
 
 /** The PID namespace of this process (`pid:[4026531836]`), recorded for people; empty where unknown. */
