@@ -2,7 +2,7 @@
  * The lock against real processes: live holders, dead and reused PIDs (with a fresh PID namespace), zombies, legacy
  * files, other hosts, garbage and planted symlinks.
  */
-import { after, afterEach, before, test } from 'node:test';
+import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +18,6 @@ let n = 0;
 const freshDb = (): string => join(dir.path, `db${++n}.duckdb`);
 type AcquireEvent = { acquired: boolean; reason?: string; recovered: Array<{ reason: string; previous: { record?: { pid: number } } }>; inspection?: { state: string } };
 
-before(() => undefined);
 afterEach(() => stopAll());
 after(() => dir.remove());
 

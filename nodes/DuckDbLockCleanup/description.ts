@@ -1,6 +1,6 @@
 /** DuckDB Lock Cleanup: the parameters. Execution is in execute.ts. */
 import type { INodeProperties } from 'n8n-workflow';
-import { databasePathProperty } from '../DuckDbSafeIngest/description';
+import { databasePathProperty } from '../shared/descriptions';
 
 export const lockCleanupProperties: INodeProperties[] = [
 	databasePathProperty,

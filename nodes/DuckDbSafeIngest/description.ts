@@ -1,15 +1,7 @@
 /** DuckDB Safe Ingest: the parameters. Execution is in execute.ts. */
 import type { INodeProperties } from 'n8n-workflow';
+import { databasePathProperty } from '../shared/descriptions';
 
-export const databasePathProperty: INodeProperties = {
-	displayName: 'Database Path',
-	name: 'databasePath',
-	type: 'string',
-	default: '',
-	required: true,
-	placeholder: '/data/liquidations.duckdb',
-	description: 'Absolute path of the DuckDB file. Its lock file is this path plus .pid; its folder must exist.',
-};
 
 const runCommand = { show: { operation: ['runCommand'] } };
 

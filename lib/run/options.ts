@@ -1,0 +1,99 @@
+/**
+ * The options of a supervised run, their defaults (one place), and their validation: everything is checked before
+ * anything is created, so bad input leaves no trace.
+ */
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { UsageError } from '../errors';
+import { findWalFiles } from '../wal';
+
+export const RUN_DEFAULTS = {
+	timeoutMs: 120 * 60_000,
+	graceMs: 10_000,
+	waitMs: 0,
+	shell: '/bin/sh',
+	/** After the job's group is gone, how long to wait for its pipes to close (held open by escaped processes). */
+	drainMs: 250,
+	/** Node's timers hold at most 2^31-1 ms (24.8 days); 24 days keeps a margin. */
+	maxTimeoutMs: 24 * 86_400_000,
+};
+
+export interface RunOptions {
+	databasePath: string;
+	/** argv: the program and its arguments. With `shell`, the shell line followed by its positional parameters ($1...). */
+	command: string[];
+	/** Run `command[0]` as a shell line: true for /bin/sh, or the shell's path. Off by default. */
+	shell?: boolean | string;
+	cwd?: string;
+	env?: Record<string, string>;
+	timeoutMs?: number;
+	graceMs?: number;
+	waitMs?: number;
+	/** Label written into the PID file: who holds the lock. */
+	owner?: string;
+	/** Appends the job's output here as it comes. */
+	logFile?: string;
+	tailBytes?: number;
+	/** Cancels the run: the job group is stopped and the lock released. A reason like 'SIGTERM' marks a supervisor signal. */
+	signal?: AbortSignal;
+}
+
+interface Resolved {
+	databasePath: string;
+	file: string;
+	args: string[];
+	shell: false | string;
+	cwd: string;
+	timeoutMs: number;
+	graceMs: number;
+	waitMs: number;
+	logFile?: string;
+}
+
+function isDirectory(path: string): boolean {
+	try {
+		return statSync(path).isDirectory();
+	} catch {
+		// Missing or unreadable: not a folder we can use; the caller words the message.
+		return false;
+	}
+}
+
+function isNonEmptyFile(path: string): boolean {
+	try {
+		return statSync(path).size > 0;
+	} catch {
+		// Missing: not a usable database file.
+		return false;
+	}
+}
+
+/** Checks everything before anything is created, so bad input leaves no trace. */
+export function resolveRunOptions(options: RunOptions): Resolved {
+	if (!options.databasePath) throw new UsageError('The database path is empty. Give the path of the DuckDB file.');
+	const databasePath = resolve(options.databasePath);
+	if (!isDirectory(dirname(databasePath))) {
+		throw new UsageError(`The database folder ${dirname(databasePath)} does not exist. Create it, or fix the database path (${databasePath}).`);
+	}
+	if (isDirectory(databasePath)) throw new UsageError(`${databasePath} is a folder. Give the path of the DuckDB file itself.`);
+	if (findWalFiles(databasePath).present && !isNonEmptyFile(databasePath)) {
+		throw new UsageError(`${databasePath} is missing (or empty) but its WAL is there: a job opening it would make DuckDB discard the WAL's committed data. Restore the database file next to its WAL (or move the WAL files somewhere safe) before running.`);
+	}
+	const cwd = resolve(options.cwd ?? process.cwd());
+	if (!isDirectory(cwd)) throw new UsageError(`The working directory ${cwd} does not exist. Create it, or fix the working directory.`);
+	if (!options.command.length || !options.command[0]) throw new UsageError('No command to run. Give the program and its arguments.');
+	const timeoutMs = options.timeoutMs ?? RUN_DEFAULTS.timeoutMs;
+	const graceMs = options.graceMs ?? RUN_DEFAULTS.graceMs;
+	const waitMs = options.waitMs ?? RUN_DEFAULTS.waitMs;
+	if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`The timeout must be greater than zero (got ${timeoutMs} ms).`);
+	if (timeoutMs > RUN_DEFAULTS.maxTimeoutMs) throw new UsageError(`The timeout is too long (${timeoutMs} ms); the most is 24 days.`);
+	if (!Number.isFinite(graceMs) || graceMs < 0) throw new UsageError(`The grace period cannot be negative (got ${graceMs} ms).`);
+	if (graceMs > timeoutMs) throw new UsageError(`The grace period (${graceMs} ms) is longer than the timeout (${timeoutMs} ms). Shorten the grace or raise the timeout.`);
+	if (!Number.isFinite(waitMs) || waitMs < 0) throw new UsageError(`The lock wait cannot be negative (got ${waitMs} ms).`);
+	const logFile = options.logFile ? resolve(options.logFile) : undefined;
+	if (logFile && !isDirectory(dirname(logFile))) throw new UsageError(`The log file's folder ${dirname(logFile)} does not exist. Create it, or fix the log file path.`);
+	const shell = options.shell === true ? RUN_DEFAULTS.shell : options.shell || false;
+	// With a shell, command[0] is the line and the rest become $1, $2, ...: values are never spliced into the line.
+	const [file, ...args] = shell ? [shell, '-c', options.command[0], 'sh', ...options.command.slice(1)] : options.command;
+	return { databasePath, file, args, shell, cwd, timeoutMs, graceMs, waitMs, logFile };
+}
