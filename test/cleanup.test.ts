@@ -87,7 +87,9 @@ test('an orphaned job (supervisor SIGKILLed) is found and stopped by --stop-stuc
 	for (let i = 0; i < 500 && !jobPid; i++) {
 		await sleep(20);
 		const parsed = existsSync(`${db}.pid`) ? parsePidFile(readFileSync(`${db}.pid`, 'utf8')) : undefined;
-		if (parsed?.kind === 'record' && parsed.record.role === 'job' && (await findDatabaseHolders(db)).some((entry) => entry.pid === parsed.record.pid)) jobPid = parsed.record.pid;
+		// Wait for the relayed ready line too: killed before it, the job's one write would meet a closed pipe (EPIPE) and end it.
+		const ready = run.stdout().includes('"event":"ready"');
+		if (ready && parsed?.kind === 'record' && parsed.record.role === 'job' && (await findDatabaseHolders(db)).some((entry) => entry.pid === parsed.record.pid)) jobPid = parsed.record.pid;
 	}
 	assert.ok(jobPid, 'the job holds the database');
 	run.child.kill('SIGKILL');

@@ -15,7 +15,7 @@ export interface CliResult<T = Outcome> {
 	json?: T;
 }
 
-export function startCli<T = Outcome>(tool: string, args: string[], options: { cwd?: string } = {}): { child: ChildProcess; result: Promise<CliResult<T>> } {
+export function startCli<T = Outcome>(tool: string, args: string[], options: { cwd?: string } = {}): { child: ChildProcess; result: Promise<CliResult<T>>; stdout: () => string } {
 	const child = track(spawn(process.execPath, [join(BIN, `${tool}.js`), ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
 	let stdout = '';
 	let stderr = '';
@@ -33,7 +33,7 @@ export function startCli<T = Outcome>(tool: string, args: string[], options: { c
 			resolve({ code, signal, stdout, stderr, json });
 		});
 	});
-	return { child, result };
+	return { child, result, stdout: () => stdout };
 }
 
 export function runCli<T = Outcome>(tool: string, args: string[], options: { cwd?: string } = {}): Promise<CliResult<T>> {
