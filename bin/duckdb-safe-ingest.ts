@@ -8,13 +8,18 @@ import { parseDuration, formatDuration } from '../lib/duration';
 import { UsageError } from '../lib/errors';
 import { EXIT_CODES, exitCodeFor, describeHolder, type Outcome } from '../lib/outcome';
 import { runUnderLock, RUN_DEFAULTS, type RunEvent } from '../lib/run/supervise';
+import { runIngestFiles, runSqlScript } from '../lib/ingest/run';
+import { OPERATION_HELP, OPERATION_OPTIONS, operationFrom, type OperationRequest } from './operation-args';
 import { resolve } from 'node:path';
 import { hostname } from 'node:os';
 
 const HELP = `Usage: duckdb-safe-ingest --db PATH [options] -- COMMAND [ARG...]
+       duckdb-safe-ingest --db PATH [options] --ingest GLOB [--ingest GLOB...] --table NAME [ingest options]
+       duckdb-safe-ingest --db PATH [options] --sql FILE [--rows N]
 
-Runs COMMAND under the lock of the DuckDB database PATH (the file PATH.pid), so that two runs (a schedule and a
-manual run, n8n and cron) never write at once, and stops the whole job tree when it runs too long.
+Runs COMMAND (or a built-in ingestion) under the lock of the DuckDB database PATH (the file PATH.pid), so that two
+runs (a schedule and a manual run, n8n and cron) never write at once, and stops the whole job tree when it runs too
+long.
 
 Options:
   --db PATH                 the DuckDB database file (its folder must exist)
@@ -29,6 +34,8 @@ Options:
   --conflict-exit-code N    exit code when the lock is held (default 1, like flock)
   --json                    print the outcome as one JSON object on the last line of stdout
   -h, --help                this help
+
+${OPERATION_HELP}
 
 Durations: 90s, 15m, 2h, 1d, 500ms, or a bare number in the unit named above.
 
@@ -81,6 +88,7 @@ interface Parsed {
 	shell: boolean;
 	conflictExitCode: number;
 	json: boolean;
+	operation: OperationRequest;
 }
 
 function parse(all: string[]): Parsed | 'help' {
@@ -106,6 +114,7 @@ function parse(all: string[]): Parsed | 'help' {
 				'conflict-exit-code': { type: 'string' },
 				json: { type: 'boolean' },
 				help: { type: 'boolean', short: 'h' },
+				...OPERATION_OPTIONS,
 			},
 		});
 	} catch (error) {
@@ -115,7 +124,10 @@ function parse(all: string[]): Parsed | 'help' {
 	if (values.help) return 'help';
 	if (!values.db) throw new UsageError('--db PATH is required. See --help.');
 	if (positionals.length) throw new UsageError(`Put the command after --, for example: duckdb-safe-ingest --db data.duckdb -- ${positionals.join(' ')}`);
-	if (!command.length) throw new UsageError('No command given. Put it after --, for example: duckdb-safe-ingest --db data.duckdb -- python3 ingest.py');
+	const databasePath = resolve(values.db);
+	const operation = operationFrom(values, databasePath, command.length > 0);
+	if (!operation && !command.length) throw new UsageError('No command given. Put it after --, for example: duckdb-safe-ingest --db data.duckdb -- python3 ingest.py (or use --ingest or --sql)');
+	if (operation && (values.shell || values.env || values.cwd)) throw new UsageError('--shell, --env and --cwd apply to a COMMAND, not to --ingest or --sql.');
 	const env: Record<string, string> = {};
 	for (const pair of values.env ?? []) {
 		const eq = pair.indexOf('=');
@@ -127,7 +139,6 @@ function parse(all: string[]): Parsed | 'help' {
 	if (!/^\d+$/.test(conflictText) || conflictExitCode > 255) throw new UsageError(`--conflict-exit-code ${conflictText}: give a number from 0 to 255.`);
 	const timeoutMs = values.timeout === undefined ? RUN_DEFAULTS.timeoutMs : parseDuration(values.timeout, '--timeout', 'm');
 	if (timeoutMs <= 0) throw new UsageError(`--timeout ${values.timeout}: the timeout must be greater than zero.`);
-	const databasePath = resolve(values.db);
 	return {
 		argv: command,
 		databasePath,
@@ -141,6 +152,7 @@ function parse(all: string[]): Parsed | 'help' {
 		shell: values.shell ?? false,
 		conflictExitCode,
 		json: values.json ?? false,
+		operation,
 	};
 }
 
@@ -176,22 +188,30 @@ async function main(): Promise<number> {
 	}
 	let outcome: Outcome;
 	try {
-		outcome = await runUnderLock(
-			{
-				databasePath: options.databasePath,
-				command: options.shell ? [options.argv.join(' ')] : options.argv,
-				shell: options.shell,
-				cwd: options.cwd,
-				env: options.env,
-				timeoutMs: options.timeoutMs,
-				graceMs: options.graceMs,
-				waitMs: options.waitMs,
-				owner: options.owner,
-				logFile: options.logFile,
-				signal: controller.signal,
-			},
-			{ onEvent: (event) => progress(describeEvent(event)), echo: { stdout: process.stdout, stderr: process.stderr } },
-		);
+		const supervision = {
+			timeoutMs: options.timeoutMs,
+			graceMs: options.graceMs,
+			waitMs: options.waitMs,
+			owner: options.owner,
+			logFile: options.logFile,
+			signal: controller.signal,
+		};
+		const hooks = { onEvent: (event: RunEvent) => progress(describeEvent(event)), echo: { stdout: process.stdout, stderr: process.stderr } };
+		const operation = options.operation;
+		outcome =
+			operation?.operation === 'ingestFiles' ? await runIngestFiles(operation.spec, supervision, hooks)
+			: operation?.operation === 'runSql' ? await runSqlScript(operation.spec, supervision, { ...hooks, echo: { stdout: process.stderr, stderr: process.stderr } })
+			: await runUnderLock(
+				{
+					...supervision,
+					databasePath: options.databasePath,
+					command: options.shell ? [options.argv.join(' ')] : options.argv,
+					shell: options.shell,
+					cwd: options.cwd,
+					env: options.env,
+				},
+				hooks,
+			);
 	} catch (error) {
 		if (error instanceof UsageError) {
 			progress(`error: ${error.message}`);
@@ -200,6 +220,8 @@ async function main(): Promise<number> {
 		throw error;
 	}
 	printResult(outcome);
+	// Run SQL --rows: the rows as JSON lines (progress went to stderr, so stdout is only data).
+	if (!options.json) for (const row of outcome.sql?.rows ?? []) process.stdout.write(`${JSON.stringify(row)}\n`);
 	if (options.json) process.stdout.write(`${JSON.stringify(outcome)}\n`);
 	return exitCodeFor(outcome, options.conflictExitCode, stoppedBy);
 }

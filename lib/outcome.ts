@@ -10,6 +10,7 @@ import type { StaleReason } from './lock/liveness';
 import type { StreamSummary } from './run/output';
 import type { Termination } from './run/terminate';
 import type { WalReport } from './wal';
+import { summarizeOperation, type IngestReport, type SqlReport } from './ingest/report';
 
 export type OutcomeStatus = 'success' | 'blocked' | 'timeout' | 'failed' | 'canceled';
 
@@ -58,9 +59,13 @@ export interface RecoveredLockReport {
 	lockedAt?: string;
 }
 
+export type Operation = 'runCommand' | 'ingestFiles' | 'runSql';
+
 export interface Outcome {
 	status: OutcomeStatus;
 	summary: string;
+	/** runCommand, or one of the built-in DuckDB operations (then `command` is our worker process). */
+	operation: Operation;
 	database: string;
 	command: string[];
 	/** False, or the shell that ran the command line (`/bin/sh`): said out loud because a shell line can inject. */
@@ -88,6 +93,10 @@ export interface Outcome {
 	output: { stdout: StreamSummary; stderr: StreamSummary; logFile?: string; logError?: string };
 	/** A message for people when the job could not run or our side failed. */
 	error?: string;
+	/** Ingest Files: files and rows, per-file results. */
+	ingest?: IngestReport;
+	/** Run SQL: statements, changed rows, the last query's rows when asked for. */
+	sql?: SqlReport;
 }
 
 function signalNumber(signal: string | null | undefined): number | undefined {
@@ -141,6 +150,8 @@ export function describeHolder(holder: HolderReport): string {
 
 /** The one-line human summary. */
 export function summarize(outcome: Omit<Outcome, 'summary'>): string {
+	const special = summarizeOperation(outcome);
+	if (special) return special;
 	const db = basename(outcome.database);
 	const command = describeCommand(outcome);
 	const took = formatDuration(outcome.durationMs);

@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors';
 import { findWalFiles } from '../wal';
+import type { Operation } from '../outcome';
 
 export const RUN_DEFAULTS = {
 	timeoutMs: 120 * 60_000,
@@ -20,6 +21,8 @@ export const RUN_DEFAULTS = {
 
 export interface RunOptions {
 	databasePath: string;
+	/** What the job is: a user's command (default), or our DuckDB worker for a built-in operation. */
+	operation?: Operation;
 	/** argv: the program and its arguments. With `shell`, the shell line followed by its positional parameters ($1...). */
 	command: string[];
 	/** Run `command[0]` as a shell line: true for /bin/sh, or the shell's path. Off by default. */

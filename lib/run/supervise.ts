@@ -46,6 +46,7 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 	const resolved = resolveRunOptions(options);
 	const started = Date.now();
 	const base = {
+		operation: options.operation ?? 'runCommand',
 		database: resolved.databasePath,
 		command: options.command,
 		shell: resolved.shell,

@@ -1,0 +1,98 @@
+/**
+ * The command-line options of the built-in operations (--ingest, --sql) of duckdb-safe-ingest: their parseArgs
+ * table, help text and conversion into the core's specs.
+ */
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../lib/errors';
+import { CSV_HEADERS, FORMATS, parseColumns, parseNameList, SQL_DEFAULTS, type CsvHeader, type Format, type IngestSpec, type SqlSpec, type WriteMode } from '../lib/ingest/spec';
+
+export const OPERATION_OPTIONS = {
+	ingest: { type: 'string', multiple: true },
+	table: { type: 'string' },
+	format: { type: 'string' },
+	header: { type: 'string' },
+	delimiter: { type: 'string' },
+	mode: { type: 'string' },
+	columns: { type: 'string' },
+	'primary-key': { type: 'string' },
+	sql: { type: 'string' },
+	rows: { type: 'string' },
+	'allow-dir': { type: 'string', multiple: true },
+	threads: { type: 'string' },
+	'memory-limit': { type: 'string' },
+} as const;
+
+export const OPERATION_HELP = `Built-in operations (instead of a COMMAND; run in a worker process under the same lock and timeout):
+  --ingest GLOB             load files into --table (repeatable); CSV (.csv, .csv.gz), Parquet, JSON, NDJSON.
+                            Each file is its own transaction, recorded in the table duckdb_safe_ingest_files;
+                            unchanged files are skipped on the next run, so a stopped run resumes
+  --table NAME              target table (created when missing), e.g. trades or main.trades
+  --format F                ${FORMATS.join(', ')} (default auto: from the file name)
+  --header H                CSV header line: ${CSV_HEADERS.join(', ')} (default auto)
+  --delimiter C             CSV delimiter (default: detected)
+  --mode M                  append (default), replace (one transaction), insert-or-ignore, upsert (need a primary key)
+  --columns "A TYPE, ..."   columns of a new table (default: inferred from the first file)
+  --primary-key A[,B]       primary key of a new table
+  --sql FILE                run the SQL script FILE (- for stdin) in one transaction
+  --rows N                  with --sql: print the last query's rows (at most N, max ${SQL_DEFAULTS.maxRowLimit}) as JSON lines
+  --allow-dir DIR           SQL may also read/write DIR (repeatable); otherwise only the database's and the sources' folders
+  --threads N               DuckDB threads (default: one per core)
+  --memory-limit SIZE       DuckDB memory limit, e.g. 4GB`;
+
+type Values = { [K in keyof typeof OPERATION_OPTIONS]?: (typeof OPERATION_OPTIONS)[K] extends { multiple: true } ? string[] : string };
+
+const MODES: Record<string, WriteMode> = { append: 'append', replace: 'replace', 'insert-or-ignore': 'insertOrIgnore', upsert: 'upsert' };
+
+function positiveInteger(text: string | undefined, option: string): number | undefined {
+	if (text === undefined) return undefined;
+	if (!/^\d+$/.test(text) || Number(text) < 1) throw new UsageError(`${option} ${text}: give a whole number of at least 1.`);
+	return Number(text);
+}
+
+export type OperationRequest = { operation: 'ingestFiles'; spec: IngestSpec } | { operation: 'runSql'; spec: SqlSpec } | undefined;
+
+/** The operation asked for, or undefined for a plain COMMAND. */
+export function operationFrom(values: Values, databasePath: string, hasCommand: boolean): OperationRequest {
+	const ingest = values.ingest?.length ? values.ingest : undefined;
+	if ([ingest, values.sql, hasCommand || undefined].filter(Boolean).length > 1) {
+		throw new UsageError('Give one of: a COMMAND after --, --ingest GLOB, or --sql FILE.');
+	}
+	const shared = {
+		databasePath,
+		extraDirectories: values['allow-dir'],
+		threads: positiveInteger(values.threads, '--threads'),
+		memoryLimit: values['memory-limit'],
+	};
+	if (ingest) {
+		if (!values.table) throw new UsageError('--ingest needs --table NAME: the table to load the files into.');
+		const mode = values.mode === undefined ? undefined : MODES[values.mode];
+		if (values.mode !== undefined && !mode) throw new UsageError(`--mode ${values.mode}: use append, replace, insert-or-ignore or upsert.`);
+		return {
+			operation: 'ingestFiles',
+			spec: {
+				...shared,
+				sources: ingest,
+				table: values.table,
+				format: values.format as Format | undefined,
+				csvHeader: values.header as CsvHeader | undefined,
+				csvDelimiter: values.delimiter,
+				mode,
+				columns: values.columns ? parseColumns(values.columns) : undefined,
+				primaryKey: values['primary-key'] ? parseNameList(values['primary-key']) : undefined,
+			},
+		};
+	}
+	if (values.sql) {
+		let sql: string;
+		try {
+			sql = readFileSync(values.sql === '-' ? 0 : values.sql, 'utf8');
+		} catch (error) {
+			throw new UsageError(`--sql ${values.sql}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)}). Give the path of a SQL file.`);
+		}
+		const rows = positiveInteger(values.rows, '--rows');
+		return { operation: 'runSql', spec: { ...shared, sql, returnRows: rows !== undefined, rowLimit: rows } };
+	}
+	const stray = (['table', 'format', 'header', 'delimiter', 'mode', 'columns', 'primary-key', 'rows'] as const).find((name) => values[name] !== undefined);
+	if (stray) throw new UsageError(`--${stray} belongs to --ingest or --sql. See --help.`);
+	return undefined;
+}

@@ -1,0 +1,212 @@
+/**
+ * What the built-in operations are asked to do (Ingest Files, Run SQL), and the checks made before anything runs:
+ * bad input is a UsageError with a message that says what to fix, and nothing is created.
+ */
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { UsageError } from '../errors';
+
+export const WRITE_MODES = ['append', 'replace', 'insertOrIgnore', 'upsert'] as const;
+export type WriteMode = (typeof WRITE_MODES)[number];
+export const FORMATS = ['auto', 'csv', 'parquet', 'json', 'ndjson'] as const;
+export type Format = (typeof FORMATS)[number];
+export const CSV_HEADERS = ['auto', 'yes', 'no'] as const;
+export type CsvHeader = (typeof CSV_HEADERS)[number];
+
+export interface Column {
+	name: string;
+	type: string;
+}
+
+/** Settings both operations share: where the database is, what SQL may touch, how much of the machine it may use. */
+export interface DatabaseSettings {
+	databasePath: string;
+	/** Folders SQL may read or write besides the database's own (explicit widening). */
+	extraDirectories?: string[];
+	/** DuckDB worker threads (default: DuckDB's, one per core). */
+	threads?: number;
+	/** DuckDB memory limit, e.g. '2GB' (default: DuckDB's, 80% of RAM). */
+	memoryLimit?: string;
+}
+
+export interface IngestSpec extends DatabaseSettings {
+	/** File paths or globs (`*`, `**`, `?`, `[abc]`); relative ones are resolved against the current folder. */
+	sources: string[];
+	/** Target table, optionally schema-qualified (`main.trades`). */
+	table: string;
+	format?: Format;
+	csvHeader?: CsvHeader;
+	csvDelimiter?: string;
+	mode?: WriteMode;
+	/** The table's columns when it has to be created; absent: inferred from the first file. */
+	columns?: Column[];
+	/** Primary key for a table we create (needed by insertOrIgnore and upsert). */
+	primaryKey?: string[];
+}
+
+export interface SqlSpec extends DatabaseSettings {
+	sql: string;
+	/** Return the rows of the last statement (when it returns rows), at most rowLimit of them. */
+	returnRows?: boolean;
+	rowLimit?: number;
+}
+
+export const SQL_DEFAULTS = { rowLimit: 1000, maxRowLimit: 100_000 };
+
+/** What the worker process is handed (as a JSON file): a checked spec plus the folders SQL is confined to. */
+export type WorkerTask =
+	| { operation: 'ingestFiles'; spec: ResolvedIngest; allowedDirectories: string[]; resultPath: string }
+	| { operation: 'runSql'; spec: ResolvedSql; allowedDirectories: string[]; resultPath: string };
+
+export type ResolvedIngest = Required<Pick<IngestSpec, 'databasePath' | 'sources' | 'table' | 'format' | 'csvHeader' | 'mode' | 'primaryKey'>> &
+	Pick<IngestSpec, 'csvDelimiter' | 'columns' | 'threads' | 'memoryLimit'> & { tableName: QualifiedName };
+export type ResolvedSql = Required<Pick<SqlSpec, 'databasePath' | 'sql' | 'returnRows' | 'rowLimit'>> & Pick<SqlSpec, 'threads' | 'memoryLimit'>;
+
+export interface QualifiedName {
+	schema: string;
+	name: string;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+/** A DuckDB type as people write it: BIGINT, DECIMAL(18, 8), VARCHAR[], TIMESTAMP WITH TIME ZONE, STRUCT(a INT). */
+const TYPE = /^[A-Za-z][A-Za-z0-9_ ,()[\]"]*$/;
+const MEMORY = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
+
+export function quoteIdentifier(name: string): string {
+	return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function quoteLiteral(value: string): string {
+	return `'${value.replace(/'/g, "''")}'`;
+}
+
+export function qualified(name: QualifiedName): string {
+	return `${quoteIdentifier(name.schema)}.${quoteIdentifier(name.name)}`;
+}
+
+export function parseTableName(text: string): QualifiedName {
+	const parts = text.trim().split('.');
+	if (!text.trim() || parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part))) {
+		throw new UsageError(`"${text}" is not a table name. Use letters, digits and underscores, not starting with a digit, optionally with a schema (main.trades).`);
+	}
+	return parts.length === 2 ? { schema: parts[0], name: parts[1] } : { schema: 'main', name: parts[0] };
+}
+
+function checkIdentifier(name: string, what: string): string {
+	if (!IDENTIFIER.test(name)) throw new UsageError(`${what} "${name}" is not a column name. Use letters, digits and underscores, not starting with a digit.`);
+	return name;
+}
+
+/** "id BIGINT, price DECIMAL(18, 8)" → columns. Commas inside parentheses belong to the type. */
+export function parseColumns(text: string): Column[] {
+	const entries: string[] = [];
+	let depth = 0;
+	let current = '';
+	for (const char of text) {
+		if (char === '(') depth++;
+		if (char === ')') depth--;
+		if (char === ',' && depth === 0) {
+			entries.push(current);
+			current = '';
+		} else current += char;
+	}
+	entries.push(current);
+	return entries
+		.map((entry) => entry.trim())
+		.filter(Boolean)
+		.map((entry) => {
+			const match = /^(\S+)\s+(.+)$/.exec(entry);
+			if (!match) throw new UsageError(`Column "${entry}" needs a name and a type, e.g. "price DOUBLE".`);
+			return { name: match[1], type: match[2].trim() };
+		});
+}
+
+export function parseNameList(text: string): string[] {
+	return text.split(',').map((name) => name.trim()).filter(Boolean);
+}
+
+function checkSettings(settings: DatabaseSettings): void {
+	if (settings.threads !== undefined && (!Number.isInteger(settings.threads) || settings.threads < 1)) {
+		throw new UsageError(`Threads must be a whole number of at least 1 (got ${settings.threads}).`);
+	}
+	if (settings.memoryLimit !== undefined && !MEMORY.test(settings.memoryLimit.trim())) {
+		throw new UsageError(`Memory limit "${settings.memoryLimit}" is not a size. Write it like 512MB or 4GB.`);
+	}
+}
+
+function isDirectory(path: string): boolean {
+	try {
+		return statSync(path).isDirectory();
+	} catch {
+		// Missing or unreadable: not a folder we can use; the caller words the message.
+		return false;
+	}
+}
+
+/** The folder part of a glob before its first wildcard: the folder SQL must be allowed to read. */
+export function globBase(glob: string): string {
+	const parts = glob.split('/');
+	const wild = parts.findIndex((part) => /[*?[{]/.test(part));
+	if (wild < 0) return dirname(glob);
+	const base = parts.slice(0, wild).join('/');
+	return base || '/';
+}
+
+export function resolveIngestSpec(spec: IngestSpec): ResolvedIngest {
+	checkSettings(spec);
+	const sources = spec.sources.map((source) => source.trim()).filter(Boolean).map((source) => (isAbsolute(source) ? source : resolve(source)));
+	if (!sources.length) throw new UsageError('No source files given. Give one or more file paths or globs, e.g. /data/binance/BTCUSDT-aggTrades-*.csv.');
+	for (const source of sources) {
+		const base = globBase(source);
+		if (!isDirectory(base)) throw new UsageError(`The source folder ${base} (of ${source}) does not exist. Create it, or fix the path.`);
+	}
+	const format = spec.format ?? 'auto';
+	if (!FORMATS.includes(format)) throw new UsageError(`Format "${format}" is unknown. Use one of: ${FORMATS.join(', ')}.`);
+	const csvHeader = spec.csvHeader ?? 'auto';
+	if (!CSV_HEADERS.includes(csvHeader)) throw new UsageError(`CSV header "${csvHeader}" is unknown. Use auto, yes or no.`);
+	const mode = spec.mode ?? 'append';
+	if (!WRITE_MODES.includes(mode)) throw new UsageError(`Write mode "${mode}" is unknown. Use one of: ${WRITE_MODES.join(', ')}.`);
+	if (spec.csvDelimiter !== undefined && spec.csvDelimiter.length !== 1) throw new UsageError(`The CSV delimiter must be one character (got "${spec.csvDelimiter}").`);
+	const columns = spec.columns?.length ? spec.columns.map((column) => {
+		checkIdentifier(column.name, 'Column');
+		if (!TYPE.test(column.type)) throw new UsageError(`"${column.type}" (column ${column.name}) is not a DuckDB type, e.g. BIGINT, DOUBLE, VARCHAR, TIMESTAMP.`);
+		return { name: column.name, type: column.type.trim() };
+	}) : undefined;
+	const primaryKey = (spec.primaryKey ?? []).map((name) => checkIdentifier(name, 'Primary key column'));
+	if (columns && primaryKey.some((name) => !columns.some((column) => column.name === name))) {
+		throw new UsageError(`The primary key (${primaryKey.join(', ')}) names a column that is not among the columns given.`);
+	}
+	return {
+		databasePath: spec.databasePath,
+		sources: [...new Set(sources)],
+		table: spec.table,
+		tableName: parseTableName(spec.table),
+		format,
+		csvHeader,
+		csvDelimiter: spec.csvDelimiter,
+		mode,
+		columns,
+		primaryKey,
+		threads: spec.threads,
+		memoryLimit: spec.memoryLimit?.trim(),
+	};
+}
+
+export function resolveSqlSpec(spec: SqlSpec): ResolvedSql {
+	checkSettings(spec);
+	if (!spec.sql.trim()) throw new UsageError('The SQL is empty. Give one or more statements.');
+	const rowLimit = spec.rowLimit ?? SQL_DEFAULTS.rowLimit;
+	if (!Number.isInteger(rowLimit) || rowLimit < 1 || rowLimit > SQL_DEFAULTS.maxRowLimit) {
+		throw new UsageError(`The row limit must be a whole number from 1 to ${SQL_DEFAULTS.maxRowLimit} (got ${rowLimit}).`);
+	}
+	return { databasePath: spec.databasePath, sql: spec.sql, returnRows: spec.returnRows ?? false, rowLimit, threads: spec.threads, memoryLimit: spec.memoryLimit?.trim() };
+}
+
+/** The folders SQL may touch: the database's, the sources', and what the caller widens explicitly. */
+export function allowedDirectories(databasePath: string, sources: string[], extra: string[] = []): string[] {
+	const folders = [dirname(resolve(databasePath)), ...sources.map(globBase), ...extra.map((folder) => resolve(folder))];
+	for (const folder of extra) {
+		if (!isDirectory(resolve(folder))) throw new UsageError(`The allowed folder ${folder} does not exist. Create it, or remove it from the list.`);
+	}
+	return [...new Set(folders)];
+}

@@ -1,0 +1,67 @@
+/**
+ * The job process of the built-in operations: `node worker.js TASK.json`. It runs like any job under the supervisor
+ * (own process group, lock, timeout, cancellation) and keeps DuckDB's native code and memory out of the supervising
+ * process. Progress goes to stdout, one line per file or statement; the report is written to the task's result file.
+ *
+ * On SIGTERM (timeout, Stop, cleanup) it interrupts the running query, rolls back the open transaction, closes the
+ * database and exits 143. If that takes longer than the grace period, the supervisor's SIGKILL follows; DuckDB then
+ * replays its WAL on the next open, so only committed files count either way.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ingestFiles, type WorkerControl } from './ingest';
+import { openConfined, type OpenDatabase } from './sandbox';
+import { runScript } from './sql';
+import type { WorkerTask } from './spec';
+
+const EXIT = { ok: 0, failed: 1, stopped: 143 };
+
+function messageOf(error: unknown): string {
+	return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ').trim();
+}
+
+async function main(): Promise<number> {
+	const task = JSON.parse(readFileSync(process.argv[2], 'utf8')) as WorkerTask;
+	let database: OpenDatabase | undefined;
+	let stopping = false;
+	const onStop = (signal: NodeJS.Signals): void => {
+		if (stopping) return;
+		stopping = true;
+		process.stdout.write(`received ${signal}: interrupting the query and rolling back\n`);
+		database?.connection.interrupt();
+	};
+	for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, onStop);
+	const control: WorkerControl = { stopping: () => stopping, progress: (line) => process.stdout.write(`${line}\n`) };
+	const save = (report: object): void => writeFileSync(task.resultPath, JSON.stringify({ ...report, peakRssBytes: process.resourceUsage().maxRSS * 1024 }));
+	try {
+		database = await openConfined({ databasePath: task.spec.databasePath, allowedDirectories: task.allowedDirectories, threads: task.spec.threads, memoryLimit: task.spec.memoryLimit });
+	} catch (error) {
+		const message = `cannot open the database: ${messageOf(error)}`;
+		process.stderr.write(`${message}\n`);
+		save({ error: message });
+		return EXIT.failed;
+	}
+	try {
+		const report = task.operation === 'ingestFiles' ? await ingestFiles(database.connection, task.spec, control) : await runScript(database.connection, task.spec, control);
+		save(report);
+		if (report.error) process.stderr.write(`${report.error}\n`);
+		if (report.stopped || stopping) return EXIT.stopped;
+		const failed = 'files' in report ? report.files.failed > 0 || Boolean(report.error) : Boolean(report.error);
+		return failed ? EXIT.failed : EXIT.ok;
+	} catch (error) {
+		// Our own step failed (the manifest, a catalog query): reported like a failed file, nothing half-written.
+		const message = messageOf(error);
+		process.stderr.write(`${message}\n`);
+		save({ error: message, stopped: stopping || undefined });
+		return stopping ? EXIT.stopped : EXIT.failed;
+	} finally {
+		database.close();
+	}
+}
+
+main().then(
+	(code) => process.stdout.write('', () => process.exit(code)),
+	(error: unknown) => {
+		process.stderr.write(`duckdb worker: ${messageOf(error)}\n`);
+		process.exit(EXIT.failed);
+	},
+);
