@@ -29,7 +29,7 @@ export async function runScript(connection: DuckDBConnection, spec: ResolvedSql,
 	try {
 		extracted = await connection.extractStatements(spec.sql);
 	} catch (error) {
-		report.error = `the SQL does not parse: ${messageOf(error)}`;
+		report.error = `the SQL does not parse: ${messageOf(error).replace(/^Failed to extract statements: /, '')}`;
 		return report;
 	}
 	report.statements = extracted.count;

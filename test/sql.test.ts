@@ -1,0 +1,156 @@
+/**
+ * Run SQL with real databases: one transaction for the whole script, rows of the last query, and the sandbox:
+ * reading /etc/passwd, writing outside the allowed folders and attaching another database are refused by DuckDB
+ * and leave nothing written.
+ */
+import { after, afterEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runSqlScript } from '../lib/ingest/run';
+import type { SqlSpec } from '../lib/ingest/spec';
+import { UsageError } from '../lib/errors';
+import { countRows, query } from './helpers/aggtrades';
+import { stopAll, tempDir } from './helpers/processes';
+import { runCli } from './helpers/cli';
+
+const dir = tempDir();
+let n = 0;
+afterEach(() => stopAll());
+after(() => dir.remove());
+
+function workspace(): { db: string; root: string; outside: string } {
+	const root = join(dir.path, `s${++n}`);
+	const outside = join(dir.path, `outside${n}`);
+	mkdirSync(root, { recursive: true });
+	mkdirSync(outside, { recursive: true });
+	return { db: join(root, 'market.duckdb'), root, outside };
+}
+
+function sql(spec: SqlSpec, timeoutMs?: number) {
+	return runSqlScript(spec, { timeoutMs, graceMs: timeoutMs ? Math.min(timeoutMs, 10_000) : 10_000 });
+}
+
+async function tables(db: string): Promise<string[]> {
+	if (!existsSync(db)) return [];
+	return (await query(db, 'SELECT table_name FROM duckdb_tables() ORDER BY table_name')).map((row) => String(row.table_name));
+}
+
+test('a script runs in one transaction: changed rows are counted and the last query\'s rows come back, limited', async () => {
+	const { db } = workspace();
+	const outcome = await sql({
+		databasePath: db,
+		sql: `CREATE TABLE prices (id BIGINT, price DOUBLE, traded_at TIMESTAMP);
+			INSERT INTO prices SELECT range, range * 1.5, TIMESTAMP '2024-01-01' + INTERVAL (range) MINUTE FROM range(50);
+			UPDATE prices SET price = price * 2 WHERE id < 10;
+			SELECT id, price, traded_at, 9007199254740993::BIGINT AS huge FROM prices ORDER BY id`,
+		returnRows: true,
+		rowLimit: 5,
+	});
+	assert.equal(outcome.status, 'success', outcome.summary);
+	assert.equal(outcome.operation, 'runSql');
+	assert.deepEqual([outcome.sql?.statements, outcome.sql?.statementsRun, outcome.sql?.rowsChanged], [4, 4, 60]);
+	assert.equal(outcome.sql?.rows?.length, 5);
+	assert.equal(outcome.sql?.rowsTruncated, true);
+	assert.deepEqual(outcome.sql?.rows?.[1], { id: 1, price: 3, traded_at: '2024-01-01T00:01:00.000Z', huge: '9007199254740993' });
+	assert.deepEqual(outcome.sql?.columns, ['id', 'price', 'traded_at', 'huge']);
+	assert.match(outcome.summary, /^Success: ran 4 statements, 60 rows changed, 5 rows returned/);
+	JSON.stringify(outcome);
+	assert.equal(await countRows(db, 'prices'), 50);
+});
+
+test('a failing statement rolls back the whole script; a syntax error runs nothing; BEGIN/COMMIT inside are refused', async () => {
+	const { db } = workspace();
+	await sql({ databasePath: db, sql: 'CREATE TABLE t (i INTEGER PRIMARY KEY); INSERT INTO t VALUES (1)' });
+	const failing = await sql({ databasePath: db, sql: 'INSERT INTO t VALUES (2); CREATE TABLE u (x INTEGER); INSERT INTO t VALUES (1)' });
+	assert.equal(failing.status, 'failed');
+	assert.equal(failing.sql?.failedStatement, 3);
+	assert.match(failing.summary, /^Failed: statement 3: .*(Constraint|Duplicate key).*rolled back, nothing changed/);
+	assert.deepEqual(await tables(db), ['t']);
+	assert.equal(await countRows(db, 't'), 1);
+
+	const syntax = await sql({ databasePath: db, sql: 'INSERT INTO t VALUES (5); SELEC oops' });
+	assert.equal(syntax.status, 'failed');
+	assert.match(syntax.summary, /the SQL does not parse: Parser Error/);
+	assert.equal(syntax.sql?.statementsRun, 0);
+	assert.equal(await countRows(db, 't'), 1);
+
+	const nested = await sql({ databasePath: db, sql: 'INSERT INTO t VALUES (6); COMMIT; INSERT INTO t VALUES (7)' });
+	assert.equal(nested.status, 'failed');
+	assert.match(nested.summary, /BEGIN, COMMIT and ROLLBACK are not allowed/);
+	assert.equal(await countRows(db, 't'), 1);
+});
+
+test('the sandbox: reading /etc/passwd, writing outside, attaching another database and re-enabling access are refused; nothing is written', async () => {
+	const { db, outside } = workspace();
+	const escapes = [
+		"SELECT * FROM read_csv('/etc/passwd')",
+		`COPY (SELECT 42 AS answer) TO '${join(outside, 'leak.csv')}'`,
+		`ATTACH '${join(outside, 'other.duckdb')}' AS other`,
+		`SELECT * FROM read_text('${join(dir.path, '..', '..', 'etc', 'hostname')}')`,
+		'SET enable_external_access = true',
+		"SET allowed_directories = ['/']",
+		"SET temp_directory = '/tmp/elsewhere'",
+		'INSTALL httpfs',
+	];
+	for (const escape of escapes) {
+		const outcome = await sql({ databasePath: db, sql: `CREATE TABLE IF NOT EXISTS witness (i INTEGER); INSERT INTO witness VALUES (1); ${escape}` });
+		assert.equal(outcome.status, 'failed', escape);
+		assert.match(outcome.sql?.error ?? '', /Permission Error|Cannot change|disabled|configuration has been locked/, `${escape}: ${outcome.sql?.error}`);
+		assert.equal(outcome.sql?.failedStatement, 3);
+	}
+	assert.deepEqual(await tables(db), [], 'every script was rolled back');
+	assert.equal(existsSync(join(outside, 'leak.csv')), false);
+	assert.equal(existsSync(join(outside, 'other.duckdb')), false);
+
+	// Inside the database's folder and an explicitly allowed one, files may be written.
+	const widened = await sql({ databasePath: db, sql: `COPY (SELECT 42 AS answer) TO '${join(outside, 'allowed.csv')}'`, extraDirectories: [outside] });
+	assert.equal(widened.status, 'success', widened.summary);
+	assert.equal(readFileSync(join(outside, 'allowed.csv'), 'utf8'), 'answer\n42\n');
+});
+
+test('a long query stopped by the timeout is interrupted and rolled back in the grace period', async () => {
+	const { db } = workspace();
+	await sql({ databasePath: db, sql: 'CREATE TABLE t (i BIGINT)' });
+	const outcome = await sql({ databasePath: db, sql: 'INSERT INTO t VALUES (1); INSERT INTO t SELECT count(*) FROM range(10000000000000)' }, 1500);
+	assert.equal(outcome.status, 'timeout');
+	assert.equal(outcome.termination?.sigkillSent, false, 'DuckDB was interrupted: no SIGKILL');
+	assert.equal(outcome.sql?.stopped, true);
+	assert.match(outcome.summary, /^Timeout: SQL stopped .* rolled back, nothing changed/);
+	assert.equal(await countRows(db, 't'), 0);
+	assert.equal(existsSync(`${db}.pid`), false);
+});
+
+test('bad input is a UsageError before anything exists', async () => {
+	const { db, root } = workspace();
+	const cases: Array<[Partial<SqlSpec>, RegExp]> = [
+		[{ sql: '  ' }, /The SQL is empty/],
+		[{ rowLimit: 0 }, /row limit must be/],
+		[{ memoryLimit: '4 elephants' }, /is not a size/],
+		[{ databasePath: join(root, 'missing', 'x.duckdb') }, /database folder .* does not exist/],
+	];
+	for (const [change, message] of cases) {
+		await assert.rejects(runSqlScript({ databasePath: db, sql: 'SELECT 1', ...change }, {}), (error: unknown) => error instanceof UsageError && message.test(error.message), String(message));
+	}
+	assert.equal(existsSync(db), false);
+});
+
+test('the CLI: --sql FILE with --rows prints JSON lines; --ingest without --table and a command together with --sql are usage errors (125)', async () => {
+	const { db, root } = workspace();
+	const script = join(root, 'q.sql');
+	writeFileSync(script, 'CREATE TABLE t AS SELECT range AS i FROM range(3); SELECT i FROM t ORDER BY i');
+	const result = await runCli('duckdb-safe-ingest', ['--db', db, '--sql', script, '--rows', '10']);
+	assert.equal(result.code, 0, result.stderr);
+	assert.equal(result.stdout, '{"i":0}\n{"i":1}\n{"i":2}\n');
+	assert.match(result.stderr, /Success: ran 2 statements/);
+	const noTable = await runCli('duckdb-safe-ingest', ['--db', db, '--ingest', join(root, '*.csv')]);
+	assert.equal(noTable.code, 125);
+	assert.match(noTable.stderr, /--ingest needs --table/);
+	const both = await runCli('duckdb-safe-ingest', ['--db', db, '--sql', script, '--', 'true']);
+	assert.equal(both.code, 125);
+	assert.match(both.stderr, /Give one of/);
+	const failed = await runCli('duckdb-safe-ingest', ['--db', db, '--json', '--ingest', join(root, '*.parquet'), '--table', 't2']);
+	assert.equal(failed.code, 1);
+	assert.equal(failed.json?.status, 'failed');
+	assert.match(failed.json?.summary ?? '', /no files match/);
+});
