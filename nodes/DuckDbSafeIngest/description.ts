@@ -1,7 +1,7 @@
 /** DuckDB Safe Ingest: the parameters. Execution is in execute.ts. */
 import type { INodeProperties } from 'n8n-workflow';
 import { databasePathProperty } from '../shared/descriptions';
-
+import { ingestFilesProperties, runSqlProperties, operationOptions } from './operations.description';
 
 const runCommand = { show: { operation: ['runCommand'] } };
 
@@ -18,6 +18,18 @@ export const safeIngestProperties: INodeProperties[] = [
 				value: 'runCommand',
 				description: 'Run your ingestion program (a Python script, a CLI) under the database lock',
 				action: 'Run a command under the database lock',
+			},
+			{
+				name: 'Ingest Files',
+				value: 'ingestFiles',
+				description: 'Load CSV, Parquet or JSON files into a table, each file once, under the database lock',
+				action: 'Ingest files into a table',
+			},
+			{
+				name: 'Run SQL',
+				value: 'runSql',
+				description: 'Run a SQL script in one transaction under the database lock, confined to allowed folders',
+				action: 'Run a SQL script',
 			},
 		],
 		default: 'runCommand',
@@ -94,6 +106,8 @@ export const safeIngestProperties: INodeProperties[] = [
 			},
 		],
 	},
+	...ingestFilesProperties,
+	...runSqlProperties,
 	{
 		displayName: 'Timeout (Minutes)',
 		name: 'timeoutMinutes',
@@ -131,7 +145,7 @@ export const safeIngestProperties: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: '/data/logs/ingest.log',
-				description: 'Append the job\'s output to this file',
+				description: 'Append the job\'s output (for Ingest Files: one line per file) to this file',
 			},
 			{
 				displayName: 'Output Tail Size (KiB)',
@@ -141,6 +155,7 @@ export const safeIngestProperties: INodeProperties[] = [
 				default: 64,
 				description: 'How much of the end of stdout and of stderr the output item keeps',
 			},
+			...operationOptions,
 		],
 	},
 ];

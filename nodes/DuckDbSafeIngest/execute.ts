@@ -1,10 +1,15 @@
-/** DuckDB Safe Ingest: each input item is one run under the lock; its outcome goes to exactly one output. */
+/**
+ * DuckDB Safe Ingest: each input item is one run under the lock (a command, Ingest Files or Run SQL); its outcome
+ * goes to exactly one output.
+ */
 import { NodeOperationError, type ICredentialDataDecryptedObject, type ICredentialTestFunctions, type ICredentialsDecrypted, type IDataObject, type IExecuteFunctions, type INodeCredentialTestResult, type INodeExecutionData } from 'n8n-workflow';
 import { ALLOWLIST_ENV, checkAllowed, parseAllowlist } from '../../lib/allowlist';
 import { maskSecrets } from '../../lib/mask';
 import { OUTPUT_NAMES, outputIndexFor, type Outcome } from '../../lib/outcome';
 import { runUnderLock, type RunOptions } from '../../lib/run/supervise';
-import { allowedPath, asNodeError, cancelSignal, item, ownerLabel } from '../shared/glue';
+import { runIngestFiles, runSqlScript } from '../../lib/ingest/run';
+import { asNodeError, item } from '../shared/glue';
+import { databaseFor, ingestSpecFor, sqlSpecFor, supervisionFor } from './operations';
 
 export const SECRETS_CREDENTIAL = 'duckDbJobSecretsApi';
 const SECRET_PAIRS = 4;
@@ -29,23 +34,7 @@ export async function testJobSecrets(this: ICredentialTestFunctions, credential:
 	return { status: 'OK', message: 'The variable names are valid' };
 }
 
-function positiveNumber(context: IExecuteFunctions, name: string, label: string, itemIndex: number, allowZero: boolean): number {
-	const raw = context.getNodeParameter(name, itemIndex) as unknown;
-	const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
-	if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0) || String(raw).trim() === '') {
-		throw new NodeOperationError(context.getNode(), `${label} must be a number${allowZero ? '' : ' greater than 0'} (got "${String(raw)}")`, { itemIndex });
-	}
-	return value;
-}
-
-async function runOptionsFor(context: IExecuteFunctions, itemIndex: number, secrets: Record<string, string>): Promise<RunOptions> {
-	const databasePath = String(context.getNodeParameter('databasePath', itemIndex)).trim();
-	if (!databasePath) throw new NodeOperationError(context.getNode(), 'Database Path is empty', { itemIndex, description: 'Give the path of the DuckDB file, e.g. /data/liquidations.duckdb.' });
-	const resolvedDb = await allowedPath(context, databasePath, 'database', itemIndex);
-	await allowedPath(context, `${resolvedDb}.pid`, 'lock file', itemIndex);
-	const options = context.getNodeParameter('options', itemIndex, {}) as { logFile?: string; tailKib?: number };
-	const logFile = options.logFile?.trim() ? await allowedPath(context, options.logFile.trim(), 'log file', itemIndex) : undefined;
-
+async function runOptionsFor(context: IExecuteFunctions, itemIndex: number, databasePath: string, secrets: Record<string, string>): Promise<RunOptions> {
 	const command = String(context.getNodeParameter('command', itemIndex)).trim();
 	if (!command) throw new NodeOperationError(context.getNode(), 'Command is empty', { itemIndex, description: 'Give the program to run, e.g. python3.' });
 	const useShell = context.getNodeParameter('useShell', itemIndex, false) as boolean;
@@ -68,24 +57,24 @@ async function runOptionsFor(context: IExecuteFunctions, itemIndex: number, secr
 	const verdict = checkAllowed(command, { allowlist, path: env.PATH ?? process.env.PATH, cwd, shell: useShell ? '/bin/sh' : undefined });
 	if (!verdict.allowed) throw new NodeOperationError(context.getNode(), verdict.reason, { itemIndex });
 
-	const timeoutMinutes = positiveNumber(context, 'timeoutMinutes', 'Timeout (Minutes)', itemIndex, false);
-	const graceSeconds = positiveNumber(context, 'graceSeconds', 'Grace Period (Seconds)', itemIndex, true);
-	const waitSeconds = positiveNumber(context, 'waitSeconds', 'Wait for Lock (Seconds)', itemIndex, true);
 	return {
-		databasePath: resolvedDb,
+		...(await supervisionFor(context, itemIndex)),
+		databasePath,
 		// With Use Shell, Command is the shell line and the Arguments are its $1, $2, ...: never spliced into the line.
 		command: [command, ...args],
 		shell: useShell,
 		cwd,
 		env,
-		timeoutMs: Math.round(timeoutMinutes * 60_000),
-		graceMs: Math.round(graceSeconds * 1000),
-		waitMs: Math.round(waitSeconds * 1000),
-		owner: ownerLabel(context),
-		logFile,
-		tailBytes: options.tailKib === undefined ? undefined : Math.round(options.tailKib * 1024),
-		signal: cancelSignal(context),
 	};
+}
+
+/** One item: the operation it asks for, under the lock. */
+async function runItem(context: IExecuteFunctions, itemIndex: number, secrets: Record<string, string>): Promise<Outcome> {
+	const operation = context.getNodeParameter('operation', itemIndex, 'runCommand') as string;
+	const databasePath = await databaseFor(context, itemIndex);
+	if (operation === 'ingestFiles') return runIngestFiles(await ingestSpecFor(context, itemIndex, databasePath), await supervisionFor(context, itemIndex));
+	if (operation === 'runSql') return runSqlScript(await sqlSpecFor(context, itemIndex, databasePath), await supervisionFor(context, itemIndex));
+	return runUnderLock(await runOptionsFor(context, itemIndex, databasePath, secrets));
 }
 
 export async function executeSafeIngest(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -97,7 +86,7 @@ export async function executeSafeIngest(this: IExecuteFunctions): Promise<INodeE
 		let outcome: Outcome;
 		try {
 			if (this.getNode().credentials?.[SECRETS_CREDENTIAL]) secrets = secretsFrom(await this.getCredentials<ICredentialDataDecryptedObject>(SECRETS_CREDENTIAL, itemIndex));
-			outcome = await runUnderLock(await runOptionsFor(this, itemIndex, secrets));
+			outcome = await runItem(this, itemIndex, secrets);
 		} catch (error) {
 			const nodeError = asNodeError(this, error, itemIndex);
 			nodeError.message = maskSecrets(nodeError.message, Object.values(secrets));
@@ -110,6 +99,12 @@ export async function executeSafeIngest(this: IExecuteFunctions): Promise<INodeE
 			// Never an item, whatever "Continue on fail" says: the execution is being stopped. The job group is
 			// already stopped and the lock released.
 			throw new NodeOperationError(this.getNode(), maskSecrets(`Execution canceled: ${outcome.summary}`, Object.values(secrets)), { itemIndex });
+		}
+		const rows = outcome.status === 'success' && outcome.sql?.rows?.length ? outcome.sql.rows : undefined;
+		if (rows) {
+			// Run SQL with Return Rows: the query's rows are the items, like n8n's database nodes.
+			for (const row of rows) outputs[outputIndexFor('success')!].push(item(row as IDataObject, itemIndex));
+			continue;
 		}
 		const json = maskSecrets(outcome, Object.values(secrets)) as unknown as IDataObject;
 		outputs[outputIndexFor(outcome.status)!].push(item(json, itemIndex));

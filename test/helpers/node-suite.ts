@@ -7,32 +7,15 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject } from 'n8n-workflow';
 import { parsePidFile, serializeRecord } from '../../lib/lock/record';
 import { groupMembers } from '../../lib/proc/group';
 import { bootId, hostName } from '../../lib/proc/identity';
 import { ALLOWLIST_ENV } from '../../lib/allowlist';
-import { loadEngine, PACKAGE, type EngineLine, type WorkflowNode } from './engine';
+import { loadEngine, type EngineLine, type WorkflowNode } from './engine';
+import { args, CLEANUP, connect, ingestNode, json } from './workflow';
+import { defineOperationCases } from './node-suite-operations';
 import { nodeChild, sleep, stopAll } from './processes';
-
-const SAFE_INGEST = `${PACKAGE}.duckDbSafeIngest`;
-const CLEANUP = `${PACKAGE}.duckDbLockCleanup`;
-
-function connect(...names: string[]): IDataObject {
-	const connections: IDataObject = {};
-	for (let i = 0; i < names.length - 1; i++) connections[names[i]] = { main: [[{ node: names[i + 1], type: 'main', index: 0 }]] };
-	return connections;
-}
-
-function ingestNode(parameters: IDataObject, extra: Partial<WorkflowNode> = {}): WorkflowNode {
-	return { name: 'Ingest', type: SAFE_INGEST, parameters: { operation: 'runCommand', timeoutMinutes: 5, graceSeconds: 2, waitSeconds: 0, options: {}, ...parameters }, ...extra };
-}
-
-function args(...values: string[]): IDataObject {
-	return { argument: values.map((value) => ({ value })) };
-}
-
-const json = (items: INodeExecutionData[] | undefined): IDataObject[] => (items ?? []).map((entry) => entry.json);
 
 export function defineNodeSuite(line: EngineLine): void {
 	// Everything the tests touch lives under one temp root, which is also the only folder n8n's file-access policy
@@ -211,4 +194,6 @@ export function defineNodeSuite(line: EngineLine): void {
 		holder.send({ cmd: 'release' });
 		await holder.next('release');
 	});
+
+	defineOperationCases(line, engine, root);
 }
