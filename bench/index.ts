@@ -2,10 +2,11 @@
 import { benchLock } from './lock';
 import { benchRun } from './run';
 import { benchHolders } from './holders';
+import { benchIngest } from './ingest';
 
 async function main(): Promise<void> {
 	const only = process.argv[2];
-	const suites: Record<string, () => Promise<void>> = { lock: benchLock, run: benchRun, holders: benchHolders };
+	const suites: Record<string, () => Promise<void>> = { lock: benchLock, run: benchRun, holders: benchHolders, ingest: benchIngest };
 	for (const [name, run] of Object.entries(suites)) {
 		if (!only || only === name) await run();
 	}

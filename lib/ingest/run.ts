@@ -14,7 +14,7 @@ import type { IngestReport, SqlReport } from './report';
 import { allowedDirectories, resolveIngestSpec, resolveSqlSpec, type IngestSpec, type SqlSpec, type WorkerTask } from './spec';
 
 /** How to supervise the worker: everything of a run except what the operation decides (command, shell, env). */
-export type OperationRunOptions = Omit<RunOptions, 'databasePath' | 'command' | 'shell' | 'operation' | 'env' | 'cwd'>;
+export type OperationRunOptions = Omit<RunOptions, 'databasePath' | 'command' | 'shell' | 'operation' | 'env' | 'cwd' | 'probeDatabase'>;
 
 const WORKER = join(__dirname, 'worker.js');
 
@@ -36,7 +36,8 @@ async function runOperation(task: Task, run: OperationRunOptions, hooks: RunHook
 		const resultPath = join(folder, 'result.json');
 		writeFileSync(taskPath, JSON.stringify({ ...task, resultPath }), { mode: 0o600 });
 		const outcome = await runUnderLock(
-			{ ...run, databasePath: task.spec.databasePath, operation: task.operation, command: [process.execPath, WORKER, taskPath] },
+			// The worker's own open asks DuckDB who holds the database (a conflict becomes Blocked): no separate probe.
+			{ ...run, databasePath: task.spec.databasePath, operation: task.operation, command: [process.execPath, WORKER, taskPath], probeDatabase: false },
 			hooks,
 		);
 		const report = readReport<IngestReport & SqlReport>(resultPath);
@@ -46,7 +47,8 @@ async function runOperation(task: Task, run: OperationRunOptions, hooks: RunHook
 	}
 }
 
-function withReport(outcome: Outcome, operation: Task['operation'], report: (IngestReport & SqlReport) | undefined): Outcome {
+/** Exported for tests. */
+export function withReport(outcome: Outcome, operation: Task['operation'], report: (IngestReport & SqlReport) | undefined): Outcome {
 	// The generic summary is rebuilt below, once the report is attached.
 	const body: Omit<Outcome, 'summary'> & { summary?: string } = { ...outcome };
 	delete body.summary;

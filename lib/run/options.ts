@@ -23,6 +23,12 @@ export interface RunOptions {
 	databasePath: string;
 	/** What the job is: a user's command (default), or our DuckDB worker for a built-in operation. */
 	operation?: Operation;
+	/**
+	 * Ask DuckDB itself (a read-only open in a short-lived process) whether a process we cannot see holds the
+	 * database, before starting the job. Default true. Our own worker skips it: its open is that same question, and
+	 * a conflict there becomes Blocked.
+	 */
+	probeDatabase?: boolean;
 	/** argv: the program and its arguments. With `shell`, the shell line followed by its positional parameters ($1...). */
 	command: string[];
 	/** Run `command[0]` as a shell line: true for /bin/sh, or the shell's path. Off by default. */

@@ -99,7 +99,7 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		}
 		// Our PID file is ours now; DuckDB's own lock tells whether anyone else (an API server, a duckdb shell, an
 		// orphaned job) still has the database. Checked before the job starts, so a probe's brief read lock is harmless.
-		const others = lockHolders(await findDatabaseHolders(resolved.databasePath, { probe: true, includeOpen: false }));
+		const others = lockHolders(await findDatabaseHolders(resolved.databasePath, { probe: options.probeDatabase !== false, includeOpen: false }));
 		if (options.signal?.aborted) {
 			outcome = finish({ status: 'canceled', exitCode: null, signal: null, jobPid: null, lock: lockReport(), output: { stdout: emptyStream, stderr: emptyStream } });
 			return outcome;
