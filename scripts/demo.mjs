@@ -52,6 +52,9 @@ async function runScenarios(ctx) {
   show(`6a. Lock Cleanup while a hung job (PID ${crash.jobPid}) holds the database`, crash.held, h.OUTPUTS.cleanup, s.CLEANUP);
   show(`6b. Lock Cleanup after that job was SIGKILLed (WAL left: ${crash.walBefore ? 'yes' : 'no'})`, crash.recovered, h.OUTPUTS.cleanup, s.CLEANUP);
   console.log(`  afterwards: PID file ${crash.pidFileAfter ? 'still there' : 'gone'}, WAL ${crash.walAfter ? 'still there' : 'gone (replayed)'}`);
+
+  show('7a. Built-in Ingest Files: three CSV files into agg_trades (no script)', await s.ingestFilesRun(ctx));
+  show('7b. Ingest Files again: unchanged files are skipped', await s.ingestFilesRun(ctx));
 }
 
 async function startUi(ctx) {

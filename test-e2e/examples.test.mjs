@@ -56,3 +56,13 @@ test('demo workflows: Scenario Set node drives the ingest node', () => {
   assert.equal(cleanup.connections[node.name].main.length, 3);
   assert.notEqual(wf.id, cleanup.id);
 });
+
+test('ingest-files: the built-in operation wired to four Discord messages', () => {
+  const wf = load('ingest-files.workflow.json');
+  const ingest = wf.nodes.find((n) => n.name === 'DuckDB Safe Ingest');
+  assert.equal(ingest.parameters.operation, 'ingestFiles');
+  assert.equal(ingest.parameters.writeMode, 'insertOrIgnore');
+  assert.equal(ingest.parameters.primaryKey, 'agg_trade_id');
+  assert.equal(wf.connections['DuckDB Safe Ingest'].main.length, 4);
+  assert.ok(wf.settings.executionTimeout * 1000 > 30 * 60_000, 'the workflow timeout is above the node timeout');
+});

@@ -51,6 +51,19 @@ describe('n8n 2.x end-to-end', { timeout: 15 * MIN }, () => {
     assert.deepEqual(await h.countRows(ctx.pkgDir, ctx.db('success')), { rows: 3000, days: 3 });
   });
 
+  test('Ingest Files in n8n -> Success with 3 files; the next execution skips them all', { timeout: 4 * MIN }, async () => {
+    const first = await s.ingestFilesRun(ctx);
+    const out = only(first, 0);
+    assert.equal(out.operation, 'ingestFiles');
+    assert.deepEqual(out.ingest.files, { matched: 3, ingested: 3, skipped: 0, failed: 0, notAttempted: 0 });
+    assert.equal(out.ingest.rows, 3000);
+    assert.match(first.messages[0]?.content ?? '', /^📥 Success: ingested 3 files \(3,000 rows.*\nTable rows now: 3000/);
+    const second = only(await s.ingestFilesRun(ctx), 0);
+    assert.equal(second.ingest.files.skipped, 3);
+    assert.equal(await h.tableCount(ctx.pkgDir, ctx.db('ingest-files'), 'agg_trades'), 3000);
+    assert.ok(!existsSync(`${ctx.db('ingest-files')}.pid`), 'PID file removed');
+  });
+
   test('two runs at once -> one Success, one Blocked naming the holder', { timeout: 4 * MIN }, async () => {
     const { first, second, messages } = await s.concurrentRuns(ctx);
     const a = only(first, 0);

@@ -4,14 +4,15 @@
  */
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { join } from 'node:path';
-import { runIngestFiles } from '../lib/ingest/run';
+import { runIngestFiles, withReport } from '../lib/ingest/run';
 import type { IngestSpec } from '../lib/ingest/spec';
 import { MANIFEST_TABLE } from '../lib/ingest/manifest';
 import { UsageError } from '../lib/errors';
 import { AGGTRADES_COLUMNS, countRows, query, writeAggTrades } from './helpers/aggtrades';
-import { stopAll, tempDir } from './helpers/processes';
+import { nodeChild, stopAll, tempDir } from './helpers/processes';
 import { parseColumns } from '../lib/ingest/spec';
 
 const dir = tempDir();
@@ -212,4 +213,37 @@ test('a file modified in place (same size, new time) is re-ingested by upsert', 
 	const again = await ingest(spec);
 	assert.equal(again.ingest?.files.ingested, 1, again.summary);
 	assert.equal(await countRows(db, 'trades'), 10);
+});
+
+test('a database held by another process: Ingest Files is Blocked and starts no worker; a conflict met by the worker itself is Blocked too', async () => {
+	const { db, src } = workspace();
+	await writeAggTrades(join(src, 'a.csv'), { rows: 10 });
+	const holder = nodeChild('duckdb-holder', [JSON.stringify({ db, mode: 'write' })]);
+	await holder.next('ready', 60_000);
+	const blocked = await ingest({ databasePath: db, sources: [join(src, '*.csv')] });
+	assert.equal(blocked.status, 'blocked');
+	assert.equal(blocked.holder?.pid, holder.pid);
+	assert.equal(blocked.jobPid, null, 'no worker started');
+
+	// The race the holder check cannot close (a process taking DuckDB's lock after it): DuckDB's real refusal,
+	// as the worker reports it, becomes Blocked with the holder.
+	let refusal = '';
+	await DuckDBInstance.create(db).then((instance) => instance.closeSync(), (error: Error) => (refusal = error.message));
+	assert.match(refusal, /Conflicting lock/);
+	const raced = withReport({ ...blocked, status: 'failed', jobPid: 1 }, 'ingestFiles', { error: `cannot open the database: ${refusal}` } as never);
+	assert.equal(raced.status, 'blocked');
+	assert.equal(raced.holder?.pid, holder.pid);
+	assert.match(raced.summary, new RegExp(`^Blocked: market\\.duckdb is held by PID ${holder.pid}`));
+});
+
+test('progress goes to the log file, one line per file', async () => {
+	const { db, src } = workspace();
+	await writeAggTrades(join(src, '1.csv'), { rows: 10, start: 1 });
+	await writeAggTrades(join(src, '2.csv'), { rows: 10, start: 11 });
+	const logFile = join(src, '..', 'ingest.log');
+	const outcome = await runIngestFiles({ databasePath: db, sources: [join(src, '*.csv')], table: 'trades' }, { logFile });
+	assert.equal(outcome.status, 'success', outcome.summary);
+	const log = readFileSync(logFile, 'utf8');
+	assert.match(log, /\[1\/2\] ingested .*1\.csv: 10 rows/);
+	assert.match(log, /\[2\/2\] ingested .*2\.csv: 10 rows/);
 });

@@ -13,13 +13,14 @@ export class DuckDbSafeIngest implements INodeType {
 		icon: 'file:duckdb.svg',
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ String($parameter["databasePath"] || "").split("/").pop() }}',
-		description: 'Run a DuckDB ingestion job under a database lock, with a timeout that stops the whole job',
+		subtitle: '={{ ({ runCommand: "Run Command", ingestFiles: "Ingest Files", runSql: "Run SQL" })[$parameter["operation"]] + ": " + String($parameter["databasePath"] || "").split("/").pop() }}',
+		description: 'Run a DuckDB ingestion job, load files or run SQL under a database lock, with a timeout that stops the whole job',
 		defaults: { name: 'DuckDB Safe Ingest' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: [...OUTPUT_NAMES],
-		credentials: [{ name: 'duckDbJobSecretsApi', required: false, testedBy: 'duckDbJobSecretsTest' }],
+		// Secrets are environment variables for a command; the built-in operations take none.
+		credentials: [{ name: 'duckDbJobSecretsApi', required: false, testedBy: 'duckDbJobSecretsTest', displayOptions: { show: { operation: ['runCommand'] } } }],
 		properties: safeIngestProperties,
 	};
 

@@ -297,3 +297,15 @@ export async function countRows(installedPkgDir, dbPath) {
   instance.closeSync();
   return { rows: n, days: d };
 }
+
+/** count(*) of a table, read with @duckdb/node-api from the installed package's dependencies. */
+export async function tableCount(installedPkgDir, dbPath, table) {
+  const { createRequire } = await import('node:module');
+  const { DuckDBInstance } = createRequire(join(installedPkgDir, 'package.json'))('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' });
+  const conn = await instance.connect();
+  const reader = await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM ${table}`);
+  conn.closeSync();
+  instance.closeSync();
+  return reader.getRows()[0][0];
+}

@@ -1,6 +1,6 @@
 // The demo/e2e scenarios, shared by scripts/demo.mjs (prints) and test-e2e/ (asserts).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as h from './harness.mjs';
 
@@ -15,6 +15,7 @@ export const WF = {
   failed: 'duckdbDemoFailed',
   execTimeout: 'duckdbDemoExecTimeout',
   cleanup: 'duckdbDemoCleanup',
+  ingestFiles: 'duckdbDemoIngestFiles',
 };
 
 /**
@@ -36,6 +37,11 @@ export async function setup({ build = true } = {}) {
   const common = { script: join(pkgDir, 'demo', 'ingest-aggtrades.mjs'), dataDir: join(pkgDir, 'demo', 'data') };
   const demo = h.readJson(join(h.ROOT, 'examples', 'demo.workflow.json'));
   const demoCleanup = h.readJson(join(h.ROOT, 'examples', 'demo-cleanup.workflow.json'));
+  const ingestFiles = h.readJson(join(h.ROOT, 'examples', 'ingest-files.workflow.json'));
+  // Ingest Files reads its sources itself, so they sit inside the instance's allowed folder (N8N_RESTRICT_FILE_ACCESS_TO).
+  const sources = join(dataDir, 'sources');
+  mkdirSync(sources);
+  for (const name of readdirSync(join(h.ROOT, 'demo', 'data'))) copyFileSync(join(h.ROOT, 'demo', 'data', name), join(sources, name));
   const workflows = [
     h.variant(demo, { id: WF.success, name: 'Demo: normal run', values: { ...common, dbPath: db('success') } }),
     h.variant(demo, { id: WF.concurrent, name: 'Demo: two runs at once', values: { ...common, dbPath: db('concurrent'), throttleMs: '1500' } }),
@@ -43,6 +49,7 @@ export async function setup({ build = true } = {}) {
     h.variant(demo, { id: WF.failed, name: 'Demo: failing job', values: { ...common, dbPath: db('failed'), flag: '--fail' } }),
     h.variant(demo, { id: WF.execTimeout, name: 'Demo: workflow executionTimeout', values: { ...common, dbPath: db('exectimeout'), throttleMs: '60000', timeoutMinutes: 10 }, settings: { executionTimeout: 5 } }),
     h.variant(demoCleanup, { id: WF.cleanup, name: 'Demo: lock cleanup', values: { dbPath: db('crash') } }),
+    h.variant(ingestFiles, { id: WF.ingestFiles, name: 'Demo: Ingest Files', values: { dbPath: db('ingest-files'), sourceGlob: join(sources, 'BTCUSDT-aggTrades-*.csv') } }),
     // The production example, for the --ui instance (not executed: it runs python3 on /opt/ingest).
     h.readJson(join(h.ROOT, 'examples', 'binance-history-ingest.workflow.json')),
   ];
@@ -84,6 +91,7 @@ export async function execute(ctx, id, { onSpawn, nodeName = INGEST, outputs = h
 export const successRun = (ctx) => execute(ctx, WF.success);
 export const timeoutRun = (ctx) => execute(ctx, WF.timeout);
 export const failedRun = (ctx) => execute(ctx, WF.failed);
+export const ingestFilesRun = (ctx) => execute(ctx, WF.ingestFiles);
 
 /** Two executions of the same workflow at once: the second starts once the first one's job holds the lock. */
 export async function concurrentRuns(ctx) {
