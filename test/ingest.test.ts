@@ -157,10 +157,10 @@ test('a run stopped by its timeout inside a large file keeps the files before it
 	const { db, src } = workspace();
 	for (let day = 1; day <= 3; day++) await writeAggTrades(join(src, `0${day}-small.csv`), { rows: 1000, start: day * 1000 });
 	// Large enough that one thread with a primary key takes several times the timeout on this kind of machine.
-	const bigRows = 5_000_000;
+	const bigRows = 6_000_000;
 	await writeAggTrades(join(src, '99-big.csv'), { rows: bigRows, start: 10_000 });
 	const spec = { databasePath: db, sources: [join(src, '*.csv')], columns: parseColumns(AGGTRADES_COLUMNS), primaryKey: ['agg_trade_id'], mode: 'insertOrIgnore' as const, threads: 1 };
-	const stopped = await ingest(spec, 3500);
+	const stopped = await ingest(spec, 4500);
 	assert.equal(stopped.status, 'timeout', stopped.summary);
 	assert.equal(stopped.termination?.sigkillSent, false, 'the worker interrupted DuckDB and exited within the grace period');
 	assert.equal(stopped.ingest?.stopped, true);
