@@ -10,6 +10,7 @@ import type { StaleReason } from './lock/liveness';
 import type { StreamSummary } from './run/output';
 import type { Termination } from './run/terminate';
 import type { WalReport } from './wal';
+import type { LeaseReport } from './lock/lease';
 import { summarizeOperation, type IngestReport, type SqlReport } from './ingest/report';
 
 export type OutcomeStatus = 'success' | 'blocked' | 'timeout' | 'failed' | 'canceled';
@@ -44,6 +45,9 @@ export interface HolderReport {
 	remote: boolean;
 	/** Where we learned it. */
 	source: 'pid-file' | 'duckdb-file-lock' | 'duckdb-probe';
+	/** A holder we cannot check by PID (another host or container): where it is, and how old its heartbeat is. */
+	where?: string;
+	heartbeatAgeSeconds?: number;
 	/** The PID file exists but cannot be read as a lock (garbage, empty, symlink): a person must look. */
 	unreadable?: true;
 	detail?: string;
@@ -81,11 +85,16 @@ export interface Outcome {
 	graceMs: number;
 	lock: {
 		pidFile: string;
+		/** Which lock decided: the PID file, or a Redis key (then the PID file is written for people too). */
+		backend: 'file' | 'redis';
+		redisKey?: string;
 		acquired: boolean;
 		waitedMs: number;
 		recovered: RecoveredLockReport[];
 		released: boolean;
 		releaseNote?: string;
+		/** The lease kept while the job ran: renewals, failed renewals (e.g. Redis unreachable) and a loss. */
+		lease?: LeaseReport;
 	};
 	holder?: HolderReport;
 	termination?: Termination;
@@ -142,8 +151,9 @@ function lastLine(text: string): string | undefined {
 
 export function describeHolder(holder: HolderReport): string {
 	const parts = [holder.pid !== null && holder.pid > 0 ? `PID ${holder.pid}` : 'a process we cannot see'];
-	if (holder.remote) parts.push(`on host ${holder.host}`);
-	const details = [holder.command, holder.elapsedSeconds !== undefined ? `running ${formatDuration(holder.elapsedSeconds * 1000)}` : undefined, holder.owner]
+	if (holder.remote) parts.push(holder.where ? `in ${holder.where}` : `on host ${holder.host}`);
+	const heartbeat = holder.heartbeatAgeSeconds !== undefined ? `heartbeat ${formatDuration(holder.heartbeatAgeSeconds * 1000)} ago` : undefined;
+	const details = [holder.command, holder.elapsedSeconds !== undefined ? `running ${formatDuration(holder.elapsedSeconds * 1000)}` : undefined, heartbeat, holder.owner]
 		.filter((part): part is string => Boolean(part));
 	return details.length ? `${parts.join(' ')} (${details.join(', ')})` : parts.join(' ');
 }
@@ -165,7 +175,8 @@ export function summarize(outcome: Omit<Outcome, 'summary'>): string {
 			if (outcome.holder?.unreadable) return `Blocked: the lock file of ${db} is unreadable (${outcome.holder.detail}); not started`;
 			return outcome.holder
 				? `Blocked: ${db} is held by ${describeHolder(outcome.holder)}; not started`
-				: `Blocked: ${db} is locked; not started${outcome.error ? ` (${outcome.error})` : ''}`;
+				: outcome.error ? `Blocked: the lock of ${db} cannot be checked: ${outcome.error}; not started (never run unprotected)`
+				: `Blocked: ${db} is locked; not started`;
 		case 'timeout': {
 			const how = outcome.termination?.sigkillSent ? `SIGTERM, then SIGKILL after ${formatDuration(outcome.graceMs)} grace` : 'SIGTERM';
 			return `Timeout: ${command} stopped after ${took} (limit ${formatDuration(outcome.timeoutMs)}; ${how}) on ${db}${recovered}`;

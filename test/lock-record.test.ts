@@ -73,9 +73,9 @@ test('liveness: alive with matching start time is held; dead, reused, zombie, re
 	assert.equal(rebooted.state === 'stale' && rebooted.reason, 'rebooted');
 });
 
-test('liveness: another host is held (remote), whatever local PIDs say; legacy alive is held but unproven', () => {
+test('liveness: a file without a lease from another machine is held (remote), whatever local PIDs say; legacy alive is held but unproven', () => {
 	const parsed = parsePidFile(serializeRecord(record));
-	const remote = judgeLock(parsed, facts({}, 'other-host'));
+	const remote = judgeLock(parsed, facts({}, 'other-host', 'boot-other'));
 	assert.equal(remote.state, 'held');
 	assert.equal(remote.state === 'held' && remote.remote, true);
 
@@ -103,4 +103,33 @@ test('durations: bare numbers are minutes; units s, m, h, d, ms; garbage is refu
 	for (const bad of ['', 'abc', '-5', '5x', '1e3', '10 minutes']) assert.throws(() => parseDuration(bad, 'timeout'), /not a duration/);
 	assert.equal(formatDuration(4 * 3_600_000 + 52 * 60_000), '4h52m');
 	assert.equal(formatDuration(850), '850ms');
+});
+
+test('liveness with a lease: a holder in another PID namespace or on another machine is judged by its heartbeat, never while the kernel shows a lock on the database', () => {
+	const leased: LockRecord = { ...record, heartbeatMs: 1000, staleAfterMs: 5000 };
+	const parsed = parsePidFile(serializeRecord(leased));
+	// Same kernel (boot id), other PID namespace: local PIDs mean nothing (4242 here may be anyone).
+	const otherNamespace = (heartbeatAgeMs: number, databaseLocked = false, staleAfterMs = 1000): ReturnType<typeof judgeLock> =>
+		judgeLock(parsed, { ...facts({ 4242: { startTicks: 1000 } }, 'worker-b'), pidNamespace: 'pid:[2]', heartbeatAgeMs, databaseLocked: () => databaseLocked, staleAfterMs });
+	const fresh = otherNamespace(800);
+	assert.equal(fresh.state, 'held');
+	assert.equal(fresh.state === 'held' && fresh.remote, true, 'not checked by local PID');
+	assert.match(fresh.state === 'held' ? fresh.holder.where ?? '' : '', /another PID namespace on this machine/);
+	assert.equal(otherNamespace(4999).state, 'held', 'not before the stale period');
+	const expired = otherNamespace(5001);
+	assert.equal(expired.state === 'stale' && expired.reason, 'lease-expired');
+	assert.match(expired.state === 'stale' ? expired.detail : '', /heartbeat of PID 4242 .* is 5s old \(stale after 5s\)/);
+	assert.equal(otherNamespace(600_000, true).state, 'held', 'a kernel lock on the database overrules any heartbeat age');
+	assert.equal(otherNamespace(5001, false, 2000).state, 'stale');
+	assert.equal(otherNamespace(4000, false, 1000).state, 'held', 'the holder\'s own, longer stale period is respected');
+	const quick = parsePidFile(serializeRecord({ ...leased, staleAfterMs: 100 }));
+	assert.equal(judgeLock(quick, { ...facts({}), pidNamespace: 'pid:[2]', heartbeatAgeMs: 2500, staleAfterMs: 100 }).state, 'held', 'never less than three heartbeats');
+
+	// Another machine (other boot id), even with the same host name: the lease decides, not an assumed reboot.
+	const sameName = judgeLock(parsed, { ...facts({}, 'n8n-1', 'boot-other'), heartbeatAgeMs: 1000 });
+	assert.equal(sameName.state, 'held');
+	const gone = judgeLock(parsed, { ...facts({}, 'n8n-1', 'boot-other'), heartbeatAgeMs: 61_000 });
+	assert.equal(gone.state === 'stale' && gone.reason, 'lease-expired', 'past our default stale period (60 s)');
+	// Same kernel and namespace: local PID checks as always, whatever the heartbeat.
+	assert.equal(judgeLock(parsed, { ...facts({}), pidNamespace: 'pid:[1]', heartbeatAgeMs: 0 }).state, 'stale');
 });

@@ -4,7 +4,7 @@
  */
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { acquireLock, inspectLock, pidFilePathFor, releaseByToken } from '../lib/lock/lock';
@@ -16,7 +16,7 @@ import { JsonChild, nodeChild, sleep, stopAll, tempDir } from './helpers/process
 const dir = tempDir();
 let n = 0;
 const freshDb = (): string => join(dir.path, `db${++n}.duckdb`);
-type AcquireEvent = { acquired: boolean; reason?: string; recovered: Array<{ reason: string; previous: { record?: { pid: number } } }>; inspection?: { state: string } };
+type AcquireEvent = { acquired: boolean; decidedAt: number; reason?: string; recovered: Array<{ reason: string; previous: { record?: { pid: number } } }>; inspection?: { state: string } };
 
 afterEach(() => stopAll());
 after(() => dir.remove());
@@ -96,23 +96,35 @@ test('stale by dead PID: a crashed holder\'s lock is recovered with its details'
 	result.lock.release();
 });
 
-test('stale by reused PID: a fresh PID namespace hands out the same PID again (a container restart)', async () => {
+test('a container restart (fresh PID namespace, PID 1 alive again) is not fooled by PID reuse: the lease decides', async () => {
 	const db = freshDb();
 	const namespace = ['unshare', '--pid', '--fork', '--mount-proc'];
-	const first = await holderOf(db, namespace);
-	assert.equal(first.pid, 1, 'inside a new PID namespace the actor is PID 1');
-	first.actor.send({ cmd: 'crash' });
-	await first.actor.exited;
+	const lease = { heartbeatMs: 300, staleAfterMs: 1500 };
+	const first = nodeChild('lock-actor', [], namespace);
+	assert.equal((await first.next<{ pid: number }>('ready')).pid, 1, 'inside a new PID namespace the actor is PID 1');
+	first.send({ cmd: 'acquire', db, ...lease });
+	assert.equal((await first.next<AcquireEvent>('acquire')).acquired, true);
+	first.send({ cmd: 'crash' });
+	await first.exited;
 	const recorded = parsePidFile(readFileSync(pidFilePathFor(db), 'utf8'));
 	assert.equal(recorded.kind === 'record' && recorded.record.pid, 1);
+	// Its last heartbeat is the file's modification time (this actor keeps no lease running).
+	const crashedAt = statSync(pidFilePathFor(db)).mtimeMs;
 
-	// "After the restart": a new namespace, and PID 1 is alive again, but it is another process.
+	// "After the restart": a new namespace where PID 1 is alive again, but it is another process in another namespace.
 	const second = nodeChild('lock-actor', [], namespace);
 	assert.equal((await second.next<{ pid: number }>('ready')).pid, 1);
-	second.send({ cmd: 'acquire', db });
+	second.send({ cmd: 'acquire', db, ...lease });
+	const early = await second.next<AcquireEvent>('acquire');
+	if (Date.now() - crashedAt < lease.staleAfterMs) {
+		assert.equal(early.acquired, false, 'within the stale period the old holder still counts');
+		assert.match(JSON.stringify(early.inspection), /another PID namespace on this machine/);
+	}
+	second.send({ cmd: 'acquire', db, waitMs: 10_000, ...lease });
 	const result = await second.next<AcquireEvent>('acquire');
 	assert.equal(result.acquired, true, JSON.stringify(result));
-	assert.equal(result.recovered[0]?.reason, 'reused-pid');
+	assert.equal(result.recovered[0]?.reason, 'lease-expired');
+	assert.ok(result.decidedAt - crashedAt >= lease.staleAfterMs, 'not before the stale period after its last heartbeat');
 	second.send({ cmd: 'release' });
 	await second.next('release');
 });

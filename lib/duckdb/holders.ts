@@ -3,7 +3,7 @@
  * so a held lock means a live holder). Read from /proc; where /proc shows no lock (another PID namespace, another
  * OS), DuckDB is probed from a child process.
  */
-import { findFileHolders, type FileHolder } from '../proc/holders';
+import { findFileHolders, unseenFileLocks, type FileHolder } from '../proc/holders';
 import { readProcess } from '../proc/identity';
 import type { LockRecord } from '../lock/record';
 import { probeDatabase } from './probe';
@@ -51,6 +51,12 @@ export async function findDatabaseHolders(databasePath: string, query: HolderQue
 		ours: isOurs(holder, query.record),
 		source: 'duckdb-file-lock',
 	}));
+	// A lock the kernel shows without a PID we can map: a holder in another container on this machine.
+	const unseen = unseenFileLocks(databasePath);
+	if (unseen.length) {
+		const lock = unseen.some((entry) => entry.type === 'write') ? 'write' : 'read';
+		holders.unshift({ pid: null, command: 'a process in another PID namespace (another container on this machine)', lock, ours: false, source: 'duckdb-file-lock' });
+	}
 	if (!query.probe || holders.some((holder) => holder.lock !== 'open')) return holders;
 	const probe = await probeDatabase(databasePath);
 	if (!probe.held) return holders;

@@ -1,11 +1,24 @@
 /**
  * Is a lock still held? A pure decision over the PID file's content and facts read about processes, so that every
- * case (dead, reused PID, zombie, reboot, other host, legacy file) is testable without I/O.
+ * case (dead, reused PID, zombie, reboot, other host, other PID namespace, legacy file) is testable without I/O.
+ *
+ * A holder is checked by PID only when its PIDs mean something here: same kernel (boot id) and same PID namespace.
+ * Any other holder (another container, another machine sharing the volume) is judged by its lease: the heartbeat
+ * its supervisor keeps writing into the file's modification time. It is stale only when that heartbeat is older than
+ * the stale period, and never while the kernel shows a lock on the database file (`/proc/locks` is kernel-wide, so
+ * a DuckDB holder in another container of this machine is seen there, without a PID we can map).
  */
 import type { LookedUpProcess } from '../proc/lookup';
 import type { LockRecord, ParsedPidFile, ProcessRef } from './record';
 
-export type StaleReason = 'dead' | 'reused-pid' | 'zombie' | 'rebooted';
+export type StaleReason = 'dead' | 'reused-pid' | 'zombie' | 'rebooted' | 'lease-expired';
+
+export const LEASE_DEFAULTS = {
+	/** How often a holder refreshes its heartbeat. */
+	heartbeatMs: 10_000,
+	/** A holder we cannot check by PID is stale once its heartbeat is older than this (and never below 3 heartbeats). */
+	staleAfterMs: 60_000,
+};
 
 export interface LockHolder {
 	pid: number;
@@ -19,6 +32,11 @@ export interface LockHolder {
 	identityProven: boolean;
 	owner?: string;
 	lockedAt?: string;
+	/** For a holder judged by its lease: how old its heartbeat is, and the stale period applied. */
+	heartbeatAgeMs?: number;
+	staleAfterMs?: number;
+	/** Why it could not be checked by PID, in words (another machine, another PID namespace). */
+	where?: string;
 }
 
 export type LockVerdict =
@@ -35,9 +53,17 @@ export interface LocalFacts {
 	process(pid: number): LookedUpProcess | undefined;
 	/** Whether any living process is in a process group (the job's children outlive its leader). */
 	groupAlive?(pgid: number): boolean;
+	/** Our PID namespace (`pid:[4026531836]`); empty where unknown. */
+	pidNamespace?: string;
+	/** now − the lock file's modification time: the age of the holder's heartbeat. */
+	heartbeatAgeMs?: number;
+	/** Our stale period for holders judged by lease (default LEASE_DEFAULTS.staleAfterMs). */
+	staleAfterMs?: number;
+	/** Whether the kernel shows a lock on the database file, in any PID namespace of this machine. */
+	databaseLocked?(): boolean;
 }
 
-type RefJudgement = { alive: true; facts: LookedUpProcess; proven: boolean } | { alive: false; reason: Exclude<StaleReason, 'rebooted'> };
+type RefJudgement = { alive: true; facts: LookedUpProcess; proven: boolean } | { alive: false; reason: Exclude<StaleReason, 'rebooted' | 'lease-expired'> };
 
 function judgeProcess(ref: Pick<ProcessRef, 'pid' | 'startTicks'>, facts: LookedUpProcess | undefined): RefJudgement {
 	if (!facts) return { alive: false, reason: 'dead' };
@@ -49,7 +75,7 @@ function judgeProcess(ref: Pick<ProcessRef, 'pid' | 'startTicks'>, facts: Looked
 	return { alive: true, facts, proven: false };
 }
 
-const REASON_TEXT: Record<Exclude<StaleReason, 'rebooted'>, string> = {
+const REASON_TEXT: Record<Exclude<StaleReason, 'rebooted' | 'lease-expired'>, string> = {
 	dead: 'no longer exists',
 	zombie: 'is a zombie (exited, not yet reaped)',
 	'reused-pid': 'now belongs to another process (start time differs: PID reused)',
@@ -69,25 +95,52 @@ function holderOf(record: LockRecord, role: 'job' | 'supervisor', judgement: Ref
 	};
 }
 
+/** PIDs in the record mean something here: same kernel and same PID namespace (or, without boot ids, same host). */
+export function checkableByPid(record: Pick<LockRecord, 'bootId' | 'pidNamespace' | 'host'>, local: Pick<LocalFacts, 'host' | 'bootId' | 'pidNamespace'>): boolean {
+	if (!record.bootId || !local.bootId) return record.host === local.host;
+	if (record.bootId !== local.bootId) return false;
+	return !record.pidNamespace || !local.pidNamespace || record.pidNamespace === local.pidNamespace;
+}
+
+function whereOf(record: LockRecord, local: LocalFacts): string {
+	if (record.bootId && record.bootId === local.bootId) return `another PID namespace on this machine (host name ${record.host}, ${record.pidNamespace || 'namespace unknown'})`;
+	return `host ${record.host}`;
+}
+
+function heldRemotely(record: LockRecord, local: LocalFacts, extra: Pick<LockHolder, 'heartbeatAgeMs' | 'staleAfterMs'> = {}): LockVerdict {
+	return {
+		state: 'held',
+		remote: true,
+		holder: { pid: record.pid, role: record.role, host: record.host, command: record.command, identityProven: false, owner: record.owner, lockedAt: record.lockedAt, where: whereOf(record, local), ...extra },
+	};
+}
+
+function seconds(ms: number): string {
+	return `${Math.round(ms / 100) / 10}s`;
+}
+
+/** A holder whose PIDs we cannot check: its lease decides, and the kernel's lock on the database overrules it. */
+function judgeByLease(record: LockRecord, local: LocalFacts): LockVerdict {
+	if (!record.heartbeatMs) {
+		// Written before leases existed: nothing tells us it stopped, except a reboot of this very host.
+		if (record.host === local.host && record.bootId && local.bootId && record.bootId !== local.bootId) {
+			return { state: 'stale', reason: 'rebooted', detail: `the lock was taken before a reboot (boot id ${record.bootId})` };
+		}
+		return heldRemotely(record, local);
+	}
+	const staleAfterMs = Math.max(local.staleAfterMs ?? LEASE_DEFAULTS.staleAfterMs, record.staleAfterMs ?? 0, 3 * record.heartbeatMs);
+	const heartbeatAgeMs = Math.max(0, local.heartbeatAgeMs ?? 0);
+	if (local.databaseLocked?.()) return heldRemotely(record, local, { heartbeatAgeMs, staleAfterMs });
+	if (heartbeatAgeMs <= staleAfterMs) return heldRemotely(record, local, { heartbeatAgeMs, staleAfterMs });
+	return {
+		state: 'stale',
+		reason: 'lease-expired',
+		detail: `the heartbeat of PID ${record.pid} in ${whereOf(record, local)} is ${seconds(heartbeatAgeMs)} old (stale after ${seconds(staleAfterMs)}) and no process on this machine holds the database`,
+	};
+}
+
 function judgeRecord(record: LockRecord, local: LocalFacts): LockVerdict {
-	if (record.host !== local.host) {
-		return {
-			state: 'held',
-			remote: true,
-			holder: {
-				pid: record.pid,
-				role: record.role,
-				host: record.host,
-				command: record.command,
-				identityProven: false,
-				owner: record.owner,
-				lockedAt: record.lockedAt,
-			},
-		};
-	}
-	if (record.bootId && local.bootId && record.bootId !== local.bootId) {
-		return { state: 'stale', reason: 'rebooted', detail: `the lock was taken before a reboot (boot id ${record.bootId})` };
-	}
+	if (!checkableByPid(record, local)) return judgeByLease(record, local);
 	const lineOne = judgeProcess({ pid: record.pid, startTicks: record.pidStart }, local.process(record.pid));
 	if (lineOne.alive) return { state: 'held', remote: false, holder: holderOf(record, record.role, lineOne) };
 	const details = [`${record.role} PID ${record.pid} ${REASON_TEXT[lineOne.reason]}`];

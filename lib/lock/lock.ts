@@ -3,13 +3,14 @@
  * by its owner.
  */
 import { dirname } from 'node:path';
-import { unlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, futimesSync, openSync, unlinkSync } from 'node:fs';
 import { bootId, hostName, pidNamespace, selfIdentity } from '../proc/identity';
 import { lookupProcess, type LookedUpProcess } from '../proc/lookup';
 import { groupAlive } from '../proc/group';
+import { fileLocks } from '../proc/holders';
 import { UsageError } from '../errors';
 import { createExclusive, newToken, readPidFile, readPidFileSettled, replaceOwn, sameStamp, type FileStamp, type PidFileRead } from './files';
-import { judgeLock, type LockHolder, type LockVerdict, type StaleReason } from './liveness';
+import { judgeLock, LEASE_DEFAULTS, type LockHolder, type LockVerdict, type StaleReason } from './liveness';
 import { parsePidFile, serializeRecord, type LockRecord, type ParsedPidFile } from './record';
 
 export const LOCK_DEFAULTS = {
@@ -54,6 +55,17 @@ export interface AcquireOptions {
 	waitMs?: number;
 	pollMs?: number;
 	signal?: AbortSignal;
+	/** Our lease, written into the file: how often we refresh the heartbeat and after how long others may judge us stale. */
+	heartbeatMs?: number;
+	/** Also our stale period for holders we can only judge by their lease. */
+	staleAfterMs?: number;
+	/** Set by the Redis backend: the file is then written for people and scripts, and the Redis key decides. */
+	redisKey?: string;
+}
+
+/** How holders that cannot be checked by PID are judged. */
+export interface JudgeOptions {
+	staleAfterMs?: number;
 }
 
 export type AcquireResult =
@@ -71,7 +83,7 @@ function self(): ReturnType<typeof selfIdentity> {
 	return cachedSelf;
 }
 
-function supervisorRecord(token: string, owner: string, command: string | undefined): LockRecord {
+function supervisorRecord(token: string, owner: string, command: string | undefined, lease: Pick<AcquireOptions, 'heartbeatMs' | 'staleAfterMs' | 'redisKey'> = {}): LockRecord {
 	const me = self();
 	return {
 		pid: me.pid,
@@ -86,6 +98,10 @@ function supervisorRecord(token: string, owner: string, command: string | undefi
 		owner,
 		supervisor: { pid: me.pid, startTicks: me.startTicks, command: me.command },
 		token,
+		heartbeatMs: lease.heartbeatMs ?? LEASE_DEFAULTS.heartbeatMs,
+		staleAfterMs: lease.staleAfterMs ?? LEASE_DEFAULTS.staleAfterMs,
+		backend: lease.redisKey ? 'redis' : undefined,
+		redisKey: lease.redisKey,
 	};
 }
 
@@ -95,22 +111,46 @@ function previousOf(parsed: ParsedPidFile): PreviousHolder | undefined {
 	return undefined;
 }
 
-async function judge(read: PidFileRead & { kind: 'file' | 'unreadable' }): Promise<{ verdict: LockVerdict; previous?: PreviousHolder }> {
+interface JudgeContext extends JudgeOptions {
+	databasePath: string;
+	/** We hold this Redis key: a PID file written under it by anyone else is stale, whatever its lease says. */
+	redisKey?: string;
+}
+
+/** A fresh random token (proves ownership on release). */
+export function newLockToken(): string {
+	return newToken();
+}
+
+async function judge(read: PidFileRead & { kind: 'file' | 'unreadable' }, context: JudgeContext): Promise<{ verdict: LockVerdict; previous?: PreviousHolder }> {
 	if (read.kind === 'unreadable') return { verdict: { state: 'unreadable', reason: read.reason } };
 	const parsed = parsePidFile(read.text);
+	if (context.redisKey && parsed.kind === 'record' && parsed.record.backend === 'redis' && parsed.record.redisKey === context.redisKey) {
+		const detail = `written under the Redis lock ${context.redisKey}, which its writer no longer holds (we hold it now)`;
+		return { verdict: { state: 'stale', reason: 'lease-expired', detail }, previous: previousOf(parsed) };
+	}
 	const pids = parsed.kind === 'record' ? [parsed.record.pid, parsed.record.supervisor.pid] : parsed.kind === 'legacy' ? [parsed.pid] : [];
 	const facts = new Map<number, LookedUpProcess | undefined>();
 	for (const pid of pids) if (!facts.has(pid)) facts.set(pid, await lookupProcess(pid));
-	const verdict = judgeLock(parsed, { host: hostName(), bootId: bootId(), process: (pid) => facts.get(pid), groupAlive });
+	const verdict = judgeLock(parsed, {
+		host: hostName(),
+		bootId: bootId(),
+		pidNamespace: pidNamespace(),
+		process: (pid) => facts.get(pid),
+		groupAlive,
+		heartbeatAgeMs: read.kind === 'file' ? Date.now() - read.mtimeMs : undefined,
+		staleAfterMs: context.staleAfterMs,
+		databaseLocked: () => fileLocks(context.databasePath).length > 0,
+	});
 	return { verdict, previous: previousOf(parsed) };
 }
 
 /** A read-only look at the lock of a database. Never changes anything. */
-export async function inspectLock(databasePath: string): Promise<LockInspection> {
+export async function inspectLock(databasePath: string, options: JudgeOptions = {}): Promise<LockInspection> {
 	const pidFile = pidFilePathFor(databasePath);
 	const read = await readPidFileSettled(pidFile);
 	if (read.kind === 'absent') return { pidFile, state: 'none' };
-	const { verdict, previous } = await judge(read);
+	const { verdict, previous } = await judge(read, { ...options, databasePath });
 	return { pidFile, previous, ...verdict };
 }
 
@@ -121,7 +161,7 @@ type StaleRemoval = 'removed' | 'changed' | 'busy';
  * (`<file>.recover`, published atomically), then checks the file is byte-for-byte what it judged, then unlinks it.
  * A claim left by a remover that died is itself stale and is removed the same way, one level deeper.
  */
-async function removeStale(path: string, seen: { text: string; ino: number }, depth: number): Promise<StaleRemoval> {
+async function removeStale(path: string, seen: { text: string; ino: number }, depth: number, context: JudgeContext): Promise<StaleRemoval> {
 	const claimPath = `${path}.recover`;
 	const claimToken = newToken();
 	const claim = serializeRecord(supervisorRecord(claimToken, `recovering ${path}`, undefined));
@@ -132,9 +172,9 @@ async function removeStale(path: string, seen: { text: string; ino: number }, de
 		const current = await readPidFileSettled(claimPath);
 		if (current.kind === 'absent') continue;
 		if (current.kind === 'unreadable') return 'busy';
-		const { verdict } = await judge(current);
+		const { verdict } = await judge(current, context);
 		if (verdict.state !== 'stale' || depth >= LOCK_DEFAULTS.maxClaimDepth) return 'busy';
-		await removeStale(claimPath, current, depth + 1);
+		await removeStale(claimPath, current, depth + 1, context);
 	}
 	if (!owned) return 'busy';
 	try {
@@ -181,8 +221,9 @@ export async function acquireLock(databasePath: string, options: AcquireOptions 
 	const started = Date.now();
 	const recovered: RecoveredLock[] = [];
 	const token = newToken();
-	const record = supervisorRecord(token, options.owner ?? '', options.command);
+	const record = supervisorRecord(token, options.owner ?? '', options.command, options);
 	const content = serializeRecord(record);
+	const context: JudgeContext = { databasePath, staleAfterMs: options.staleAfterMs, redisKey: options.redisKey };
 	for (;;) {
 		if (options.signal?.aborted) return { acquired: false, reason: 'canceled', recovered, waitedMs: Date.now() - started };
 		let stamp: FileStamp | undefined;
@@ -194,9 +235,9 @@ export async function acquireLock(databasePath: string, options: AcquireOptions 
 		if (stamp) return { acquired: true, lock: new HeldLock(pidFile, record, stamp), recovered, waitedMs: Date.now() - started };
 		const current = await readPidFileSettled(pidFile);
 		if (current.kind === 'absent') continue;
-		const { verdict, previous } = await judge(current);
+		const { verdict, previous } = await judge(current, context);
 		if (verdict.state === 'stale' && current.kind === 'file') {
-			const removal = await removeStale(pidFile, current, 0);
+			const removal = await removeStale(pidFile, current, 0, context);
 			if (removal === 'removed' && previous) recovered.push({ reason: verdict.reason, detail: verdict.detail, previous });
 			if (removal !== 'busy') continue;
 			// Another process is recovering it; that takes milliseconds, so look again soon even without a wait.
@@ -219,13 +260,14 @@ export async function acquireLock(databasePath: string, options: AcquireOptions 
  * Removes the PID file of a database if, judged again right now, it is stale; with the same single-remover claim as
  * acquisition. Returns what was removed, or undefined when the lock is absent, held or unreadable.
  */
-export async function removeStaleLock(databasePath: string): Promise<RecoveredLock | undefined> {
+export async function removeStaleLock(databasePath: string, options: JudgeOptions = {}): Promise<RecoveredLock | undefined> {
 	const pidFile = pidFilePathFor(databasePath);
 	const current = await readPidFileSettled(pidFile);
 	if (current.kind !== 'file') return undefined;
-	const { verdict, previous } = await judge(current);
+	const context = { ...options, databasePath };
+	const { verdict, previous } = await judge(current, context);
 	if (verdict.state !== 'stale' || !previous) return undefined;
-	return (await removeStale(pidFile, current, 0)) === 'removed' ? { reason: verdict.reason, detail: verdict.detail, previous } : undefined;
+	return (await removeStale(pidFile, current, 0, context)) === 'removed' ? { reason: verdict.reason, detail: verdict.detail, previous } : undefined;
 }
 
 /** Removes the lock file only if it still carries `token`. Safe to call twice. */
@@ -278,6 +320,33 @@ export class HeldLock {
 		};
 		this.stamp = replaceOwn(this.pidFile, serializeRecord(next));
 		this.current = next;
+	}
+
+	/**
+	 * Refreshes the lease: sets the file's modification time to now, on the very file we wrote (same inode, opened
+	 * without following links). Returns false when the file is no longer ours (removed or replaced by someone who
+	 * judged it stale): the lock is lost.
+	 */
+	heartbeat(): boolean {
+		if (this.releasedAlready) return false;
+		let fd: number;
+		try {
+			fd = openSync(this.pidFile, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+		} catch {
+			// Gone, or replaced by a link: not ours any more.
+			return false;
+		}
+		try {
+			const before = fstatSync(fd);
+			if (before.dev !== this.stamp.dev || before.ino !== this.stamp.ino) return false;
+			const now = new Date();
+			futimesSync(fd, now, now);
+			const after = fstatSync(fd);
+			this.stamp = { dev: after.dev, ino: after.ino, size: after.size, mtimeMs: after.mtimeMs };
+			return true;
+		} finally {
+			closeSync(fd);
+		}
 	}
 
 	release(): ReleaseResult {

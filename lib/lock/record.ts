@@ -36,6 +36,16 @@ export interface LockRecord {
 	supervisor: ProcessRef;
 	/** Random value that proves ownership on release. */
 	token: string;
+	/**
+	 * The lease: the holder refreshes the file's modification time every heartbeatMs; a holder that cannot be
+	 * checked by PID (another host, another PID namespace) is stale once the heartbeat is older than staleAfterMs.
+	 * Absent in files written before leases existed.
+	 */
+	heartbeatMs?: number;
+	staleAfterMs?: number;
+	/** Which lock decides: this file (default), or a Redis key (the file is then written for people and scripts). */
+	backend?: 'file' | 'redis';
+	redisKey?: string;
 }
 
 export type ParsedPidFile =
@@ -72,6 +82,10 @@ export function serializeRecord(record: LockRecord): string {
 		['supervisor_start', record.supervisor.startTicks],
 		['supervisor_command', record.supervisor.command],
 		['token', record.token],
+		['heartbeat_ms', record.heartbeatMs],
+		['stale_after_ms', record.staleAfterMs],
+		['backend', record.backend],
+		['redis_key', record.redisKey],
 	];
 	const lines = fields.filter(([, value]) => value !== undefined).map(([key, value]) => `${key}=${escapeValue(String(value))}`);
 	return `${record.pid}\n${lines.join('\n')}\n`;
@@ -130,6 +144,20 @@ export function parsePidFile(text: string): ParsedPidFile {
 				command: fields.get('supervisor_command') ?? '',
 			},
 			token,
+			...leaseFields(fields),
 		},
 	};
+}
+
+/** The lease and backend fields, present only when written (files from before leases have none). */
+function leaseFields(fields: Map<string, string>): Pick<LockRecord, 'heartbeatMs' | 'staleAfterMs' | 'backend' | 'redisKey'> {
+	const lease: Pick<LockRecord, 'heartbeatMs' | 'staleAfterMs' | 'backend' | 'redisKey'> = {};
+	const heartbeatMs = positiveInt(fields.get('heartbeat_ms'));
+	const staleAfterMs = positiveInt(fields.get('stale_after_ms'));
+	const backend = fields.get('backend');
+	if (heartbeatMs !== undefined) lease.heartbeatMs = heartbeatMs;
+	if (staleAfterMs !== undefined) lease.staleAfterMs = staleAfterMs;
+	if (backend === 'redis' || backend === 'file') lease.backend = backend;
+	if (fields.get('redis_key')) lease.redisKey = fields.get('redis_key');
+	return lease;
 }

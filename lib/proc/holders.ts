@@ -7,7 +7,8 @@ import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 
 import { procAvailable, readProcess, type ProcessFacts } from './identity';
 
 export interface FileLockEntry {
-	pid: number;
+	/** null: the owner is not visible in our PID namespace (the kernel shows 0), or an OFD lock (no owning process). */
+	pid: number | null;
 	type: 'read' | 'write';
 }
 
@@ -38,8 +39,10 @@ export function parseProcLocks(text: string, dev: number, ino: number): FileLock
 		if (parts.length !== 3) continue;
 		if (Number.parseInt(parts[0], 16) !== major || Number.parseInt(parts[1], 16) !== minor || Number(parts[2]) !== ino) continue;
 		const pid = Number(pidText);
-		if (!Number.isSafeInteger(pid) || pid <= 0) continue; // OFD locks show -1: no owning process to report
-		entries.push({ pid, type: type === 'WRITE' ? 'write' : 'read' });
+		if (!Number.isSafeInteger(pid)) continue;
+		// /proc/locks is kernel-wide: a holder in another PID namespace (another container) shows as 0, an OFD lock as
+		// -1. Either way the file is locked by someone alive; we just cannot name them.
+		entries.push({ pid: pid > 0 ? pid : null, type: type === 'WRITE' ? 'write' : 'read' });
 	}
 	return entries;
 }
@@ -107,19 +110,30 @@ export function processesWithFileOpen(path: string): number[] {
 	return pids;
 }
 
-/** Everyone holding `path`: lock holders first (write before read), then processes that only have it open. */
-export function findFileHolders(path: string, options: { includeOpen?: boolean } = {}): FileHolder[] {
+/** The kernel's locks on `path` (all PID namespaces of this machine). Empty when the file or /proc/locks is missing. */
+export function fileLocks(path: string): FileLockEntry[] {
 	if (!procAvailable) return [];
 	let stat;
 	try {
 		stat = statSync(path);
 	} catch {
-		// No file, no holders.
+		// No file, no locks.
 		return [];
 	}
-	const locks = parseProcLocks(readProcLocks(), stat.dev, stat.ino);
+	return parseProcLocks(readProcLocks(), stat.dev, stat.ino);
+}
+
+/** Locks on `path` whose owner we cannot see (another PID namespace on this kernel). */
+export function unseenFileLocks(path: string): Array<FileLockEntry & { pid: null }> {
+	return fileLocks(path).filter((entry): entry is FileLockEntry & { pid: null } => entry.pid === null);
+}
+
+/** Everyone holding `path` that we can see: lock holders first (write before read), then processes that only have it open. */
+export function findFileHolders(path: string, options: { includeOpen?: boolean } = {}): FileHolder[] {
+	if (!procAvailable) return [];
+	const locks = fileLocks(path);
 	const byPid = new Map<number, FileHolder['lock']>();
-	for (const entry of locks) if (byPid.get(entry.pid) !== 'write') byPid.set(entry.pid, entry.type);
+	for (const entry of locks) if (entry.pid !== null && byPid.get(entry.pid) !== 'write') byPid.set(entry.pid, entry.type);
 	if (options.includeOpen ?? true) for (const pid of processesWithFileOpen(path)) if (!byPid.has(pid)) byPid.set(pid, 'open');
 	const holders: FileHolder[] = [];
 	for (const [pid, lock] of byPid) {

@@ -4,11 +4,11 @@
  * is left writing to a database whose lock is gone or held by a dead supervisor.
  */
 import { signalGroup, type GroupIdentity } from '../proc/group';
-import type { HeldLock } from '../lock/lock';
+import type { DatabaseLock } from '../lock/database-lock';
 
 interface ActiveRun {
 	group?: GroupIdentity;
-	lock: HeldLock;
+	lock: DatabaseLock;
 }
 
 const active = new Set<ActiveRun>();
@@ -17,7 +17,7 @@ let installed = false;
 function onExit(): void {
 	for (const run of active) {
 		if (run.group) signalGroup(run.group, 'SIGKILL');
-		run.lock.release();
+		run.lock.releaseSync();
 	}
 	active.clear();
 }

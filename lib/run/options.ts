@@ -7,6 +7,8 @@ import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors';
 import { findWalFiles } from '../wal';
 import type { Operation } from '../outcome';
+import type { RedisBackendOptions } from '../lock/database-lock';
+import { LEASE_DEFAULTS } from '../lock/liveness';
 
 export const RUN_DEFAULTS = {
 	timeoutMs: 120 * 60_000,
@@ -45,6 +47,11 @@ export interface RunOptions {
 	tailBytes?: number;
 	/** Cancels the run: the job group is stopped and the lock released. A reason like 'SIGTERM' marks a supervisor signal. */
 	signal?: AbortSignal;
+	/** The lease: heartbeat interval, and the stale period (for judging holders we cannot check by PID, and our own). */
+	heartbeatMs?: number;
+	staleAfterMs?: number;
+	/** Use a Redis lock (workers on several machines); the PID file is then written for people and scripts. */
+	redis?: RedisBackendOptions;
 }
 
 interface Resolved {
@@ -99,6 +106,14 @@ export function resolveRunOptions(options: RunOptions): Resolved {
 	if (!Number.isFinite(graceMs) || graceMs < 0) throw new UsageError(`The grace period cannot be negative (got ${graceMs} ms).`);
 	if (graceMs > timeoutMs) throw new UsageError(`The grace period (${graceMs} ms) is longer than the timeout (${timeoutMs} ms). Shorten the grace or raise the timeout.`);
 	if (!Number.isFinite(waitMs) || waitMs < 0) throw new UsageError(`The lock wait cannot be negative (got ${waitMs} ms).`);
+	if (options.heartbeatMs !== undefined && (!Number.isFinite(options.heartbeatMs) || options.heartbeatMs < 50)) {
+		throw new UsageError(`The heartbeat interval must be at least 50 ms (got ${options.heartbeatMs} ms).`);
+	}
+	const heartbeatMs = options.heartbeatMs ?? LEASE_DEFAULTS.heartbeatMs;
+	if (options.staleAfterMs !== undefined && (!Number.isFinite(options.staleAfterMs) || options.staleAfterMs < 3 * heartbeatMs)) {
+		throw new UsageError(`The stale period (${options.staleAfterMs} ms) must be at least three heartbeats (${3 * heartbeatMs} ms), so that a live holder is never judged stale.`);
+	}
+	if (options.redis && !/^rediss?:\/\//.test(options.redis.url)) throw new UsageError('The Redis URL must start with redis:// or rediss://, e.g. redis://redis:6379/0.');
 	const logFile = options.logFile ? resolve(options.logFile) : undefined;
 	if (logFile && !isDirectory(dirname(logFile))) throw new UsageError(`The log file's folder ${dirname(logFile)} does not exist. Create it, or fix the log file path.`);
 	const shell = options.shell === true ? RUN_DEFAULTS.shell : options.shell || false;

@@ -40,6 +40,8 @@ export function holderFromInspection(inspection: LockInspection): HolderReport |
 			lockedAt: holder.lockedAt,
 			identityProven: holder.identityProven,
 			remote: inspection.remote,
+			where: holder.where,
+			heartbeatAgeSeconds: holder.heartbeatAgeMs === undefined ? undefined : Math.round(holder.heartbeatAgeMs / 100) / 10,
 			source: 'pid-file',
 		};
 	}

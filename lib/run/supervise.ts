@@ -5,7 +5,8 @@
  *   wait, with a wall-clock deadline and the cancel signal → stop the group (TERM, grace, KILL) when needed →
  *   release the lock on every path.
  */
-import { acquireLock } from '../lock/lock';
+import { takeDatabaseLock, redisKeyFor } from '../lock/database-lock';
+import { keepLease, type LeaseKeeper } from '../lock/lease';
 import { groupAlive, signalGroup, type GroupIdentity } from '../proc/group';
 import { readProcess } from '../proc/identity';
 import { summarize, type Outcome, type RecoveredLockReport } from '../outcome';
@@ -65,29 +66,35 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 	};
 
 	hooks.onEvent?.({ type: 'lock-check', pidFile: `${resolved.databasePath}.pid` });
-	const acquisition = await acquireLock(resolved.databasePath, {
+	const acquisition = await takeDatabaseLock(resolved.databasePath, {
 		owner: options.owner,
 		command: [resolved.file, ...resolved.args].join(' '),
 		waitMs: resolved.waitMs,
 		signal: options.signal,
+		heartbeatMs: options.heartbeatMs,
+		staleAfterMs: options.staleAfterMs,
+		redis: options.redis,
 	});
 	const recovered = acquisition.recovered.map(recoveredReport);
 	const pidFile = `${resolved.databasePath}.pid`;
+	const backend = { backend: options.redis ? ('redis' as const) : ('file' as const), redisKey: options.redis ? redisKeyFor(resolved.databasePath, options.redis) : undefined };
 	if (!acquisition.acquired) {
 		const holder = acquisition.reason === 'held' ? holderFromInspection(acquisition.inspection) : undefined;
 		return finish({
-			status: acquisition.reason === 'held' ? 'blocked' : 'canceled',
+			status: acquisition.reason === 'canceled' ? 'canceled' : 'blocked',
 			exitCode: null,
 			signal: null,
 			jobPid: null,
-			lock: { pidFile, acquired: false, waitedMs: acquisition.waitedMs, recovered, released: false },
+			lock: { pidFile, ...backend, acquired: false, waitedMs: acquisition.waitedMs, recovered, released: false },
 			holder,
+			error: acquisition.reason === 'unavailable' ? acquisition.detail : undefined,
 			output: { stdout: emptyStream, stderr: emptyStream },
 		});
 	}
 	const lock = acquisition.lock;
 	hooks.onEvent?.({ type: 'lock-acquired', pidFile, recovered, waitedMs: acquisition.waitedMs });
-	const lockReport = (): Outcome['lock'] => ({ pidFile, acquired: true, waitedMs: acquisition.waitedMs, recovered, released: false });
+	let lease: LeaseKeeper | undefined;
+	const lockReport = (): Outcome['lock'] => ({ pidFile, ...backend, acquired: true, waitedMs: acquisition.waitedMs, recovered, released: false, lease: lease?.report });
 	const active = { lock, group: undefined as GroupIdentity | undefined };
 	const untrack = trackRun(active);
 	let log: LogFile | undefined;
@@ -126,7 +133,7 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		const leader = readProcess(job.pid, { details: false });
 		const group: GroupIdentity = { pgid: job.pid, leaderStartTicks: leader?.startTicks };
 		active.group = group;
-		lock.recordJob({ pid: job.pid, startTicks: leader?.startTicks, pgid: job.pid, command: [resolved.file, ...resolved.args].join(' ') });
+		await lock.recordJob({ pid: job.pid, startTicks: leader?.startTicks, pgid: job.pid, command: [resolved.file, ...resolved.args].join(' ') });
 		hooks.onEvent?.({ type: 'job-started', pid: job.pid, command: options.command });
 
 		const sinks = (name: StreamName): Writable[] => (hooks.echo?.[name] ? [hooks.echo[name]] : []);
@@ -140,6 +147,8 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 			stopping = stopGroup(group, resolved.graceMs, reason);
 		};
 		const deadline = setTimeout(() => stop('timeout'), resolved.timeoutMs);
+		// The lease is renewed from here, the supervisor, whatever the job is busy with; losing it stops the job.
+		lease = keepLease(lock, () => stop('lock-lost'));
 		const onAbort = (): void => stop(abortReasonIsSignal(options.signal) ? 'supervisor-signal' : 'canceled');
 		options.signal?.addEventListener('abort', onAbort, { once: true });
 		// A cancel that came while the job was being started has no event left to fire.
@@ -160,8 +169,10 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		hooks.onEvent?.({ type: 'job-finished', exitCode: exit.exitCode, signal: exit.signal, durationMs: Date.now() - started });
 
 		const stoppedBy = termination?.reason;
+		const lostLock = stoppedBy === 'lock-lost' ? `the lock was lost while the job ran (${lease.report.lost}); the job was stopped so that two writers never run` : undefined;
 		const status: Outcome['status'] =
-			stoppedBy === 'timeout' ? 'timeout'
+			lostLock ? 'failed'
+			: stoppedBy === 'timeout' ? 'timeout'
 			: stoppedBy === 'canceled' || stoppedBy === 'supervisor-signal' ? 'canceled'
 			: exit.exitCode === 0 ? 'success'
 			: 'failed';
@@ -173,10 +184,12 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 			jobPid: job.pid,
 			lock: lockReport(),
 			termination,
+			error: lostLock,
 			output: { stdout: pumps[0].tail.summary(), stderr: pumps[1].tail.summary(), logFile: resolved.logFile, logError: log?.failure },
 		});
 		return outcome;
 	} finally {
+		lease?.stop();
 		// Whatever happened above (including a bug of ours), never leave the job running without its lock.
 		let survivors = false;
 		if (active.group && groupAlive(active.group.pgid)) {
@@ -189,7 +202,7 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		// Processes that survive SIGKILL (stuck in the kernel) may still write: the lock stays, naming their group.
 		const release = survivors
 			? { released: false as const, detail: `process group ${active.group?.pgid} survived SIGKILL; the lock is kept until it is gone (duckdb-lock-cleanup removes it then)` }
-			: lock.release();
+			: await lock.release();
 		const note = release.released ? undefined : release.detail;
 		if (outcome) {
 			outcome.lock.released = release.released;

@@ -5,7 +5,7 @@
 import { groupAlive, signalGroup, type GroupIdentity } from '../proc/group';
 
 export interface Termination {
-	reason: 'timeout' | 'canceled' | 'supervisor-signal' | 'stray-processes';
+	reason: 'timeout' | 'canceled' | 'supervisor-signal' | 'stray-processes' | 'lock-lost';
 	/** ISO time SIGTERM was sent. */
 	sigtermAt: string;
 	/** True when the grace period ran out and SIGKILL had to be sent. */
