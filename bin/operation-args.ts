@@ -65,6 +65,7 @@ export function operationFrom(values: Values, databasePath: string, hasCommand: 
 	};
 	if (ingest) {
 		if (!values.table) throw new UsageError('--ingest needs --table NAME: the table to load the files into.');
+		if (values.rows !== undefined) throw new UsageError('--rows belongs to --sql, not --ingest. See --help.');
 		const mode = values.mode === undefined ? undefined : MODES[values.mode];
 		if (values.mode !== undefined && !mode) throw new UsageError(`--mode ${values.mode}: use append, replace, insert-or-ignore or upsert.`);
 		return {
@@ -89,10 +90,12 @@ export function operationFrom(values: Values, databasePath: string, hasCommand: 
 		} catch (error) {
 			throw new UsageError(`--sql ${values.sql}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)}). Give the path of a SQL file.`);
 		}
+		const stray = (['table', 'format', 'header', 'delimiter', 'mode', 'columns', 'primary-key'] as const).find((name) => values[name] !== undefined);
+		if (stray) throw new UsageError(`--${stray} belongs to --ingest, not --sql. See --help.`);
 		const rows = positiveInteger(values.rows, '--rows');
 		return { operation: 'runSql', spec: { ...shared, sql, returnRows: rows !== undefined, rowLimit: rows } };
 	}
-	const stray = (['table', 'format', 'header', 'delimiter', 'mode', 'columns', 'primary-key', 'rows'] as const).find((name) => values[name] !== undefined);
+	const stray = (['table', 'format', 'header', 'delimiter', 'mode', 'columns', 'primary-key', 'rows', 'allow-dir', 'threads', 'memory-limit'] as const).find((name) => values[name] !== undefined);
 	if (stray) throw new UsageError(`--${stray} belongs to --ingest or --sql. See --help.`);
 	return undefined;
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { join } from 'node:path';
-import { runIngestFiles, withReport } from '../lib/ingest/run';
+import { runIngestFiles, runSqlScript, withReport } from '../lib/ingest/run';
 import type { IngestSpec } from '../lib/ingest/spec';
 import { MANIFEST_TABLE } from '../lib/ingest/manifest';
 import { UsageError } from '../lib/errors';
@@ -186,6 +186,9 @@ test('bad input is a clear UsageError and creates nothing; no matching file is a
 		[{ table: '1abc' }, /is not a table name/],
 		[{ columns: [{ name: 'a b', type: 'INT' }] }, /is not a column name/],
 		[{ columns: [{ name: 'a', type: 'INT); DROP TABLE x; --' }] }, /is not a DuckDB type/],
+		[{ columns: [{ name: 'a', type: 'INT CHECK (a > 0)' }] }, /is not a DuckDB type/],
+		[{ columns: [{ name: 'a', type: 'INT, b INT' }] }, /is not a DuckDB type/],
+		[{ columns: [{ name: 'a', type: 'INT DEFAULT 5' }] }, /is not a DuckDB type/],
 		[{ columns: [{ name: 'a', type: 'INT' }], primaryKey: ['b'] }, /primary key .* not among the columns/],
 		[{ memoryLimit: 'lots' }, /is not a size/],
 		[{ threads: 0 }, /Threads must be/],
@@ -230,10 +233,13 @@ test('a database held by another process: Ingest Files is Blocked and starts no 
 	let refusal = '';
 	await DuckDBInstance.create(db).then((instance) => instance.closeSync(), (error: Error) => (refusal = error.message));
 	assert.match(refusal, /Conflicting lock/);
-	const raced = withReport({ ...blocked, status: 'failed', jobPid: 1 }, 'ingestFiles', { error: `cannot open the database: ${refusal}` } as never);
+	const raced = withReport({ ...blocked, status: 'failed', jobPid: 1 }, 'ingestFiles', { error: `cannot open the database: ${refusal}`, phase: 'open' } as never);
 	assert.equal(raced.status, 'blocked');
 	assert.equal(raced.holder?.pid, holder.pid);
 	assert.match(raced.summary, new RegExp(`^Blocked: market\\.duckdb is held by PID ${holder.pid}`));
+	// The same words from a later step (another file's lock, met by a statement) are a failure, not Blocked.
+	const later = withReport({ ...blocked, status: 'failed', jobPid: 1 }, 'runSql', { statements: 1, statementsRun: 0, rowsChanged: 0, error: refusal } as never);
+	assert.equal(later.status, 'failed');
 });
 
 test('progress goes to the log file, one line per file', async () => {
@@ -246,4 +252,51 @@ test('progress goes to the log file, one line per file', async () => {
 	const log = readFileSync(logFile, 'utf8');
 	assert.match(log, /\[1\/2\] ingested .*1\.csv: 10 rows/);
 	assert.match(log, /\[2\/2\] ingested .*2\.csv: 10 rows/);
+});
+
+test('the manifest follows the table: a dropped table is reloaded in full; one file under several spellings is one file', async () => {
+	const { db, src } = workspace();
+	await writeAggTrades(join(src, 'a.csv'), { rows: 50, start: 1 });
+	await writeAggTrades(join(src, 'b.csv'), { rows: 50, start: 51 });
+	assert.equal((await ingest({ databasePath: db, sources: [join(src, '*.csv')] })).status, 'success');
+	for (const spelling of [`${src}/./*.csv`, `${src}//a.csv`, `${src}/../src/b.csv`]) {
+		const again = await ingest({ databasePath: db, sources: [spelling] });
+		assert.equal(again.ingest?.files.ingested, 0, `${spelling}: ${again.summary}`);
+	}
+	assert.equal(await countRows(db, 'trades'), 100, 'no file was appended twice');
+
+	assert.equal((await runSqlScript({ databasePath: db, sql: 'DROP TABLE trades' }, {})).status, 'success');
+	const reloaded = await ingest({ databasePath: db, sources: [join(src, '*.csv')] });
+	assert.equal(reloaded.status, 'success', reloaded.summary);
+	assert.deepEqual([reloaded.ingest?.files.ingested, reloaded.ingest?.tableCreated], [2, true]);
+	assert.equal(await countRows(db, 'trades'), 100);
+});
+
+test('refusals made before any work create nothing: no database file, no manifest table', async () => {
+	const { db, src } = workspace();
+	const none = await ingest({ databasePath: db, sources: [join(src, '*.csv')] });
+	assert.match(none.summary, /no files match/);
+	await writeAggTrades(join(src, 'a.csv'), { rows: 5 });
+	const keyless = await ingest({ databasePath: db, sources: [join(src, '*.csv')], mode: 'insertOrIgnore' });
+	assert.match(keyless.summary, /insertOrIgnore needs a primary key/);
+	assert.equal(existsSync(db), false, 'the database was never created');
+
+	assert.equal((await runSqlScript({ databasePath: db, sql: 'CREATE TABLE trades (agg_trade_id BIGINT)' }, {})).status, 'success');
+	const noKey = await ingest({ databasePath: db, sources: [join(src, '*.csv')], mode: 'upsert' });
+	assert.match(noKey.summary, /table trades has no primary key/);
+	assert.deepEqual((await query(db, `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = '${MANIFEST_TABLE}'`))[0].n, 0n, 'no manifest table either');
+
+	const wrongKey = await ingest({ databasePath: db, sources: [join(src, '*.csv')], table: 'other', primaryKey: ['trade_id'] });
+	assert.equal(wrongKey.status, 'failed');
+	assert.match(wrongKey.summary, /the primary key column trade_id is not in .*a\.csv \(its columns: agg_trade_id, price/);
+});
+
+test('CSV header detection with known columns: a header line naming them is skipped; a text-only file without one keeps its first row', async () => {
+	const { db, src } = workspace();
+	writeFileSync(join(src, '1-with-header.csv'), 'name,city\nada,oslo\nbob,rome\n');
+	writeFileSync(join(src, '2-without.csv'), 'dan,lima\neve,kyiv\n');
+	const outcome = await ingest({ databasePath: db, sources: [join(src, '*.csv')], table: 'people', columns: [{ name: 'name', type: 'VARCHAR' }, { name: 'city', type: 'VARCHAR' }] });
+	assert.equal(outcome.status, 'success', outcome.summary);
+	const rows = await query(db, 'SELECT name FROM people ORDER BY name');
+	assert.deepEqual(rows.map((row) => row.name), ['ada', 'bob', 'dan', 'eve']);
 });

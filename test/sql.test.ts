@@ -5,7 +5,7 @@
  */
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSqlScript } from '../lib/ingest/run';
 import type { SqlSpec } from '../lib/ingest/spec';
@@ -81,13 +81,20 @@ test('a failing statement rolls back the whole script; a syntax error runs nothi
 	assert.equal(await countRows(db, 't'), 1);
 });
 
-test('the sandbox: reading /etc/passwd, writing outside, attaching another database and re-enabling access are refused; nothing is written', async () => {
-	const { db, outside } = workspace();
+test('the sandbox: reading /etc/passwd or outside the folders, writing any file (even the database or its WAL), attaching and re-enabling access are refused; nothing is written', async () => {
+	const { db, root, outside } = workspace();
+	await sql({ databasePath: db, sql: 'CREATE TABLE kept (i INTEGER); INSERT INTO kept VALUES (1), (2)' });
 	const escapes = [
 		"SELECT * FROM read_csv('/etc/passwd')",
+		`SELECT * FROM read_text('${root}/../../../etc/hostname')`,
 		`COPY (SELECT 42 AS answer) TO '${join(outside, 'leak.csv')}'`,
+		// DuckDB exempts the open database and its WAL from allowed_directories: COPY could overwrite them.
+		`COPY (SELECT 1) TO '${db}' (USE_TMP_FILE false)`,
+		`COPY (SELECT 1) TO '${db}.wal' (USE_TMP_FILE false)`,
+		`COPY kept FROM '${join(outside, 'x.csv')}'`,
+		`EXPORT DATABASE '${outside}'`,
 		`ATTACH '${join(outside, 'other.duckdb')}' AS other`,
-		`SELECT * FROM read_text('${join(dir.path, '..', '..', 'etc', 'hostname')}')`,
+		`ATTACH '${db}.wal' AS wal`,
 		'SET enable_external_access = true',
 		"SET allowed_directories = ['/']",
 		"SET temp_directory = '/tmp/elsewhere'",
@@ -96,17 +103,21 @@ test('the sandbox: reading /etc/passwd, writing outside, attaching another datab
 	for (const escape of escapes) {
 		const outcome = await sql({ databasePath: db, sql: `CREATE TABLE IF NOT EXISTS witness (i INTEGER); INSERT INTO witness VALUES (1); ${escape}` });
 		assert.equal(outcome.status, 'failed', escape);
-		assert.match(outcome.sql?.error ?? '', /Permission Error|Cannot change|disabled|configuration has been locked/, `${escape}: ${outcome.sql?.error}`);
+		assert.match(outcome.sql?.error ?? '', /Permission Error|Cannot change|disabled|configuration has been locked|not allowed in Run SQL/, `${escape}: ${outcome.sql?.error}`);
 		assert.equal(outcome.sql?.failedStatement, 3);
 	}
-	assert.deepEqual(await tables(db), [], 'every script was rolled back');
-	assert.equal(existsSync(join(outside, 'leak.csv')), false);
-	assert.equal(existsSync(join(outside, 'other.duckdb')), false);
+	assert.deepEqual(await tables(db), ['kept'], 'every script was rolled back; the database is intact');
+	assert.equal(await countRows(db, 'kept'), 2);
+	assert.deepEqual(readdirSync(outside), [], 'nothing was written outside');
+	assert.equal(existsSync(`${db}.wal`), false);
 
-	// Inside the database's folder and an explicitly allowed one, files may be written.
-	const widened = await sql({ databasePath: db, sql: `COPY (SELECT 42 AS answer) TO '${join(outside, 'allowed.csv')}'`, extraDirectories: [outside] });
+	// Reading from a folder that was explicitly allowed works; without it, it does not.
+	writeFileSync(join(outside, 'symbols.csv'), 'symbol\nBTCUSDT\n');
+	const reading = `CREATE TABLE symbols AS SELECT * FROM read_csv('${join(outside, 'symbols.csv')}')`;
+	assert.equal((await sql({ databasePath: db, sql: reading })).status, 'failed');
+	const widened = await sql({ databasePath: db, sql: reading, extraDirectories: [outside] });
 	assert.equal(widened.status, 'success', widened.summary);
-	assert.equal(readFileSync(join(outside, 'allowed.csv'), 'utf8'), 'answer\n42\n');
+	assert.equal(await countRows(db, 'symbols'), 1);
 });
 
 test('a long query stopped by the timeout is interrupted and rolled back in the grace period', async () => {

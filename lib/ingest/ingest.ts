@@ -1,210 +1,217 @@
 /**
- * Ingest Files, inside the worker: list the files, skip those the manifest has unchanged, and load each one in its
- * own transaction together with its manifest entry (Replace: one transaction for the whole reload). A failure or a
- * stop rolls back the file in progress only; the files before it stay committed.
+ * Ingest Files, inside the worker: skip the files the manifest has unchanged, and load each other one in its own
+ * transaction together with its manifest entry (Replace: one transaction for the whole reload). A failure or a stop
+ * rolls back the file in progress only; the files before it stay committed. A stop never interrupts a COMMIT.
  */
-import { statSync } from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { ensureManifest, forgetTable, isUnchanged, readManifest, recordFile, type SourceFile } from './manifest';
-import { columnList, formatOf, insertColumns, readerCall, type FileFormat } from './reader';
+import { ensureManifest, forgetTable, isUnchanged, readManifest, recordFile, type ManifestEntry } from './manifest';
+import { formatOf, insertColumns, readerCall } from './reader';
 import { FILE_LIST_LIMIT, type FileResult, type IngestReport } from './report';
-import { qualified, quoteIdentifier, quoteLiteral, type Column, type ResolvedIngest } from './spec';
+import { qualified, type ResolvedIngest } from './spec';
+import { csvHeaderFor, type SourceFile } from './sources';
+import { columnsForNewTable, createTable, keyProblem, tableShape, type TableShape } from './table';
 import { formatDuration } from '../duration';
 
 export interface WorkerControl {
 	stopping(): boolean;
 	progress(line: string): void;
-}
-
-async function listFiles(connection: DuckDBConnection, sources: string[]): Promise<SourceFile[]> {
-	const paths = new Set<string>();
-	for (const source of sources) {
-		// DuckDB's own glob (*, **, ?, [..]) runs inside the sandbox, so it cannot list folders outside it.
-		const reader = await connection.runAndReadAll(`SELECT file FROM glob(${quoteLiteral(source)})`);
-		for (const row of reader.getRowObjects()) paths.add(String(row.file));
-	}
-	const files: SourceFile[] = [];
-	for (const path of [...paths].sort()) {
-		const stat = statSync(path, { throwIfNoEntry: false });
-		if (stat?.isFile()) files.push({ path, size: stat.size, modifiedMs: stat.mtimeMs });
-	}
-	return files;
-}
-
-interface TableShape {
-	columns: Column[];
-	hasKey: boolean;
-}
-
-async function tableShape(connection: DuckDBConnection, spec: ResolvedIngest): Promise<TableShape | undefined> {
-	const where = `schema_name = ${quoteLiteral(spec.tableName.schema)} AND table_name = ${quoteLiteral(spec.tableName.name)}`;
-	const columns = await connection.runAndReadAll(`SELECT column_name, data_type FROM duckdb_columns() WHERE ${where} ORDER BY column_index`);
-	const rows = columns.getRowObjects();
-	if (!rows.length) return undefined;
-	const keys = await connection.runAndReadAll(`SELECT count(*) AS n FROM duckdb_constraints() WHERE ${where} AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')`);
-	return {
-		columns: rows.map((row) => ({ name: String(row.column_name), type: String(row.data_type) })),
-		hasKey: Number(keys.getRowObjects()[0].n) > 0,
-	};
-}
-
-/** The table's columns when we create it: as given, else what DuckDB infers from the first file. */
-async function columnsForNewTable(connection: DuckDBConnection, spec: ResolvedIngest, file: SourceFile, format: FileFormat): Promise<Column[]> {
-	if (spec.columns) return spec.columns;
-	const reader = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${readerCall(file.path, format, { csvHeader: spec.csvHeader, csvDelimiter: spec.csvDelimiter })}`);
-	return reader.getRowObjects().map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
-}
-
-async function createTable(connection: DuckDBConnection, spec: ResolvedIngest, columns: Column[]): Promise<void> {
-	if (spec.tableName.schema !== 'main') await connection.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(spec.tableName.schema)}`);
-	const key = spec.primaryKey.length ? `, PRIMARY KEY (${spec.primaryKey.map(quoteIdentifier).join(', ')})` : '';
-	await connection.run(`CREATE TABLE ${qualified(spec.tableName)} (${columnList(columns)}${key})`);
+	/** Runs a COMMIT that a stop must not interrupt (the stop is acted on after it). */
+	committing<T>(commit: () => Promise<T>): Promise<T>;
 }
 
 const VERB = { append: 'INSERT INTO', replace: 'INSERT INTO', insertOrIgnore: 'INSERT OR IGNORE INTO', upsert: 'INSERT OR REPLACE INTO' } as const;
+
+class Stopped extends Error {}
 
 function messageOf(error: unknown): string {
 	return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ').trim();
 }
 
-class Tally {
-	readonly report: IngestReport;
-	constructor(spec: ResolvedIngest, matched: number) {
-		this.report = {
-			table: spec.table,
-			mode: spec.mode,
-			tableCreated: false,
-			files: { matched, ingested: 0, skipped: 0, failed: 0, notAttempted: 0 },
-			rows: 0,
-			bytes: 0,
-			perFile: [],
-			perFileTruncated: false,
-		};
-	}
-
-	add(result: FileResult): void {
-		const files = this.report.files;
-		if (result.status === 'ingested') {
-			files.ingested++;
-			this.report.rows += result.rows ?? 0;
-			this.report.bytes += result.bytes;
-		} else if (result.status === 'skipped') files.skipped++;
-		else files.failed++;
-		if (this.report.perFile.length < FILE_LIST_LIMIT || result.status === 'failed') this.report.perFile.push(result);
-		else this.report.perFileTruncated = true;
-	}
+export function emptyReport(spec: ResolvedIngest, matched: number): IngestReport {
+	return {
+		table: spec.table,
+		mode: spec.mode,
+		tableCreated: false,
+		files: { matched, ingested: 0, skipped: 0, failed: 0, notAttempted: 0 },
+		rows: 0,
+		bytes: 0,
+		perFile: [],
+		perFileTruncated: false,
+	};
 }
 
-export async function ingestFiles(connection: DuckDBConnection, spec: ResolvedIngest, control: WorkerControl): Promise<IngestReport> {
-	const files = await listFiles(connection, spec.sources);
-	const tally = new Tally(spec, files.length);
-	const report = tally.report;
-	if (!files.length) {
-		report.error = `no files match ${spec.sources.join(', ')}. Check the path and the pattern (and that the files were downloaded).`;
-		return report;
-	}
+/** What can be refused before the database is even opened (so that nothing is created). */
+export function refuseBeforeOpening(spec: ResolvedIngest, files: SourceFile[], databaseExists: boolean): string | undefined {
+	if (!files.length) return `no files match ${spec.sources.join(', ')}. Check the path and the pattern (and that the files were downloaded).`;
 	const unknown = files.find((file) => !formatOf(file.path, spec.format));
-	if (unknown) {
-		report.error = `cannot tell the format of ${unknown.path} from its name. Set the format (csv, parquet, json or ndjson).`;
-		return report;
-	}
-	await ensureManifest(connection);
-	let shape = await tableShape(connection, spec);
-	if ((spec.mode === 'insertOrIgnore' || spec.mode === 'upsert') && !(shape ? shape.hasKey : spec.primaryKey.length)) {
-		report.error = shape
-			? `table ${spec.table} has no primary key, which ${spec.mode} needs to find existing rows. Add one (or a UNIQUE constraint), or use append.`
-			: `${spec.mode} needs a primary key: give the primary key columns so the new table ${spec.table} gets one.`;
-		return report;
-	}
-	const manifest = spec.mode === 'replace' ? new Map() : await readManifest(connection, spec.tableName);
-	const whole = spec.mode === 'replace';
-	let wholeOpen = whole;
-	if (whole) await connection.run('BEGIN TRANSACTION');
-	if (whole && shape) {
-		await connection.run(`DELETE FROM ${qualified(spec.tableName)}`);
-		await forgetTable(connection, spec.tableName);
+	if (unknown) return `cannot tell the format of ${unknown.path} from its name. Set the format (csv, parquet, json or ndjson).`;
+	return databaseExists ? undefined : keyProblem(spec, undefined);
+}
+
+class Run {
+	readonly report: IngestReport;
+	private shape: TableShape | undefined;
+	private manifest = new Map<string, ManifestEntry>();
+	private readonly whole: boolean;
+	private rolledBack = false;
+
+	constructor(
+		private readonly connection: DuckDBConnection,
+		private readonly spec: ResolvedIngest,
+		private readonly control: WorkerControl,
+		private readonly files: SourceFile[],
+	) {
+		this.report = emptyReport(spec, files.length);
+		this.whole = spec.mode === 'replace';
 	}
 
-	for (let index = 0; index < files.length; index++) {
-		const file = files[index];
-		const position = `[${index + 1}/${files.length}]`;
-		if (control.stopping()) {
-			report.stopped = true;
-			report.files.notAttempted = files.length - index;
-			break;
+	private add(result: FileResult): void {
+		const report = this.report;
+		if (result.status === 'ingested') {
+			report.files.ingested++;
+			report.rows += result.rows ?? 0;
+			report.bytes += result.bytes;
+		} else if (result.status === 'skipped') report.files.skipped++;
+		else report.files.failed++;
+		if (report.perFile.length < FILE_LIST_LIMIT || result.status === 'failed') report.perFile.push(result);
+		else report.perFileTruncated = true;
+	}
+
+	private checkpoint(): void {
+		if (this.control.stopping()) throw new Stopped('stopped');
+	}
+
+	/** Loads one file inside the open transaction; returns its row count. */
+	private async load(file: SourceFile): Promise<number> {
+		const format = formatOf(file.path, this.spec.format)!;
+		if (!this.shape) {
+			this.checkpoint();
+			const columns = await columnsForNewTable(this.connection, this.spec, file, format);
+			await forgetTable(this.connection, this.spec.tableName);
+			await createTable(this.connection, this.spec, columns);
+			this.shape = { columns, hasKey: this.spec.primaryKey.length > 0 };
+			this.report.tableCreated = true;
 		}
-		const entry = manifest.get(file.path);
-		if (isUnchanged(entry, file)) {
-			tally.add({ path: file.path, status: 'skipped', bytes: file.size, detail: `unchanged since ingested at ${entry!.ingestedAt}` });
-			control.progress(`${position} skipped ${file.path} (unchanged since ${entry!.ingestedAt})`);
-			continue;
+		const columns = format === 'csv' ? this.shape.columns : undefined;
+		const csvHeader = format === 'csv' ? csvHeaderFor(file.path, columns, this.spec.csvHeader) : this.spec.csvHeader;
+		const source = readerCall(file.path, format, { csvHeader, csvDelimiter: this.spec.csvDelimiter, columns });
+		this.checkpoint();
+		const result = await this.connection.run(`${VERB[this.spec.mode]} ${qualified(this.spec.tableName)} ${insertColumns(format)} SELECT * FROM ${source}`);
+		const rows = Number(result.rowsChanged);
+		await recordFile(this.connection, this.spec.tableName, file, rows);
+		return rows;
+	}
+
+	async start(): Promise<boolean> {
+		this.shape = await tableShape(this.connection, this.spec);
+		const problem = keyProblem(this.spec, this.shape);
+		if (problem) {
+			this.report.error = problem;
+			return false;
 		}
-		if (entry && spec.mode === 'append') {
-			const detail = `changed since it was ingested at ${entry.ingestedAt} (${entry.size} → ${file.size} bytes); appending it again would duplicate its rows. Use upsert, insert-or-ignore or replace, or move the file away`;
-			tally.add({ path: file.path, status: 'failed', bytes: file.size, detail });
-			control.progress(`${position} failed ${file.path}: ${detail}`);
-			report.files.notAttempted = files.length - index - 1;
-			break;
+		await ensureManifest(this.connection);
+		if (this.shape && !this.whole) this.manifest = await readManifest(this.connection, this.spec.tableName);
+		if (this.whole) {
+			await this.connection.run('BEGIN TRANSACTION');
+			if (this.shape) await this.connection.run(`DELETE FROM ${qualified(this.spec.tableName)}`);
+			await forgetTable(this.connection, this.spec.tableName);
 		}
-		const format = formatOf(file.path, spec.format)!;
-		const started = Date.now();
-		try {
-			if (!whole) await connection.run('BEGIN TRANSACTION');
-			if (!shape) {
-				const columns = await columnsForNewTable(connection, spec, file, format);
-				await createTable(connection, spec, columns);
-				shape = { columns, hasKey: spec.primaryKey.length > 0 };
-				report.tableCreated = true;
-			}
-			const source = readerCall(file.path, format, { csvHeader: spec.csvHeader, csvDelimiter: spec.csvDelimiter, columns: format === 'csv' ? shape.columns : undefined });
-			const result = await connection.run(`${VERB[spec.mode]} ${qualified(spec.tableName)} ${insertColumns(format)} SELECT * FROM ${source}`);
-			const rows = Number(result.rowsChanged);
-			await recordFile(connection, spec.tableName, file, rows);
-			if (!whole) await connection.run('COMMIT');
-			const ms = Date.now() - started;
-			tally.add({ path: file.path, status: 'ingested', bytes: file.size, rows, ms });
-			control.progress(`${position} ingested ${file.path}: ${rows.toLocaleString('en-US')} rows in ${formatDuration(ms)}`);
-		} catch (error) {
-			await connection.run('ROLLBACK').catch(() => undefined);
-			wholeOpen = false;
+		return true;
+	}
+
+	/** Every file in order; false when the run ended early (failure or stop). */
+	async each(): Promise<boolean> {
+		const { files, report, control, spec } = this;
+		for (let index = 0; index < files.length; index++) {
+			const file = files[index];
+			const position = `[${index + 1}/${files.length}]`;
 			if (control.stopping()) {
 				report.stopped = true;
 				report.files.notAttempted = files.length - index;
-				control.progress(`${position} stopped while ingesting ${file.path}: rolled back`);
-			} else {
-				const detail = messageOf(error);
-				tally.add({ path: file.path, status: 'failed', bytes: file.size, detail });
+				return false;
+			}
+			const entry = this.manifest.get(file.key);
+			if (isUnchanged(entry, file)) {
+				this.add({ path: file.path, status: 'skipped', bytes: file.size, detail: `unchanged since ingested at ${entry!.ingestedAt}` });
+				control.progress(`${position} skipped ${file.path} (unchanged since ${entry!.ingestedAt})`);
+				continue;
+			}
+			if (entry && spec.mode === 'append') {
+				const detail = `changed since it was ingested at ${entry.ingestedAt} (${entry.size} → ${file.size} bytes); appending it again would duplicate its rows. Use upsert, insert-or-ignore or replace, or move the file away`;
+				this.add({ path: file.path, status: 'failed', bytes: file.size, detail });
 				control.progress(`${position} failed ${file.path}: ${detail}`);
 				report.files.notAttempted = files.length - index - 1;
+				return false;
 			}
-			if (whole) undoWhole(report, spec.table);
-			if (!whole && report.tableCreated && report.files.ingested === 0) {
-				// The table was created in this file's transaction: rolled back with it.
-				report.tableCreated = false;
-				shape = undefined;
+			const started = Date.now();
+			const createdBefore = report.tableCreated;
+			try {
+				if (!this.whole) await this.connection.run('BEGIN TRANSACTION');
+				const rows = await this.load(file);
+				if (!this.whole) await control.committing(() => this.connection.run('COMMIT'));
+				const ms = Date.now() - started;
+				this.add({ path: file.path, status: 'ingested', bytes: file.size, rows, ms });
+				control.progress(`${position} ingested ${file.path}: ${rows.toLocaleString('en-US')} rows in ${formatDuration(ms)}`);
+			} catch (error) {
+				await this.connection.run('ROLLBACK').catch(() => undefined);
+				if (!this.whole && report.tableCreated && !createdBefore) {
+					// The table was created in this file's transaction: rolled back with it.
+					report.tableCreated = false;
+					this.shape = undefined;
+				}
+				if (control.stopping() || error instanceof Stopped) {
+					report.stopped = true;
+					report.files.notAttempted = files.length - index;
+					control.progress(`${position} stopped while ingesting ${file.path}: rolled back`);
+				} else {
+					const detail = messageOf(error);
+					this.add({ path: file.path, status: 'failed', bytes: file.size, detail });
+					control.progress(`${position} failed ${file.path}: ${detail}`);
+					report.files.notAttempted = files.length - index - 1;
+				}
+				if (this.whole) this.undoWhole();
+				return false;
 			}
-			break;
+		}
+		return true;
+	}
+
+	async finish(complete: boolean): Promise<void> {
+		if (this.whole && !this.rolledBack) {
+			try {
+				if (!complete) throw new Stopped('incomplete');
+				await this.control.committing(() => this.connection.run('COMMIT'));
+			} catch (error) {
+				if (!(error instanceof Stopped)) this.report.error = `the reload could not be committed: ${messageOf(error)}`;
+				await this.connection.run('ROLLBACK').catch(() => undefined);
+				this.undoWhole();
+			}
+		}
+		const shape = this.rolledBack ? await tableShape(this.connection, this.spec) : this.shape;
+		if (shape) {
+			const count = await this.connection.runAndReadAll(`SELECT count(*) AS n FROM ${qualified(this.spec.tableName)}`);
+			this.report.tableRows = Number(count.getRowObjects()[0].n);
 		}
 	}
-	const undone = whole && (report.stopped || report.files.failed > 0);
-	if (wholeOpen && !undone) await connection.run('COMMIT');
-	if (wholeOpen && undone) {
-		await connection.run('ROLLBACK');
-		undoWhole(report, spec.table);
+
+	/** Replace rolled back: nothing of this run is in the table, which is as it was before. */
+	private undoWhole(): void {
+		const report = this.report;
+		report.rows = 0;
+		report.bytes = 0;
+		report.files.ingested = 0;
+		report.tableCreated = false;
+		report.perFile = report.perFile.filter((file) => file.status === 'failed');
+		const why = report.error ? ` (${report.error})` : '';
+		report.error = `replace was rolled back: ${this.spec.table} is unchanged${why}`;
+		this.rolledBack = true;
 	}
-	if (shape && !undone) {
-		const count = await connection.runAndReadAll(`SELECT count(*) AS n FROM ${qualified(spec.tableName)}`);
-		report.tableRows = Number(count.getRowObjects()[0].n);
-	}
-	return report;
 }
 
-/** Replace rolled back: nothing of this run is in the table, which is as it was before. */
-function undoWhole(report: IngestReport, table: string): void {
-	report.rows = 0;
-	report.bytes = 0;
-	report.files.ingested = 0;
-	report.tableCreated = false;
-	report.perFile = report.perFile.filter((file) => file.status === 'failed');
-	report.error = `replace was rolled back: ${table} is unchanged`;
+export async function ingestFiles(connection: DuckDBConnection, spec: ResolvedIngest, control: WorkerControl, files: SourceFile[]): Promise<IngestReport> {
+	const run = new Run(connection, spec, control, files);
+	if (!(await run.start())) return run.report;
+	const complete = await run.each();
+	await run.finish(complete);
+	return run.report;
 }

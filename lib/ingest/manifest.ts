@@ -5,14 +5,9 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteLiteral, type QualifiedName } from './spec';
+import type { SourceFile } from './sources';
 
 export const MANIFEST_TABLE = 'duckdb_safe_ingest_files';
-
-export interface SourceFile {
-	path: string;
-	size: number;
-	modifiedMs: number;
-}
 
 export interface ManifestEntry {
 	size: number;
@@ -49,15 +44,18 @@ export async function readManifest(connection: DuckDBConnection, table: Qualifie
 	return entries;
 }
 
-/** Inside the file's transaction. */
+/** Inside the file's transaction. The path stored is the file's real path (its key). */
 export async function recordFile(connection: DuckDBConnection, table: QualifiedName, file: SourceFile, rows: number): Promise<void> {
 	const modified = Math.trunc(file.modifiedMs);
 	await connection.run(
-		`INSERT OR REPLACE INTO main.${MANIFEST_TABLE} VALUES (${quoteLiteral(tableKey(table))}, ${quoteLiteral(file.path)}, ${file.size}, ${modified}, make_timestamptz(${modified}::BIGINT * 1000), ${rows}, now())`,
+		`INSERT OR REPLACE INTO main.${MANIFEST_TABLE} VALUES (${quoteLiteral(tableKey(table))}, ${quoteLiteral(file.key)}, ${file.size}, ${modified}, make_timestamptz(${modified}::BIGINT * 1000), ${rows}, now())`,
 	);
 }
 
-/** Replace mode: the table is reloaded from this run's files, so their old entries go (same transaction). */
+/**
+ * The table is reloaded (Replace) or created anew (it was dropped, or never made it): its old entries describe rows
+ * that are not there, so they go, in the same transaction.
+ */
 export async function forgetTable(connection: DuckDBConnection, table: QualifiedName): Promise<void> {
 	await connection.run(`DELETE FROM main.${MANIFEST_TABLE} WHERE target_table = ${quoteLiteral(tableKey(table))}`);
 }

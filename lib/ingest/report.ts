@@ -48,6 +48,8 @@ export interface SqlReport {
 	failedStatement?: number;
 	error?: string;
 	stopped?: boolean;
+	/** The script's transaction committed (a stop that came after it changes nothing). */
+	committed?: boolean;
 	peakRssBytes?: number;
 }
 
@@ -99,6 +101,7 @@ export function summarizeOperation(outcome: Omit<Outcome, 'summary'>): string | 
 			case 'success':
 				return `Success: ran ${count(sql.statementsRun, 'statement')}, ${count(sql.rowsChanged, 'row')} changed${sql.rows ? `, ${count(sql.rows.length, 'row')} returned` : ''} in ${took} on ${db}`;
 			case 'timeout':
+				if (sql.committed) return `Timeout: the limit (${formatDuration(outcome.timeoutMs)}) was reached as the script committed: ${count(sql.statementsRun, 'statement')} took effect on ${db}`;
 				return `Timeout: SQL stopped after ${took} (limit ${formatDuration(outcome.timeoutMs)}); rolled back, nothing changed on ${db}`;
 			case 'failed':
 				return `Failed: ${sql.failedStatement ? `statement ${sql.failedStatement}: ` : ''}${sql.error ?? outcome.error ?? 'SQL failed'}; rolled back, nothing changed on ${db}`;

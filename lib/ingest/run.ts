@@ -18,6 +18,9 @@ export type OperationRunOptions = Omit<RunOptions, 'databasePath' | 'command' | 
 
 const WORKER = join(__dirname, 'worker.js');
 
+/** The worker's result file: its report, and `phase: 'open'` when it failed to open the database. */
+type WorkerReport = IngestReport & SqlReport & { phase?: 'open' };
+
 type Task = WorkerTask extends infer T ? (T extends WorkerTask ? Omit<T, 'resultPath'> : never) : never;
 
 function readReport<T>(path: string): T | undefined {
@@ -40,7 +43,7 @@ async function runOperation(task: Task, run: OperationRunOptions, hooks: RunHook
 			{ ...run, databasePath: task.spec.databasePath, operation: task.operation, command: [process.execPath, WORKER, taskPath], probeDatabase: false },
 			hooks,
 		);
-		const report = readReport<IngestReport & SqlReport>(resultPath);
+		const report = readReport<WorkerReport>(resultPath);
 		return withReport(outcome, task.operation, report);
 	} finally {
 		rmSync(folder, { recursive: true, force: true });
@@ -48,17 +51,19 @@ async function runOperation(task: Task, run: OperationRunOptions, hooks: RunHook
 }
 
 /** Exported for tests. */
-export function withReport(outcome: Outcome, operation: Task['operation'], report: (IngestReport & SqlReport) | undefined): Outcome {
+export function withReport(outcome: Outcome, operation: Task['operation'], report: WorkerReport | undefined): Outcome {
 	// The generic summary is rebuilt below, once the report is attached.
 	const body: Omit<Outcome, 'summary'> & { summary?: string } = { ...outcome };
 	delete body.summary;
 	const status = body.status;
-	if (report && operation === 'ingestFiles' && 'files' in report) body.ingest = report;
-	if (report && operation === 'runSql' && 'statements' in report) body.sql = report;
+	const details: Partial<WorkerReport> = { ...report };
+	delete details.phase;
+	if (report && operation === 'ingestFiles' && 'files' in report) body.ingest = details as IngestReport;
+	if (report && operation === 'runSql' && 'statements' in report) body.sql = details as SqlReport;
 	const failure = report?.error ?? report?.perFile?.find((file) => file.status === 'failed')?.detail;
 	if (status === 'failed' && failure) body.error = failure;
 	// Someone took DuckDB's lock between our check and the worker's open: that is Blocked, with the holder.
-	const conflict = status === 'failed' && report?.error ? parseLockConflict(report.error) : undefined;
+	const conflict = status === 'failed' && report?.phase === 'open' && report.error ? parseLockConflict(report.error) : undefined;
 	if (conflict) {
 		body.status = 'blocked';
 		body.holder = {

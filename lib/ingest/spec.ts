@@ -2,7 +2,7 @@
  * What the built-in operations are asked to do (Ingest Files, Run SQL), and the checks made before anything runs:
  * bad input is a UsageError with a message that says what to fix, and nothing is created.
  */
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { UsageError } from '../errors';
 
@@ -68,8 +68,10 @@ export interface QualifiedName {
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
-/** A DuckDB type as people write it: BIGINT, DECIMAL(18, 8), VARCHAR[], TIMESTAMP WITH TIME ZONE, STRUCT(a INT). */
-const TYPE = /^[A-Za-z][A-Za-z0-9_ ,()[\]"]*$/;
+/** A DuckDB type as people write it: BIGINT, DECIMAL(18, 8), VARCHAR[], TIMESTAMP WITH TIME ZONE. */
+const TYPE = /^[A-Za-z][A-Za-z0-9_]*( [A-Za-z][A-Za-z0-9_]*)*( ?\(\s*\d+(\s*,\s*\d+)?\s*\))?(\[\d*\])*$/;
+/** Words that would turn a type into a constraint or a default: not a type. */
+const NOT_TYPE_WORDS = /\b(CHECK|DEFAULT|PRIMARY|KEY|REFERENCES|GENERATED|AS|NOT|NULL|COLLATE|UNIQUE|CONSTRAINT)\b/i;
 const MEMORY = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
 
 export function quoteIdentifier(name: string): string {
@@ -154,7 +156,8 @@ export function globBase(glob: string): string {
 
 export function resolveIngestSpec(spec: IngestSpec): ResolvedIngest {
 	checkSettings(spec);
-	const sources = spec.sources.map((source) => source.trim()).filter(Boolean).map((source) => (isAbsolute(source) ? source : resolve(source)));
+	// resolve() also normalises absolute paths (./, //, ..): one file has one spelling in the sandbox and the reports.
+	const sources = spec.sources.map((source) => source.trim()).filter(Boolean).map((source) => resolve(source));
 	if (!sources.length) throw new UsageError('No source files given. Give one or more file paths or globs, e.g. /data/binance/BTCUSDT-aggTrades-*.csv.');
 	for (const source of sources) {
 		const base = globBase(source);
@@ -169,7 +172,7 @@ export function resolveIngestSpec(spec: IngestSpec): ResolvedIngest {
 	if (spec.csvDelimiter !== undefined && spec.csvDelimiter.length !== 1) throw new UsageError(`The CSV delimiter must be one character (got "${spec.csvDelimiter}").`);
 	const columns = spec.columns?.length ? spec.columns.map((column) => {
 		checkIdentifier(column.name, 'Column');
-		if (!TYPE.test(column.type)) throw new UsageError(`"${column.type}" (column ${column.name}) is not a DuckDB type, e.g. BIGINT, DOUBLE, VARCHAR, TIMESTAMP.`);
+		if (!TYPE.test(column.type.trim()) || NOT_TYPE_WORDS.test(column.type)) throw new UsageError(`"${column.type}" (column ${column.name}) is not a DuckDB type, e.g. BIGINT, DOUBLE, VARCHAR, TIMESTAMP.`);
 		return { name: column.name, type: column.type.trim() };
 	}) : undefined;
 	const primaryKey = (spec.primaryKey ?? []).map((name) => checkIdentifier(name, 'Primary key column'));

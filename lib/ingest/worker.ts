@@ -7,8 +7,9 @@
  * database and exits 143. If that takes longer than the grace period, the supervisor's SIGKILL follows; DuckDB then
  * replays its WAL on the next open, so only committed files count either way.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { ingestFiles, type WorkerControl } from './ingest';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { emptyReport, ingestFiles, refuseBeforeOpening, type WorkerControl } from './ingest';
+import { listSources, type SourceFile } from './sources';
 import { openConfined, type OpenDatabase } from './sandbox';
 import { runScript } from './sql';
 import type { WorkerTask } from './spec';
@@ -23,28 +24,53 @@ async function main(): Promise<number> {
 	const task = JSON.parse(readFileSync(process.argv[2], 'utf8')) as WorkerTask;
 	let database: OpenDatabase | undefined;
 	let stopping = false;
+	let inCommit = false;
 	const onStop = (signal: NodeJS.Signals): void => {
 		if (stopping) return;
 		stopping = true;
-		process.stdout.write(`received ${signal}: interrupting the query and rolling back\n`);
-		database?.connection.interrupt();
+		process.stdout.write(`received ${signal}: ${inCommit ? 'stopping after the commit in progress' : 'interrupting the query and rolling back'}\n`);
+		if (!inCommit) database?.connection.interrupt();
 	};
 	for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, onStop);
-	const control: WorkerControl = { stopping: () => stopping, progress: (line) => process.stdout.write(`${line}\n`) };
+	const control: WorkerControl = {
+		stopping: () => stopping,
+		progress: (line) => process.stdout.write(`${line}\n`),
+		async committing(commit) {
+			inCommit = true;
+			try {
+				return await commit();
+			} finally {
+				inCommit = false;
+			}
+		},
+	};
 	const save = (report: object): void => writeFileSync(task.resultPath, JSON.stringify({ ...report, peakRssBytes: process.resourceUsage().maxRSS * 1024 }));
+
+	let files: SourceFile[] = [];
+	if (task.operation === 'ingestFiles') {
+		// Listed before the database is opened: a run with nothing to do (or a refusal) creates nothing.
+		files = await listSources(task.spec.sources, task.allowedDirectories);
+		const refusal = refuseBeforeOpening(task.spec, files, existsSync(task.spec.databasePath));
+		if (refusal) {
+			process.stderr.write(`${refusal}\n`);
+			save({ ...emptyReport(task.spec, files.length), error: refusal });
+			return EXIT.failed;
+		}
+	}
 	try {
 		database = await openConfined({ databasePath: task.spec.databasePath, allowedDirectories: task.allowedDirectories, threads: task.spec.threads, memoryLimit: task.spec.memoryLimit });
 	} catch (error) {
 		const message = `cannot open the database: ${messageOf(error)}`;
 		process.stderr.write(`${message}\n`);
-		save({ error: message });
+		// phase 'open': only this error may be DuckDB saying another process holds the database.
+		save({ error: message, phase: 'open' });
 		return EXIT.failed;
 	}
 	try {
-		const report = task.operation === 'ingestFiles' ? await ingestFiles(database.connection, task.spec, control) : await runScript(database.connection, task.spec, control);
+		const report = task.operation === 'ingestFiles' ? await ingestFiles(database.connection, task.spec, control, files) : await runScript(database.connection, task.spec, control);
 		save(report);
 		if (report.error) process.stderr.write(`${report.error}\n`);
-		if (report.stopped || stopping) return EXIT.stopped;
+		if (report.stopped || (stopping && !('committed' in report && report.committed))) return EXIT.stopped;
 		const failed = 'files' in report ? report.files.failed > 0 || Boolean(report.error) : Boolean(report.error);
 		return failed ? EXIT.failed : EXIT.ok;
 	} catch (error) {

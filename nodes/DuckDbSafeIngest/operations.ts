@@ -2,6 +2,7 @@
  * DuckDB Safe Ingest: reading the parameters every operation shares (database, timing, options) and those of the
  * built-in operations into the core's specs. File paths go through the instance's file-access policy first.
  */
+import { existsSync } from 'node:fs';
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 import { globBase, parseNameList, type IngestSpec, type SqlSpec } from '../../lib/ingest/spec';
 import type { OperationRunOptions } from '../../lib/ingest/run';
@@ -55,9 +56,9 @@ export async function supervisionFor(context: IExecuteFunctions, itemIndex: numb
 	};
 }
 
-/** The instance's allowed folders (N8N_RESTRICT_FILE_ACCESS_TO, `;`-separated as n8n reads it), when set. */
+/** The instance's allowed folders (N8N_RESTRICT_FILE_ACCESS_TO, `;`-separated as n8n reads it) that exist, when set. */
 function instanceFolders(): string[] {
-	return (process.env.N8N_RESTRICT_FILE_ACCESS_TO ?? '').split(';').map((folder) => folder.trim()).filter(Boolean);
+	return (process.env.N8N_RESTRICT_FILE_ACCESS_TO ?? '').split(';').map((folder) => folder.trim()).filter((folder) => folder && existsSync(folder));
 }
 
 async function databaseSettings(context: IExecuteFunctions, itemIndex: number, databasePath: string): Promise<Pick<IngestSpec, 'databasePath' | 'extraDirectories' | 'threads' | 'memoryLimit'>> {
