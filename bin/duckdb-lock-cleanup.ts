@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline/promises';
 import { parseDuration, formatDuration } from '../lib/duration';
 import { UsageError } from '../lib/errors';
 import { EXIT_CODES } from '../lib/outcome';
+import { LEASE_OPTIONS, leaseFrom } from './lease-args';
 import { cleanupDatabase, describeCandidate, CLEANUP_DEFAULTS, type CleanupPolicy, type CleanupReport, type StopCandidate } from '../lib/cleanup/cleanup';
 
 const HELP = `Usage: duckdb-lock-cleanup --db PATH [--stop-stuck DURATION] [--stop-all-holders] [--recover-wal]
@@ -16,7 +17,8 @@ const HELP = `Usage: duckdb-lock-cleanup --db PATH [--stop-stuck DURATION] [--st
 
 Finds what holds the DuckDB database PATH and reports it: its PID file (PATH.pid) and holder, the processes holding
 DuckDB's file lock (PID, PPID, command, elapsed, state), and WAL files. By default it also removes provably stale
-PID files (their holder is dead, a zombie, or its PID was reused), which is always safe.
+PID files (their holder is dead, a zombie, its PID was reused, or, for a holder in another container or on another
+machine, its heartbeat stopped longer than the stale period), which is always safe.
 
 Options:
   --db PATH               the DuckDB database file
@@ -27,6 +29,11 @@ Options:
                           (committed data is kept; no WAL file is ever deleted)
   --grace DURATION        SIGTERM, then this long before SIGKILL; a bare number is seconds (default 10)
   --inspect-only          change nothing, not even stale PID files
+  --stale-after DURATION  a holder in another container or on another machine is stale once its heartbeat is this
+                          old (and nothing on this machine holds DuckDB's lock); a bare number is seconds (default 60)
+  --redis URL             the runs use a Redis lock (duckdb-safe-ingest --redis): report and clean it too
+                          (env: read the URL from DUCKDB_SAFE_INGEST_REDIS_URL)
+  --redis-key NAME        the lock's name in Redis (default: the database's absolute path)
   --yes                   do not ask before stopping a process (required without a terminal)
   --json                  print the report as one JSON object on the last line of stdout
   -h, --help              this help
@@ -55,6 +62,9 @@ function parse(args: string[]): { databasePath: string; policy: CleanupPolicy; y
 				yes: { type: 'boolean', short: 'y' },
 				json: { type: 'boolean' },
 				help: { type: 'boolean', short: 'h' },
+				'stale-after': LEASE_OPTIONS['stale-after'],
+				redis: LEASE_OPTIONS.redis,
+				'redis-key': LEASE_OPTIONS['redis-key'],
 			},
 		});
 	} catch (error) {
@@ -75,6 +85,7 @@ function parse(args: string[]): { databasePath: string; policy: CleanupPolicy; y
 			stopAllHolders: values['stop-all-holders'] ?? false,
 			recoverWal: values['recover-wal'] ?? false,
 			graceMs: values.grace === undefined ? CLEANUP_DEFAULTS.graceMs : parseDuration(values.grace, '--grace', 's'),
+			...(({ staleAfterMs, redis }) => ({ staleAfterMs, redis }))(leaseFrom(values)),
 		},
 		yes: values.yes ?? false,
 		json: values.json ?? false,

@@ -10,6 +10,7 @@ import { EXIT_CODES, exitCodeFor, describeHolder, type Outcome } from '../lib/ou
 import { runUnderLock, RUN_DEFAULTS, type RunEvent } from '../lib/run/supervise';
 import { runIngestFiles, runSqlScript } from '../lib/ingest/run';
 import { OPERATION_HELP, OPERATION_OPTIONS, operationFrom, type OperationRequest } from './operation-args';
+import { LEASE_OPTIONS, leaseFrom, type LeaseArgs } from './lease-args';
 import { resolve } from 'node:path';
 import { hostname } from 'node:os';
 
@@ -32,6 +33,13 @@ Options:
   --owner TEXT              who holds the lock, written into the PID file (default: user@host)
   --shell                   run COMMAND as one shell line with /bin/sh -c (off by default; beware of injection)
   --conflict-exit-code N    exit code when the lock is held (default 1, like flock)
+  --heartbeat DURATION      how often the lease is renewed while the job runs; a bare number is seconds (default 10)
+  --stale-after DURATION    a holder we cannot check by PID (another container or machine) is stale once its
+                            heartbeat is this old; a bare number is seconds (default 60)
+  --redis URL               let a Redis lock decide (n8n queue mode's Redis; workers on several machines), e.g.
+                            redis://redis:6379/0; the PID file is still written. Unreachable Redis: blocked, not run.
+                            --redis env reads the URL from DUCKDB_SAFE_INGEST_REDIS_URL (keeps a password out of ps)
+  --redis-key NAME          the lock's name in Redis (default: the database's absolute path)
   --json                    print the outcome as one JSON object on the last line of stdout
   -h, --help                this help
 
@@ -89,6 +97,7 @@ interface Parsed {
 	conflictExitCode: number;
 	json: boolean;
 	operation: OperationRequest;
+	lease: LeaseArgs;
 }
 
 function parse(all: string[]): Parsed | 'help' {
@@ -112,6 +121,7 @@ function parse(all: string[]): Parsed | 'help' {
 				owner: { type: 'string' },
 				shell: { type: 'boolean' },
 				'conflict-exit-code': { type: 'string' },
+				...LEASE_OPTIONS,
 				json: { type: 'boolean' },
 				help: { type: 'boolean', short: 'h' },
 				...OPERATION_OPTIONS,
@@ -153,6 +163,7 @@ function parse(all: string[]): Parsed | 'help' {
 		conflictExitCode,
 		json: values.json ?? false,
 		operation,
+		lease: leaseFrom(values),
 	};
 }
 
@@ -195,6 +206,7 @@ async function main(): Promise<number> {
 			owner: options.owner,
 			logFile: options.logFile,
 			signal: controller.signal,
+			...options.lease,
 		};
 		const hooks = { onEvent: (event: RunEvent) => progress(describeEvent(event)), echo: { stdout: process.stdout, stderr: process.stderr } };
 		const operation = options.operation;

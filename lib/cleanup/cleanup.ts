@@ -7,7 +7,10 @@
  */
 import { basename } from 'node:path';
 import { formatDuration } from '../duration';
-import { acquireLock, inspectLock, removeStaleLock, type LockInspection } from '../lock/lock';
+import { inspectLock, removeStaleLock, type JudgeOptions, type LockInspection } from '../lock/lock';
+import { inspectRedisLock, removeStaleRedisLock, takeDatabaseLock, type RedisBackendOptions } from '../lock/database-lock';
+import type { HolderReport } from '../outcome';
+import { holderFromInspection } from '../run/reports';
 import { findDatabaseHolders, lockHolders, type DatabaseHolder } from '../duckdb/holders';
 import { recoverWal, type WalRecovery } from '../duckdb/recover';
 import { findWalFiles, type WalReport } from '../wal';
@@ -26,6 +29,19 @@ export interface CleanupPolicy {
 	graceMs?: number;
 	/** Asked before each stop (a terminal prompt); absent means the policy itself is the confirmation. */
 	confirm?: (target: StopCandidate) => Promise<boolean>;
+	/** Holders we cannot check by PID are stale once their heartbeat is this old (default 60 s). */
+	staleAfterMs?: number;
+	/** The Redis lock backend, when the runs use it. */
+	redis?: RedisBackendOptions;
+}
+
+/** The Redis side of the lock: free, held (by whom, how long its lease still runs), or unreachable. */
+export interface RedisReport {
+	key: string;
+	state: 'free' | 'held' | 'unreachable';
+	holder?: HolderReport;
+	ttlMs?: number;
+	error?: string;
 }
 
 export interface StopCandidate {
@@ -39,7 +55,7 @@ export interface StopCandidate {
 export type WalStatus = 'none' | 'in-use' | 'left-by-crash';
 
 export interface CleanupAction {
-	action: 'remove-stale-pid-file' | 'stop-holder' | 'recover-wal';
+	action: 'remove-stale-pid-file' | 'remove-stale-redis-lock' | 'stop-holder' | 'recover-wal';
 	target: string;
 	done: boolean;
 	detail: string;
@@ -49,7 +65,9 @@ export interface CleanupReport {
 	state: 'clean' | 'recovered' | 'held';
 	summary: string;
 	database: string;
+	backend: 'file' | 'redis';
 	pidFile: LockInspection;
+	redis?: RedisReport;
 	holders: DatabaseHolder[];
 	wal: WalReport & { status: WalStatus };
 	actions: CleanupAction[];
@@ -60,30 +78,46 @@ export interface CleanupReport {
 
 interface Inspection {
 	pidFile: LockInspection;
+	redis?: RedisReport;
+	/** How the PID file is judged, given what Redis says. */
+	judge: JudgeOptions;
 	holders: DatabaseHolder[];
 	wal: WalReport & { status: WalStatus };
 }
 
-async function inspect(databasePath: string, mayProbe: boolean): Promise<Inspection> {
-	const pidFile = await inspectLock(databasePath);
+async function inspectRedis(databasePath: string, options: RedisBackendOptions): Promise<{ report: RedisReport; token?: string }> {
+	const found = await inspectRedisLock(databasePath, options);
+	if (found.error) return { report: { key: found.key, state: 'unreachable', error: found.error } };
+	if (!found.state || !found.inspection) return { report: { key: found.key, state: 'free' } };
+	return { report: { key: found.key, state: 'held', holder: holderFromInspection(found.inspection), ttlMs: found.state.ttlMs }, token: found.state.token };
+}
+
+async function inspect(databasePath: string, mayProbe: boolean, policy: CleanupPolicy): Promise<Inspection> {
+	const seen = policy.redis ? await inspectRedis(databasePath, policy.redis) : undefined;
+	const redis = seen?.report;
+	// Redis decides for PID files written under its key: stale unless the key's current holder wrote them.
+	const redisView = redis && redis.state !== 'unreachable' ? { key: redis.key, token: seen?.token } : undefined;
+	const judge: JudgeOptions = { staleAfterMs: policy.staleAfterMs, redis: redisView };
+	const pidFile = await inspectLock(databasePath, judge);
 	// Only a lock held here, by a process proven to be its holder, says which processes are our jobs.
 	const record = pidFile.state === 'held' && !pidFile.remote && pidFile.holder.identityProven && pidFile.previous?.kind === 'record' ? pidFile.previous.record : undefined;
 	let holders = await findDatabaseHolders(databasePath, { record });
 	// Inspect Only takes no lock at all, not even our own for a moment; the other policies may.
-	if (mayProbe && !lockHolders(holders).length && pidFile.state === 'none') {
+	if (mayProbe && !lockHolders(holders).length && pidFile.state === 'none' && (!redis || redis.state === 'free')) {
 		// Nobody visible: ask DuckDB (a holder in another PID namespace), under our own lock so no run starts meanwhile.
-		const ours = await acquireLock(databasePath, { owner: 'duckdb-lock-cleanup probe' });
+		const ours = await takeDatabaseLock(databasePath, { owner: 'duckdb-lock-cleanup probe', redis: policy.redis, staleAfterMs: policy.staleAfterMs });
 		if (ours.acquired) {
 			try {
 				holders = await findDatabaseHolders(databasePath, { record, probe: true });
 			} finally {
-				ours.lock.release();
+				await ours.lock.release();
 			}
 		}
 	}
 	const wal = findWalFiles(databasePath);
-	const status: WalStatus = !wal.present ? 'none' : lockHolders(holders).length || pidFile.state === 'held' ? 'in-use' : 'left-by-crash';
-	return { pidFile, holders, wal: { ...wal, status } };
+	const redisHeld = redis !== undefined && redis.state !== 'free';
+	const status: WalStatus = !wal.present ? 'none' : lockHolders(holders).length || pidFile.state === 'held' || redisHeld ? 'in-use' : 'left-by-crash';
+	return { pidFile, redis, judge, holders, wal: { ...wal, status } };
 }
 
 /** Our job as the PID file names it: stoppable as a whole process group. */
@@ -108,10 +142,10 @@ function candidates(found: Inspection, policy: CleanupPolicy): Array<StopCandida
 	return list;
 }
 
-async function waitForRelease(databasePath: string, timeoutMs: number): Promise<void> {
+async function waitForRelease(databasePath: string, timeoutMs: number, judge: JudgeOptions): Promise<void> {
 	const started = Date.now();
 	while (Date.now() - started < timeoutMs) {
-		if ((await inspectLock(databasePath)).state !== 'held') return;
+		if ((await inspectLock(databasePath, judge)).state !== 'held') return;
 		await new Promise((resolve) => setTimeout(resolve, 50));
 	}
 }
@@ -124,7 +158,7 @@ export function describeCandidate(candidate: StopCandidate): string {
 export async function cleanupDatabase(databasePath: string, policy: CleanupPolicy): Promise<CleanupReport> {
 	const actions: CleanupAction[] = [];
 	const graceMs = policy.graceMs ?? CLEANUP_DEFAULTS.graceMs;
-	let found = await inspect(databasePath, policy.removeStale);
+	let found = await inspect(databasePath, policy.removeStale, policy);
 
 	if (policy.removeStale) {
 		for (const candidate of candidates(found, policy)) {
@@ -141,18 +175,25 @@ export async function cleanupDatabase(databasePath: string, policy: CleanupPolic
 			actions.push({ action: 'stop-holder', target: `PID ${candidate.pid}`, done: result.stopped, detail: `${describeCandidate(candidate)}, ${candidate.why}: ${result.detail}` });
 		}
 		// A live supervisor releases its own PID file once its job is gone; give it a moment before judging.
-		if (actions.some((action) => action.action === 'stop-holder' && action.done)) await waitForRelease(databasePath, CLEANUP_DEFAULTS.releaseWaitMs);
-		const removed = await removeStaleLock(databasePath);
+		if (actions.some((action) => action.action === 'stop-holder' && action.done)) await waitForRelease(databasePath, CLEANUP_DEFAULTS.releaseWaitMs, found.judge);
+		if (policy.redis) {
+			const redisRemoval = await removeStaleRedisLock(databasePath, policy.redis);
+			if (redisRemoval.removed) {
+				actions.push({ action: 'remove-stale-redis-lock', target: redisRemoval.key, done: true, detail: `PID ${redisRemoval.removed.previous.kind === 'legacy' ? redisRemoval.removed.previous.pid : '?'}: ${redisRemoval.removed.detail}` });
+				found = await inspect(databasePath, false, policy);
+			}
+		}
+		const removed = await removeStaleLock(databasePath, found.judge);
 		if (removed) {
 			const pid = removed.previous.kind === 'record' ? removed.previous.record.pid : removed.previous.pid;
 			actions.push({ action: 'remove-stale-pid-file', target: `${databasePath}.pid`, done: true, detail: `PID ${pid}: ${removed.detail}` });
 		}
-		found = await inspect(databasePath, policy.removeStale);
+		found = await inspect(databasePath, policy.removeStale, policy);
 	}
 
 	let walRecovery: WalRecovery | undefined;
 	if (policy.removeStale && policy.recoverWal && found.wal.present) {
-		const ours = await acquireLock(databasePath, { owner: 'duckdb-lock-cleanup WAL recovery' });
+		const ours = await takeDatabaseLock(databasePath, { owner: 'duckdb-lock-cleanup WAL recovery', redis: policy.redis, staleAfterMs: policy.staleAfterMs });
 		if (!ours.acquired) {
 			actions.push({ action: 'recover-wal', target: found.wal.files[0].path, done: false, detail: 'not recovered: the database lock is held' });
 		} else {
@@ -172,10 +213,10 @@ export async function cleanupDatabase(databasePath: string, policy: CleanupPolic
 					});
 				}
 			} finally {
-				ours.lock.release();
+				await ours.lock.release();
 			}
 		}
-		found = await inspect(databasePath, policy.removeStale);
+		found = await inspect(databasePath, policy.removeStale, policy);
 	}
 	return report(databasePath, found, actions, walRecovery);
 }
@@ -183,7 +224,16 @@ export async function cleanupDatabase(databasePath: string, policy: CleanupPolic
 function report(databasePath: string, found: Inspection, actions: CleanupAction[], walRecovery?: WalRecovery): CleanupReport {
 	const remaining: string[] = [];
 	const pidFile = found.pidFile;
-	if (pidFile.state === 'held') remaining.push(`${basename(databasePath)}.pid is held by PID ${pidFile.holder.pid}${pidFile.remote ? ` on host ${pidFile.holder.host}` : ''} (${pidFile.holder.command})`);
+	const redis = found.redis;
+	if (redis?.state === 'unreachable') remaining.push(`the Redis lock cannot be checked: ${redis.error}`);
+	if (redis?.state === 'held' && redis.holder) {
+		const age = redis.holder.heartbeatAgeSeconds !== undefined ? `, heartbeat ${redis.holder.heartbeatAgeSeconds}s ago` : '';
+		remaining.push(`the Redis lock ${redis.key} is held from host ${redis.holder.host} by PID ${redis.holder.pid} (${redis.holder.command}${age}, ${Math.round((redis.ttlMs ?? 0) / 1000)}s left on its lease)`);
+	}
+	if (pidFile.state === 'held') {
+		const where = pidFile.remote ? ` in ${pidFile.holder.where ?? `host ${pidFile.holder.host}`}${pidFile.holder.heartbeatAgeMs !== undefined ? `, heartbeat ${Math.round(pidFile.holder.heartbeatAgeMs / 1000)}s ago` : ''}` : '';
+		remaining.push(`${basename(databasePath)}.pid is held by PID ${pidFile.holder.pid}${where} (${pidFile.holder.command})`);
+	}
 	if (pidFile.state === 'unreadable') remaining.push(`${basename(databasePath)}.pid is unreadable (${pidFile.reason}); inspect it and remove it by hand if no run is active`);
 	if (pidFile.state === 'stale') remaining.push(`${basename(databasePath)}.pid is stale (${pidFile.detail}); run with the Remove Stale Locks action`);
 	for (const holder of lockHolders(found.holders)) {
@@ -191,7 +241,7 @@ function report(databasePath: string, found: Inspection, actions: CleanupAction[
 		remaining.push(`${holder.pid === null ? 'a process in another PID namespace' : `PID ${holder.pid} (${holder.command})`} holds DuckDB's ${holder.lock} lock`);
 	}
 	if (found.wal.status === 'left-by-crash') remaining.push(`a WAL left by a crash (${found.wal.totalBytes} bytes) awaits recovery: it holds committed data; recover it (--recover-wal), never delete it`);
-	const held = pidFile.state === 'held' || pidFile.state === 'unreadable' || lockHolders(found.holders).length > 0;
+	const held = pidFile.state === 'held' || pidFile.state === 'unreadable' || lockHolders(found.holders).length > 0 || (redis !== undefined && redis.state !== 'free');
 	const state: CleanupReport['state'] = held ? 'held' : actions.some((action) => action.done) ? 'recovered' : 'clean';
 	const db = basename(databasePath);
 	const did = actions.filter((action) => action.done).map((action) => action.action.replace(/-/g, ' '));
@@ -199,5 +249,5 @@ function report(databasePath: string, found: Inspection, actions: CleanupAction[
 		state === 'held' ? `Held: ${db}: ${remaining[0] ?? 'still held'}${did.length ? ` (done: ${did.join(', ')})` : ''}`
 		: state === 'recovered' ? `Recovered: ${db}: ${actions.filter((action) => action.done).map((action) => action.detail).join('; ')}`
 		: `Clean: ${db}: nothing holds it${remaining.length ? `; ${remaining.join('; ')}` : ''}`;
-	return { state, summary, database: databasePath, pidFile, holders: found.holders, wal: found.wal, actions, remaining, walRecovery };
+	return { state, summary, database: databasePath, backend: redis ? 'redis' : 'file', pidFile, redis, holders: found.holders, wal: found.wal, actions, remaining, walRecovery };
 }

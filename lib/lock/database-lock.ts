@@ -228,7 +228,7 @@ async function takeRedisLock(databasePath: string, options: AcquireOptions & { r
 			};
 			if (await client.tryAcquire(key, holderFor(databasePath, token, draft, heartbeatMs, leaseMs))) {
 				// Redis says we hold it. The PID file follows; one left by an earlier Redis holder of this key is stale.
-				const file = await acquireLock(databasePath, { ...options, waitMs: 0, redisKey: key });
+				const file = await acquireLock(databasePath, { ...options, waitMs: 0, redisKey: key, token });
 				if (file.acquired) {
 					keep = true;
 					return { acquired: true, lock: new RedisLock(file.lock, heartbeatMs, leaseMs, client, key, token, databasePath), recovered: [...recovered, ...file.recovered], waitedMs: Date.now() - started };

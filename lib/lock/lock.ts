@@ -61,11 +61,18 @@ export interface AcquireOptions {
 	staleAfterMs?: number;
 	/** Set by the Redis backend: the file is then written for people and scripts, and the Redis key decides. */
 	redisKey?: string;
+	/** The Redis lock's token, reused for the file so that both say who holds them. */
+	token?: string;
 }
 
 /** How holders that cannot be checked by PID are judged. */
 export interface JudgeOptions {
 	staleAfterMs?: number;
+	/**
+	 * What Redis says about its key: a PID file written under that key by a Redis holder is stale unless its token is
+	 * the one Redis holds now (token undefined: the key is free or ours).
+	 */
+	redis?: { key: string; token?: string };
 }
 
 export type AcquireResult =
@@ -113,8 +120,6 @@ function previousOf(parsed: ParsedPidFile): PreviousHolder | undefined {
 
 interface JudgeContext extends JudgeOptions {
 	databasePath: string;
-	/** We hold this Redis key: a PID file written under it by anyone else is stale, whatever its lease says. */
-	redisKey?: string;
 }
 
 /** A fresh random token (proves ownership on release). */
@@ -125,8 +130,9 @@ export function newLockToken(): string {
 async function judge(read: PidFileRead & { kind: 'file' | 'unreadable' }, context: JudgeContext): Promise<{ verdict: LockVerdict; previous?: PreviousHolder }> {
 	if (read.kind === 'unreadable') return { verdict: { state: 'unreadable', reason: read.reason } };
 	const parsed = parsePidFile(read.text);
-	if (context.redisKey && parsed.kind === 'record' && parsed.record.backend === 'redis' && parsed.record.redisKey === context.redisKey) {
-		const detail = `written under the Redis lock ${context.redisKey}, which its writer no longer holds (we hold it now)`;
+	const redis = context.redis;
+	if (redis && parsed.kind === 'record' && parsed.record.backend === 'redis' && parsed.record.redisKey === redis.key && parsed.record.token !== redis.token) {
+		const detail = `written under the Redis lock ${redis.key}, which its writer no longer holds`;
 		return { verdict: { state: 'stale', reason: 'lease-expired', detail }, previous: previousOf(parsed) };
 	}
 	const pids = parsed.kind === 'record' ? [parsed.record.pid, parsed.record.supervisor.pid] : parsed.kind === 'legacy' ? [parsed.pid] : [];
@@ -220,10 +226,11 @@ export async function acquireLock(databasePath: string, options: AcquireOptions 
 	const pollMs = options.pollMs ?? LOCK_DEFAULTS.pollMs;
 	const started = Date.now();
 	const recovered: RecoveredLock[] = [];
-	const token = newToken();
+	const token = options.token ?? newToken();
 	const record = supervisorRecord(token, options.owner ?? '', options.command, options);
 	const content = serializeRecord(record);
-	const context: JudgeContext = { databasePath, staleAfterMs: options.staleAfterMs, redisKey: options.redisKey };
+	// Holding the Redis key (the caller took it first), every other Redis holder's file is stale.
+	const context: JudgeContext = { databasePath, staleAfterMs: options.staleAfterMs, redis: options.redisKey ? { key: options.redisKey, token } : undefined };
 	for (;;) {
 		if (options.signal?.aborted) return { acquired: false, reason: 'canceled', recovered, waitedMs: Date.now() - started };
 		let stamp: FileStamp | undefined;

@@ -97,13 +97,15 @@ export class RedisLockClient {
 		} catch (error) {
 			throw new RedisUnavailable(`Redis at ${where} cannot be used: ${messageOf(error)}`);
 		}
-		// Errors are reported through the promises below; without a listener ioredis would also print them.
-		redis.on('error', () => undefined);
+		// Errors are reported through the promises below (with the socket's own error, e.g. ECONNREFUSED, which
+		// ioredis only emits as an event); without a listener ioredis would also print them.
+		let socketError: string | undefined;
+		redis.on('error', (error: Error) => (socketError = error.message));
 		try {
 			await redis.connect();
 		} catch (error) {
 			redis.disconnect();
-			throw new RedisUnavailable(`Redis at ${where} is unreachable: ${messageOf(error)}`);
+			throw new RedisUnavailable(`Redis at ${where} is unreachable: ${socketError ?? messageOf(error)}`);
 		}
 		return new RedisLockClient(redis, where);
 	}
