@@ -18,6 +18,8 @@ export interface RedisBackendOptions {
 	/** Lock name shared by every worker (default: the database's absolute path, which must then be the same everywhere). */
 	key?: string;
 	connectTimeoutMs?: number;
+	/** rediss:// with a self-signed certificate: do not verify it (n8n's "Disable TLS Verification"). */
+	insecureTls?: boolean;
 }
 
 export interface LockBackendOptions {

@@ -81,7 +81,7 @@ export class RedisLockClient {
 	) {}
 
 	/** Connects, or throws RedisUnavailable with a message naming the server (never its password). */
-	static async connect(url: string, options: { connectTimeoutMs?: number } = {}): Promise<RedisLockClient> {
+	static async connect(url: string, options: { connectTimeoutMs?: number; insecureTls?: boolean } = {}): Promise<RedisLockClient> {
 		const where = describeRedisUrl(url);
 		let redis: Redis;
 		try {
@@ -93,6 +93,7 @@ export class RedisLockClient {
 				enableOfflineQueue: false,
 				// A lock must not wait for reconnections: one attempt, then report.
 				retryStrategy: () => null,
+				...(options.insecureTls ? { tls: { rejectUnauthorized: false } } : {}),
 			});
 		} catch (error) {
 			throw new RedisUnavailable(`Redis at ${where} cannot be used: ${messageOf(error)}`);

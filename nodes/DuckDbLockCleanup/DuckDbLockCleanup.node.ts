@@ -1,6 +1,7 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 import { lockCleanupProperties } from './description';
 import { CLEANUP_OUTPUTS, executeLockCleanup } from './execute';
+import { testLockRedis } from '../shared/lock-backend';
 
 // Deliberately not usable as an AI tool (no usableAsTool): it can stop processes on the n8n host.
 // eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
@@ -17,8 +18,12 @@ export class DuckDbLockCleanup implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: [...CLEANUP_OUTPUTS],
+		// The Redis server of the Redis lock backend.
+		credentials: [{ name: 'duckDbLockRedisApi', required: true, testedBy: 'duckDbLockRedisTest', displayOptions: { show: { lockBackend: ['redis'] } } }],
 		properties: lockCleanupProperties,
 	};
+
+	methods = { credentialTest: { duckDbLockRedisTest: testLockRedis } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return executeLockCleanup.call(this);

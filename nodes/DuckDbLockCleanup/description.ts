@@ -1,6 +1,7 @@
 /** DuckDB Lock Cleanup: the parameters. Execution is in execute.ts. */
 import type { INodeProperties } from 'n8n-workflow';
 import { databasePathProperty } from '../shared/descriptions';
+import { leaseOptions, lockBackendProperty } from '../shared/lock-backend';
 
 export const lockCleanupProperties: INodeProperties[] = [
 	databasePathProperty,
@@ -43,5 +44,14 @@ export const lockCleanupProperties: INodeProperties[] = [
 		default: 10,
 		description: 'Time between SIGTERM and SIGKILL when a process is stopped',
 		displayOptions: { show: { action: ['stopStuck', 'stopAny'] } },
+	},
+	lockBackendProperty,
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [...leaseOptions],
 	},
 ];

@@ -2,11 +2,12 @@
 import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 import { cleanupDatabase, type CleanupPolicy, type CleanupReport } from '../../lib/cleanup/cleanup';
 import { allowedPath, asNodeError, item } from '../shared/glue';
+import { lockBackendFor } from '../shared/lock-backend';
 
 export const CLEANUP_OUTPUTS = ['Clean', 'Recovered', 'Held'] as const;
 const OUTPUT_OF: Record<CleanupReport['state'], number> = { clean: 0, recovered: 1, held: 2 };
 
-function policyFor(context: IExecuteFunctions, itemIndex: number): CleanupPolicy {
+async function policyFor(context: IExecuteFunctions, itemIndex: number): Promise<CleanupPolicy> {
 	const action = context.getNodeParameter('action', itemIndex) as 'inspect' | 'removeStale' | 'stopStuck' | 'stopAny';
 	const number = (name: string, fallback: number): number => {
 		const value = Number(context.getNodeParameter(name, itemIndex, fallback));
@@ -19,6 +20,7 @@ function policyFor(context: IExecuteFunctions, itemIndex: number): CleanupPolicy
 		stopAllHolders: action === 'stopAny',
 		recoverWal: action !== 'inspect' && (context.getNodeParameter('recoverWal', itemIndex, false) as boolean),
 		graceMs: action === 'stopStuck' || action === 'stopAny' ? number('graceSeconds', 10) * 1000 : undefined,
+		...(await lockBackendFor(context, itemIndex)),
 	};
 }
 
@@ -30,7 +32,7 @@ export async function executeLockCleanup(this: IExecuteFunctions): Promise<INode
 			const databasePath = String(this.getNodeParameter('databasePath', itemIndex)).trim();
 			if (!databasePath) throw new NodeOperationError(this.getNode(), 'Database Path is empty', { itemIndex });
 			const resolved = await allowedPath(this, databasePath, 'database', itemIndex);
-			const report = await cleanupDatabase(resolved, policyFor(this, itemIndex));
+			const report = await cleanupDatabase(resolved, await policyFor(this, itemIndex));
 			outputs[OUTPUT_OF[report.state]].push(item(report as unknown as IDataObject, itemIndex));
 		} catch (error) {
 			const nodeError = asNodeError(this, error, itemIndex);

@@ -2,6 +2,7 @@ import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, t
 import { OUTPUT_NAMES } from '../../lib/outcome';
 import { safeIngestProperties } from './description';
 import { executeSafeIngest, testJobSecrets } from './execute';
+import { testLockRedis } from '../shared/lock-backend';
 
 // Deliberately not usable as an AI tool (no usableAsTool): it runs programs on the n8n host and holds a database lock
 // for hours; an agent choosing its command line is exactly what the admin allowlist exists to prevent.
@@ -20,11 +21,14 @@ export class DuckDbSafeIngest implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: [...OUTPUT_NAMES],
 		// Secrets are environment variables for a command; the built-in operations take none.
-		credentials: [{ name: 'duckDbJobSecretsApi', required: false, testedBy: 'duckDbJobSecretsTest', displayOptions: { show: { operation: ['runCommand'] } } }],
+		credentials: [{ name: 'duckDbJobSecretsApi', required: false, testedBy: 'duckDbJobSecretsTest', displayOptions: { show: { operation: ['runCommand'] } } },
+			// The Redis server of the Redis lock backend.
+			{ name: 'duckDbLockRedisApi', required: true, testedBy: 'duckDbLockRedisTest', displayOptions: { show: { lockBackend: ['redis'] } } },
+		],
 		properties: safeIngestProperties,
 	};
 
-	methods = { credentialTest: { duckDbJobSecretsTest: testJobSecrets } };
+	methods = { credentialTest: { duckDbJobSecretsTest: testJobSecrets, duckDbLockRedisTest: testLockRedis } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return executeSafeIngest.call(this);

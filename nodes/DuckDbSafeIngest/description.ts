@@ -1,6 +1,7 @@
 /** DuckDB Safe Ingest: the parameters. Execution is in execute.ts. */
 import type { INodeProperties } from 'n8n-workflow';
 import { databasePathProperty } from '../shared/descriptions';
+import { leaseOptions, lockBackendProperty } from '../shared/lock-backend';
 import { ingestFilesProperties, runSqlProperties, operationOptions } from './operations.description';
 
 const runCommand = { show: { operation: ['runCommand'] } };
@@ -132,6 +133,7 @@ export const safeIngestProperties: INodeProperties[] = [
 		default: 0,
 		description: 'How long to wait when another run holds the database. 0: go to the Blocked output at once.',
 	},
+	lockBackendProperty,
 	{
 		displayName: 'Options',
 		name: 'options',
@@ -156,6 +158,7 @@ export const safeIngestProperties: INodeProperties[] = [
 				description: 'How much of the end of stdout and of stderr the output item keeps',
 			},
 			...operationOptions,
+			...leaseOptions,
 		],
 	},
 ];

@@ -7,6 +7,7 @@ import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 import { globBase, parseNameList, type IngestSpec, type SqlSpec } from '../../lib/ingest/spec';
 import type { OperationRunOptions } from '../../lib/ingest/run';
 import { allowedPath, cancelSignal, ownerLabel } from '../shared/glue';
+import { lockBackendFor } from '../shared/lock-backend';
 
 export interface SharedOptions {
 	logFile?: string;
@@ -53,6 +54,7 @@ export async function supervisionFor(context: IExecuteFunctions, itemIndex: numb
 		logFile,
 		tailBytes: options.tailKib === undefined ? undefined : Math.round(options.tailKib * 1024),
 		signal: cancelSignal(context),
+		...(await lockBackendFor(context, itemIndex)),
 	};
 }
 
