@@ -5,8 +5,9 @@
  * A holder is checked by PID only when its PIDs mean something here: same kernel (boot id) and same PID namespace.
  * Any other holder (another container, another machine sharing the volume) is judged by its lease: the heartbeat
  * its supervisor keeps writing into the file's modification time. It is stale only when that heartbeat is older than
- * the stale period, and never while the kernel shows a lock on the database file (`/proc/locks` is kernel-wide, so
- * a DuckDB holder in another container of this machine is seen there, without a PID we can map).
+ * the stale period, and never while the database file is locked on this machine: `databaseLocked` answers from
+ * /proc/locks (older kernels list other namespaces' locks without a PID we can map); since /proc/locks of current
+ * kernels hides them, lock.ts confirms an expired lease by asking DuckDB itself before calling it stale.
  */
 import type { LookedUpProcess } from '../proc/lookup';
 import type { LockRecord, ParsedPidFile, ProcessRef } from './record';

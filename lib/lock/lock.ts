@@ -8,6 +8,7 @@ import { bootId, hostName, pidNamespace, selfIdentity } from '../proc/identity';
 import { lookupProcess, type LookedUpProcess } from '../proc/lookup';
 import { groupAlive } from '../proc/group';
 import { fileLocks } from '../proc/holders';
+import { probeDatabase } from '../duckdb/probe';
 import { UsageError } from '../errors';
 import { createExclusive, newToken, readPidFile, readPidFileSettled, replaceOwn, sameStamp, type FileStamp, type PidFileRead } from './files';
 import { judgeLock, LEASE_DEFAULTS, type LockHolder, type LockVerdict, type StaleReason } from './liveness';
@@ -138,16 +139,23 @@ async function judge(read: PidFileRead & { kind: 'file' | 'unreadable' }, contex
 	const pids = parsed.kind === 'record' ? [parsed.record.pid, parsed.record.supervisor.pid] : parsed.kind === 'legacy' ? [parsed.pid] : [];
 	const facts = new Map<number, LookedUpProcess | undefined>();
 	for (const pid of pids) if (!facts.has(pid)) facts.set(pid, await lookupProcess(pid));
-	const verdict = judgeLock(parsed, {
+	const local = {
 		host: hostName(),
 		bootId: bootId(),
 		pidNamespace: pidNamespace(),
-		process: (pid) => facts.get(pid),
+		process: (pid: number) => facts.get(pid),
 		groupAlive,
 		heartbeatAgeMs: read.kind === 'file' ? Date.now() - read.mtimeMs : undefined,
 		staleAfterMs: context.staleAfterMs,
 		databaseLocked: () => fileLocks(context.databasePath).length > 0,
-	});
+	};
+	let verdict = judgeLock(parsed, local);
+	if (verdict.state === 'stale' && verdict.reason === 'lease-expired') {
+		// The heartbeat stopped, but is the holder gone? /proc/locks hides the locks of other PID namespaces (other
+		// containers), so ask DuckDB, whose file lock conflicts across namespaces: held (or no clear answer) wins.
+		const probe = await probeDatabase(context.databasePath);
+		if (probe.held || probe.error) verdict = judgeLock(parsed, { ...local, databaseLocked: () => true });
+	}
 	return { verdict, previous: previousOf(parsed) };
 }
 

@@ -64,6 +64,8 @@ interface Resolved {
 	graceMs: number;
 	waitMs: number;
 	logFile?: string;
+	heartbeatMs: number;
+	staleAfterMs: number;
 }
 
 function isDirectory(path: string): boolean {
@@ -109,9 +111,11 @@ export function resolveRunOptions(options: RunOptions): Resolved {
 	if (options.heartbeatMs !== undefined && (!Number.isFinite(options.heartbeatMs) || options.heartbeatMs < 50)) {
 		throw new UsageError(`The heartbeat interval must be at least 50 ms (got ${options.heartbeatMs} ms).`);
 	}
-	const heartbeatMs = options.heartbeatMs ?? LEASE_DEFAULTS.heartbeatMs;
-	if (options.staleAfterMs !== undefined && (!Number.isFinite(options.staleAfterMs) || options.staleAfterMs < 3 * heartbeatMs)) {
-		throw new UsageError(`The stale period (${options.staleAfterMs} ms) must be at least three heartbeats (${3 * heartbeatMs} ms), so that a live holder is never judged stale.`);
+	const staleAfterMs = options.staleAfterMs ?? LEASE_DEFAULTS.staleAfterMs;
+	// Without an explicit heartbeat, six of them fit in the stale period (at most the default interval).
+	const heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.min(LEASE_DEFAULTS.heartbeatMs, Math.floor(staleAfterMs / 6)));
+	if (!Number.isFinite(staleAfterMs) || staleAfterMs < 3 * heartbeatMs) {
+		throw new UsageError(`The stale period (${staleAfterMs} ms) must be at least three heartbeats (${3 * heartbeatMs} ms), so that a live holder is never judged stale.`);
 	}
 	if (options.redis && !/^rediss?:\/\//.test(options.redis.url)) throw new UsageError('The Redis URL must start with redis:// or rediss://, e.g. redis://redis:6379/0.');
 	const logFile = options.logFile ? resolve(options.logFile) : undefined;
@@ -119,5 +123,5 @@ export function resolveRunOptions(options: RunOptions): Resolved {
 	const shell = options.shell === true ? RUN_DEFAULTS.shell : options.shell || false;
 	// With a shell, command[0] is the line and the rest become $1, $2, ...: values are never spliced into the line.
 	const [file, ...args] = shell ? [shell, '-c', options.command[0], 'sh', ...options.command.slice(1)] : options.command;
-	return { databasePath, file, args, shell, cwd, timeoutMs, graceMs, waitMs, logFile };
+	return { databasePath, file, args, shell, cwd, timeoutMs, graceMs, waitMs, logFile, heartbeatMs, staleAfterMs };
 }

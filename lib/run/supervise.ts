@@ -71,8 +71,8 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		command: [resolved.file, ...resolved.args].join(' '),
 		waitMs: resolved.waitMs,
 		signal: options.signal,
-		heartbeatMs: options.heartbeatMs,
-		staleAfterMs: options.staleAfterMs,
+		heartbeatMs: resolved.heartbeatMs,
+		staleAfterMs: resolved.staleAfterMs,
 		redis: options.redis,
 	});
 	const recovered = acquisition.recovered.map(recoveredReport);
