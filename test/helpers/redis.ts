@@ -1,0 +1,64 @@
+/**
+ * A real redis-server (Debian's package) for tests: started on 127.0.0.1 with a random free port and no
+ * persistence, stopped (by the PID we started) when the test is done. `.ci/run` installs redis-server.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { RedisLockClient } from '../../lib/lock/redis';
+import { sleep, track } from './processes';
+
+export interface RedisServer {
+	url: string;
+	port: number;
+	child: ChildProcess;
+	stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const server = createServer();
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const address = server.address();
+			server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+		});
+	});
+}
+
+/**
+ * `untracked`: for a server shared by a whole file (started in before(), stopped in after()), which the per-test
+ * stopAll() must leave alone.
+ */
+export async function startRedis(options: { port?: number; untracked?: boolean } = {}): Promise<RedisServer> {
+	if (spawnSync('redis-server', ['--version']).error) {
+		throw new Error('redis-server is not installed: apt-get install redis-server (.ci/run does it)');
+	}
+	const chosen = options.port ?? (await freePort());
+	const spawned = spawn('redis-server', ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
+	const child = options.untracked ? spawned : track(spawned);
+	let log = '';
+	child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+	child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+	const url = `redis://127.0.0.1:${chosen}`;
+	for (let i = 0; i < 200; i++) {
+		try {
+			(await RedisLockClient.connect(url, { connectTimeoutMs: 500 })).close();
+			return {
+				url,
+				port: chosen,
+				child,
+				async stop() {
+					if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+					await exited;
+				},
+			};
+		} catch {
+			// Not listening yet.
+			if (child.exitCode !== null) break;
+			await sleep(25);
+		}
+	}
+	child.kill('SIGKILL');
+	throw new Error(`redis-server did not start on port ${chosen}: ${log.slice(-500)}`);
+}
