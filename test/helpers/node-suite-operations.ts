@@ -10,7 +10,12 @@ import type { IDataObject } from 'n8n-workflow';
 import type { Engine, EngineLine } from './engine';
 import { AGGTRADES_COLUMNS, countRows, writeAggTrades } from './aggtrades';
 import { parseColumns } from '../../lib/ingest/spec';
-import { connect, ingestNode, json } from './workflow';
+import { args, CLEANUP, connect, ingestNode, json } from './workflow';
+import type { WorkflowNode } from './engine';
+import { startRedis } from './redis';
+import { sleep } from './processes';
+import { RedisLockClient } from '../../lib/lock/redis';
+import { redisKeyFor } from '../../lib/lock/database-lock';
 
 export function defineOperationCases(line: EngineLine, engine: Engine, root: string): void {
 	let n = 0;
@@ -83,5 +88,53 @@ export function defineOperationCases(line: EngineLine, engine: Engine, root: str
 		assert.match(String(failed.summary), /statement 2: Permission Error: .*rolled back, nothing changed/);
 		assert.equal(await countRows(db, 'symbols'), 2);
 		assert.equal(existsSync(`${db}.pid`), false);
+	});
+}
+
+export function defineLockBackendCases(line: EngineLine, engine: Engine, root: string): void {
+	test(`[${line}] Lock Backend Redis: the run holds a Redis lock; Blocked while another holds it; Blocked with the reason when Redis is down; Lock Cleanup reports the Redis holder`, async () => {
+		const server = await startRedis();
+		try {
+			const port = Number(new URL(server.url).port);
+			const credentials = { duckDbLockRedisApi: { host: '127.0.0.1', port, database: 0, user: '', password: '', ssl: false } };
+			const withRedis = { credentials: { duckDbLockRedisApi: { id: '2', name: 'lock redis' } } };
+			const db = join(root, `redis-${Date.now()}.duckdb`);
+			const key = redisKeyFor(db, { url: server.url, key: 'btc-ingest' });
+			const node = (parameters: IDataObject): WorkflowNode => ingestNode({ databasePath: db, lockBackend: 'redis', options: { redisKey: 'btc-ingest', staleAfterSeconds: 5 }, ...parameters }, withRedis);
+
+			const running = engine.start({ nodes: [node({ command: 'sleep', arguments: args('2') })], connections: connect('Start', 'Ingest'), credentials });
+			let held: Awaited<ReturnType<RedisLockClient['read']>>;
+			for (let i = 0; i < 250 && !held; i++) {
+				await sleep(20);
+				held = await RedisLockClient.connect(server.url).then(async (client) => {
+					const state = await client.read(key);
+					client.close();
+					return state;
+				});
+			}
+			assert.equal(held?.holder?.owner.includes('node "Ingest"'), true, 'the Redis holder names the workflow and node');
+			const blocked = await engine.run({ nodes: [node({ command: 'true' })], connections: connect('Start', 'Ingest'), credentials });
+			const [blockedItem] = json(blocked.outputs('Ingest')[1]);
+			assert.equal(blockedItem?.status, 'blocked', blocked.error?.message);
+			assert.equal((blockedItem.lock as IDataObject).backend, 'redis');
+
+			const cleanup = await engine.run({
+				nodes: [{ name: 'Cleanup', type: CLEANUP, parameters: { databasePath: db, action: 'inspect', lockBackend: 'redis', options: { redisKey: 'btc-ingest' } }, ...withRedis }],
+				connections: connect('Start', 'Cleanup'),
+				credentials,
+			});
+			const [report] = json(cleanup.outputs('Cleanup')[2]);
+			assert.equal((report?.redis as IDataObject)?.state, 'held', cleanup.error?.message);
+
+			const done = await running.done;
+			assert.equal(json(done.outputs('Ingest')[0])[0]?.status, 'success', done.error?.message);
+
+			await server.stop();
+			const down = await engine.run({ nodes: [node({ command: 'true' })], connections: connect('Start', 'Ingest'), credentials });
+			const [downItem] = json(down.outputs('Ingest')[1]);
+			assert.match(String(downItem?.summary), /cannot be checked: Redis at redis:\/\/127\.0\.0\.1:\d+\/0 is unreachable/);
+		} finally {
+			await server.stop();
+		}
 	});
 }

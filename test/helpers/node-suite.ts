@@ -14,7 +14,7 @@ import { bootId, hostName } from '../../lib/proc/identity';
 import { ALLOWLIST_ENV } from '../../lib/allowlist';
 import { loadEngine, type EngineLine, type WorkflowNode } from './engine';
 import { args, CLEANUP, connect, ingestNode, json } from './workflow';
-import { defineOperationCases } from './node-suite-operations';
+import { defineLockBackendCases, defineOperationCases } from './node-suite-operations';
 import { nodeChild, sleep, stopAll } from './processes';
 
 export function defineNodeSuite(line: EngineLine): void {
@@ -196,4 +196,5 @@ export function defineNodeSuite(line: EngineLine): void {
 	});
 
 	defineOperationCases(line, engine, root);
+	defineLockBackendCases(line, engine, root);
 }
