@@ -13,3 +13,8 @@ export function maskSecrets<T>(value: T, secrets: string[]): T {
 	};
 	return walk(value) as T;
 }
+
+/** A URL's password (redis://user:secret@host) replaced by ***, wherever a command line carries one. */
+export function redactUrlPasswords(text: string): string {
+	return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:)[^\s@/]*@/gi, '$1***@');
+}

@@ -6,7 +6,7 @@
  */
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parsePidFile } from '../lib/lock/record';
 import { FIXTURES, sleep, stopAll, tempDir } from './helpers/processes';
@@ -33,7 +33,8 @@ async function jobRecorded(db: string): Promise<void> {
 test('two workers start at once, round after round: exactly one runs, the other is blocked by a holder it cannot check by PID', async () => {
 	for (let round = 0; round < 4; round++) {
 		const db = freshDb();
-		const runs = ['worker-a', 'worker-b'].map((host) => ingestIn(host, ['--db', db, ...LEASE, '--json', '--', 'sleep', '1']));
+		// The job lasts far longer than a start-up, so the two runs overlap even on a slow machine.
+		const runs = ['worker-a', 'worker-b'].map((host) => ingestIn(host, ['--db', db, ...LEASE, '--json', '--', 'sleep', '3']));
 		const results = await Promise.all(runs.map((run) => run.result));
 		const statuses = results.map((result) => result.outcome?.status).sort();
 		assert.deepEqual(statuses, ['blocked', 'success'], results.map((result) => result.output).join('\n---\n'));
@@ -112,4 +113,15 @@ test('an orphaned job in the other container still holding DuckDB\'s lock is nev
 	const freed = await ingestIn('worker-b', ['--db', db, ...LEASE, '--wait', '10s', '--json', '--', 'true']).result;
 	assert.equal(freed.outcome?.status, 'success', freed.output);
 	assert.equal(freed.outcome?.lock.recovered[0]?.reason, 'lease-expired');
+});
+
+test('a run whose PID file is removed or replaced under it (someone judged it stale) stops its job at once: never two writers', async () => {
+	const db = freshDb();
+	const run = ingestIn('worker-a', ['--db', db, '--heartbeat', '200ms', '--stale-after', '2s', '--grace', '10s', '--json', '--', 'sleep', '60']);
+	await jobRecorded(db);
+	rmSync(`${db}.pid`);
+	const result = await run.result;
+	assert.equal(result.outcome?.status, 'failed', result.output);
+	assert.equal(result.outcome?.termination?.reason, 'lock-lost');
+	assert.ok((result.outcome?.durationMs ?? 60_000) < 10_000, 'stopped without waiting for the grace period');
 });

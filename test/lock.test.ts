@@ -4,7 +4,7 @@
  */
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { acquireLock, inspectLock, pidFilePathFor, releaseByToken } from '../lib/lock/lock';
@@ -260,4 +260,19 @@ test('a missing database folder is a clear usage error and creates nothing', asy
 	const db = join(dir.path, 'no-such-folder', 'x.duckdb');
 	await assert.rejects(acquireLock(db), (error: unknown) => error instanceof UsageError && /does not exist/.test(error.message));
 	assert.equal(existsSync(join(dir.path, 'no-such-folder')), false);
+});
+
+test('a lock file replaced by the next holder (even on the same inode number) is never taken for ours: no heartbeat, no release', async () => {
+	const db = freshDb();
+	const first = await acquireLock(db);
+	assert.ok(first.acquired);
+	// Someone wrongly removes the file and another run takes the lock; the filesystem may reuse the inode number.
+	unlinkSync(pidFilePathFor(db));
+	const second = await acquireLock(db);
+	assert.ok(second.acquired);
+	assert.equal(first.lock.heartbeat(), false, 'the old holder sees it lost the lock');
+	assert.equal(first.lock.release().released, false);
+	assert.equal(existsSync(pidFilePathFor(db)), true, 'the new holder keeps its file');
+	assert.equal(second.lock.heartbeat(), true);
+	assert.equal(second.lock.release().released, true);
 });

@@ -8,7 +8,7 @@
 import { basename } from 'node:path';
 import { formatDuration } from '../duration';
 import { inspectLock, removeStaleLock, type JudgeOptions, type LockInspection } from '../lock/lock';
-import { inspectRedisLock, removeStaleRedisLock, takeDatabaseLock, type RedisBackendOptions } from '../lock/database-lock';
+import { inspectRedisLock, redisKeyFor, removeStaleRedisLock, takeDatabaseLock, type RedisBackendOptions } from '../lock/database-lock';
 import type { HolderReport } from '../outcome';
 import { holderFromInspection } from '../run/reports';
 import { findDatabaseHolders, lockHolders, type DatabaseHolder } from '../duckdb/holders';
@@ -85,6 +85,13 @@ interface Inspection {
 	wal: WalReport & { status: WalStatus };
 }
 
+/** The token the Redis key holds now (undefined: free); throws when Redis cannot answer. */
+async function currentRedisToken(databasePath: string, options: RedisBackendOptions): Promise<string | undefined> {
+	const found = await inspectRedisLock(databasePath, options);
+	if (found.error) throw new Error(found.error);
+	return found.state?.token;
+}
+
 async function inspectRedis(databasePath: string, options: RedisBackendOptions): Promise<{ report: RedisReport; token?: string }> {
 	const found = await inspectRedisLock(databasePath, options);
 	if (found.error) return { report: { key: found.key, state: 'unreachable', error: found.error } };
@@ -93,12 +100,15 @@ async function inspectRedis(databasePath: string, options: RedisBackendOptions):
 }
 
 async function inspect(databasePath: string, mayProbe: boolean, policy: CleanupPolicy): Promise<Inspection> {
-	const seen = policy.redis ? await inspectRedis(databasePath, policy.redis) : undefined;
-	const redis = seen?.report;
-	// Redis decides for PID files written under its key: stale unless the key's current holder wrote them.
-	const redisView = redis && redis.state !== 'unreachable' ? { key: redis.key, token: seen?.token } : undefined;
-	const judge: JudgeOptions = { staleAfterMs: policy.staleAfterMs, redis: redisView };
+	// Redis decides for PID files written under its key: asked afresh each time a PID file is judged (after reading
+	// it), so a run that took the key meanwhile is never taken for stale.
+	const options = policy.redis;
+	const judge: JudgeOptions = {
+		staleAfterMs: policy.staleAfterMs,
+		redis: options ? { key: redisKeyFor(databasePath, options), currentToken: async () => currentRedisToken(databasePath, options) } : undefined,
+	};
 	const pidFile = await inspectLock(databasePath, judge);
+	const redis = options ? (await inspectRedis(databasePath, options)).report : undefined;
 	// Only a lock held here, by a process proven to be its holder, says which processes are our jobs.
 	const record = pidFile.state === 'held' && !pidFile.remote && pidFile.holder.identityProven && pidFile.previous?.kind === 'record' ? pidFile.previous.record : undefined;
 	let holders = await findDatabaseHolders(databasePath, { record });

@@ -10,6 +10,7 @@ import { lookupProcess } from '../proc/lookup';
 import { groupAlive } from '../proc/group';
 import { acquireLock, newLockToken, type AcquireOptions, type AcquireResult, type HeldLock, type JobIdentity, type LockInspection, type RecoveredLock, type ReleaseResult } from './lock';
 import { checkableByPid, judgeLock, LEASE_DEFAULTS } from './liveness';
+import { redactUrlPasswords } from '../mask';
 import type { LockRecord } from './record';
 import { RedisLockClient, RedisUnavailable, type RedisHolder, type RedisLockState } from './redis';
 
@@ -38,6 +39,8 @@ export interface DatabaseLock {
 	release(): Promise<ReleaseResult>;
 	/** Last resort from an exit hook: the file part only (a Redis lease then runs out by itself). */
 	releaseSync(): void;
+	/** Keeps the lock (processes survived SIGKILL) but frees our resources: a Redis lease then runs out by itself. */
+	abandon(): void;
 }
 
 export type TakeResult =
@@ -50,7 +53,19 @@ export function redisKeyFor(databasePath: string, options: RedisBackendOptions):
 	return RedisLockClient.keyFor(options.key?.trim() || resolve(databasePath));
 }
 
+/**
+ * A lease counts as lost before it can expire: once renewals have failed for all but two heartbeats of the stale
+ * period (measured on the monotonic clock, from when the last successful renewal was sent), so that the job is
+ * stopped (SIGKILL, no grace) before anyone else may take the lock.
+ */
+function lostBy(silentMs: number, staleAfterMs: number, heartbeatMs: number): boolean {
+	return silentMs >= staleAfterMs - 2 * heartbeatMs;
+}
+
 class FileLock implements DatabaseLock {
+	/** performance.now() when the last renewal that succeeded was started. */
+	protected lastRenewed = performance.now();
+
 	constructor(
 		protected readonly held: HeldLock,
 		readonly heartbeatMs: number,
@@ -65,9 +80,21 @@ class FileLock implements DatabaseLock {
 		this.held.recordJob(job);
 	}
 
+	/** The file part of a renewal: false when the file is no longer ours; an I/O error is a failure, not a loss. */
+	protected renewFile(): RenewResult {
+		const sentAt = performance.now();
+		try {
+			if (!this.held.heartbeat()) return { ok: false, lost: true, detail: `${this.pidFile} is no longer ours (removed or replaced by another process that judged it stale)` };
+		} catch (error) {
+			const silentMs = performance.now() - this.lastRenewed;
+			return { ok: false, lost: lostBy(silentMs, this.staleAfterMs, this.heartbeatMs), detail: `the heartbeat of ${this.pidFile} failed: ${(error as Error).message}` };
+		}
+		this.lastRenewed = sentAt;
+		return { ok: true };
+	}
+
 	async renew(): Promise<RenewResult> {
-		if (this.held.heartbeat()) return { ok: true };
-		return { ok: false, lost: true, detail: `${this.pidFile} is no longer ours (removed or replaced by another process that judged it stale)` };
+		return this.renewFile();
 	}
 
 	async release(): Promise<ReleaseResult> {
@@ -76,6 +103,10 @@ class FileLock implements DatabaseLock {
 
 	releaseSync(): void {
 		this.held.release();
+	}
+
+	abandon(): void {
+		// The file stays, naming the processes that survived; cleanup removes it once they are gone.
 	}
 }
 
@@ -90,6 +121,7 @@ function holderFor(databasePath: string, token: string, record: LockRecord, hear
 		pid: record.pid,
 		role: record.role,
 		pidStart: record.pidStart,
+		pgid: record.pgid,
 		supervisorPid: record.supervisor.pid,
 		supervisorStart: record.supervisor.startTicks,
 		command: record.command,
@@ -101,8 +133,6 @@ function holderFor(databasePath: string, token: string, record: LockRecord, hear
 }
 
 class RedisLock extends FileLock {
-	private lastRenewed = Date.now();
-
 	constructor(
 		held: HeldLock,
 		heartbeatMs: number,
@@ -111,8 +141,12 @@ class RedisLock extends FileLock {
 		private readonly key: string,
 		private readonly token: string,
 		private readonly databasePath: string,
+		/** performance.now() when the SET that took the key was sent: the lease runs from there. */
+		takenAt: number,
 	) {
 		super(held, heartbeatMs, staleAfterMs);
+		this.lastRenewed = takenAt;
+		client.keepReconnecting();
 	}
 
 	async recordJob(job: JobIdentity): Promise<void> {
@@ -122,16 +156,24 @@ class RedisLock extends FileLock {
 	}
 
 	async renew(): Promise<RenewResult> {
-		this.held.heartbeat();
+		const sentAt = performance.now();
+		// Our PID file gone or replaced: a run without Redis may have taken the database: never two writers.
+		let file: RenewResult;
+		try {
+			file = this.held.heartbeat() ? { ok: true } : { ok: false, lost: true, detail: `${this.pidFile} is no longer ours (removed or replaced)` };
+		} catch (error) {
+			file = { ok: false, lost: false, detail: `the heartbeat of ${this.pidFile} failed: ${(error as Error).message}` };
+		}
+		if (!file.ok && file.lost) return file;
 		try {
 			const ours = await this.client.renew(this.key, this.token, this.staleAfterMs);
 			if (!ours) return { ok: false, lost: true, detail: `the Redis lock ${this.key} is no longer ours (its lease ran out or it was removed)` };
-			this.lastRenewed = Date.now();
-			return { ok: true };
+			this.lastRenewed = sentAt;
+			return file;
 		} catch (error) {
-			// Redis unreachable: the lease still runs until it expires; after that, someone else may take it.
-			const silentMs = Date.now() - this.lastRenewed;
-			return { ok: false, lost: silentMs >= this.staleAfterMs, detail: `${(error as Error).message} (no renewal for ${Math.round(silentMs / 1000)}s; the lease lasts ${Math.round(this.staleAfterMs / 1000)}s)` };
+			// Redis unreachable: the lease runs until it expires; the job is stopped before it can.
+			const silentMs = performance.now() - this.lastRenewed;
+			return { ok: false, lost: lostBy(silentMs, this.staleAfterMs, this.heartbeatMs), detail: `${(error as Error).message} (no renewal for ${Math.round(silentMs / 100) / 10}s; the lease lasts ${Math.round(this.staleAfterMs / 1000)}s)` };
 		}
 	}
 
@@ -150,6 +192,10 @@ class RedisLock extends FileLock {
 
 	releaseSync(): void {
 		this.held.release();
+		this.client.close();
+	}
+
+	abandon(): void {
 		this.client.close();
 	}
 }
@@ -183,7 +229,7 @@ async function deadLocalHolder(state: RedisLockState): Promise<{ detail: string;
 	const holder = state.holder;
 	if (!holder) return undefined;
 	const record: LockRecord = {
-		pid: holder.pid, role: holder.role, pidStart: holder.pidStart, command: holder.command, host: holder.host, bootId: holder.bootId,
+		pid: holder.pid, role: holder.role, pidStart: holder.pidStart, pgid: holder.pgid, command: holder.command, host: holder.host, bootId: holder.bootId,
 		pidNamespace: holder.pidNamespace, lockedAt: holder.lockedAt, owner: holder.owner, token: holder.token,
 		supervisor: { pid: holder.supervisorPid, startTicks: holder.supervisorStart, command: '' },
 	};
@@ -214,7 +260,8 @@ async function takeRedisLock(databasePath: string, options: AcquireOptions & { r
 	const pidFile = `${databasePath}.pid`;
 	let client: RedisLockClient;
 	try {
-		client = await RedisLockClient.connect(options.redis.url, options.redis);
+		// A renewal must fail fast enough to leave the lease time to act: at most half a heartbeat.
+		client = await RedisLockClient.connect(options.redis.url, { ...options.redis, commandTimeoutMs: Math.max(100, Math.min(3000, Math.floor(heartbeatMs / 2))) });
 	} catch (error) {
 		return { acquired: false, reason: 'unavailable', detail: (error as Error).message, recovered, waitedMs: Date.now() - started };
 	}
@@ -225,15 +272,22 @@ async function takeRedisLock(databasePath: string, options: AcquireOptions & { r
 			const token = newLockToken();
 			const me = selfIdentity();
 			const draft: LockRecord = {
-				pid: me.pid, role: 'supervisor', pidStart: me.startTicks, command: options.command ?? me.command, host: hostName(), bootId: bootId(), pidNamespace: pidNamespace(),
-				lockedAt: new Date().toISOString(), owner: options.owner ?? '', supervisor: { pid: me.pid, startTicks: me.startTicks, command: me.command }, token,
+				pid: me.pid, role: 'supervisor', pidStart: me.startTicks, pgid: me.pgid, command: options.command ?? redactUrlPasswords(me.command), host: hostName(), bootId: bootId(), pidNamespace: pidNamespace(),
+				lockedAt: new Date().toISOString(), owner: options.owner ?? '', supervisor: { pid: me.pid, startTicks: me.startTicks, command: redactUrlPasswords(me.command) }, token,
 			};
+			const sentAt = performance.now();
 			if (await client.tryAcquire(key, holderFor(databasePath, token, draft, heartbeatMs, leaseMs))) {
 				// Redis says we hold it. The PID file follows; one left by an earlier Redis holder of this key is stale.
-				const file = await acquireLock(databasePath, { ...options, waitMs: 0, redisKey: key, token });
+				let file: AcquireResult;
+				try {
+					file = await acquireLock(databasePath, { ...options, waitMs: 0, redisKey: key, token });
+				} catch (error) {
+					await client.releaseIfToken(key, token).catch(() => undefined);
+					throw error;
+				}
 				if (file.acquired) {
 					keep = true;
-					return { acquired: true, lock: new RedisLock(file.lock, heartbeatMs, leaseMs, client, key, token, databasePath), recovered: [...recovered, ...file.recovered], waitedMs: Date.now() - started };
+					return { acquired: true, lock: new RedisLock(file.lock, heartbeatMs, leaseMs, client, key, token, databasePath, sentAt), recovered: [...recovered, ...file.recovered], waitedMs: Date.now() - started };
 				}
 				await client.releaseIfToken(key, token);
 				// A run with the local-file backend holds this database here: it wins, we are blocked like any other.

@@ -14,11 +14,21 @@ export type PidFileRead =
 	| { kind: 'unreadable'; reason: string; ino?: number };
 
 /** What identifies the exact file we wrote: checked with one lstat before we remove it. */
+/**
+ * What identifies the exact file we wrote. Device and inode alone do not: a filesystem hands a freed inode number to
+ * the next file created, so a lock file replaced by another holder's may carry our old inode. The change time (set
+ * by the kernel at creation and at every change, including our own heartbeats) tells them apart.
+ */
 export interface FileStamp {
 	dev: number;
 	ino: number;
 	size: number;
 	mtimeMs: number;
+	ctimeMs: number;
+}
+
+export function stampOf(stat: { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number }): FileStamp {
+	return { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs };
 }
 
 const tokenPrefix = randomBytes(9).toString('hex');
@@ -32,7 +42,7 @@ export function newToken(): string {
 export function sameStamp(path: string, stamp: FileStamp): boolean {
 	try {
 		const now = lstatSync(path);
-		return now.isFile() && now.dev === stamp.dev && now.ino === stamp.ino && now.size === stamp.size && now.mtimeMs === stamp.mtimeMs;
+		return now.isFile() && now.dev === stamp.dev && now.ino === stamp.ino && now.size === stamp.size && now.mtimeMs === stamp.mtimeMs && now.ctimeMs === stamp.ctimeMs;
 	} catch (error) {
 		if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
 		throw error;
@@ -99,8 +109,7 @@ export function createExclusive(path: string, content: string): FileStamp | unde
 	}
 	try {
 		writeSync(fd, content);
-		const { dev, ino, size, mtimeMs } = fstatSync(fd);
-		return { dev, ino, size, mtimeMs };
+		return stampOf(fstatSync(fd));
 	} catch (error) {
 		// Disk full or the like: the empty file is provably ours (O_EXCL); never leave it to block every later run.
 		closeSync(fd);
@@ -127,10 +136,11 @@ export async function readPidFileSettled(path: string): Promise<PidFileRead> {
 
 /** Atomically replaces the file at `path` (which the caller has verified to be its own) with new content. */
 export function replaceOwn(path: string, content: string): FileStamp {
-	const { temporary, stamp } = writeTemporary(path, content);
+	const { temporary } = writeTemporary(path, content);
 	try {
 		renameSync(temporary, path);
-		return stamp;
+		// A rename may update the change time: stamp the file as it is now.
+		return stampOf(lstatSync(path));
 	} catch (error) {
 		removeQuietly(temporary);
 		throw error;

@@ -27,7 +27,13 @@ export function keepLease(lock: DatabaseLock, onLost: (detail: string) => void):
 		if (busy || stopped) return;
 		busy = true;
 		try {
-			const result = await lock.renew();
+			let result: Awaited<ReturnType<DatabaseLock['renew']>>;
+			try {
+				result = await lock.renew();
+			} catch (error) {
+				// Never an unhandled rejection inside n8n: an unexpected error is a failed renewal like any other.
+				result = { ok: false, lost: false, detail: `renewal failed: ${(error as Error).message}` };
+			}
 			if (stopped) return;
 			if (result.ok) {
 				report.renewals++;

@@ -3,14 +3,15 @@
  * by its owner.
  */
 import { dirname } from 'node:path';
-import { closeSync, constants, fstatSync, futimesSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, futimesSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { bootId, hostName, pidNamespace, selfIdentity } from '../proc/identity';
 import { lookupProcess, type LookedUpProcess } from '../proc/lookup';
 import { groupAlive } from '../proc/group';
 import { fileLocks } from '../proc/holders';
 import { probeDatabase } from '../duckdb/probe';
+import { redactUrlPasswords } from '../mask';
 import { UsageError } from '../errors';
-import { createExclusive, newToken, readPidFile, readPidFileSettled, replaceOwn, sameStamp, type FileStamp, type PidFileRead } from './files';
+import { createExclusive, MAX_PID_FILE_BYTES, newToken, readPidFile, readPidFileSettled, replaceOwn, sameStamp, stampOf, type FileStamp, type PidFileRead } from './files';
 import { judgeLock, LEASE_DEFAULTS, type LockHolder, type LockVerdict, type StaleReason } from './liveness';
 import { parsePidFile, serializeRecord, type LockRecord, type ParsedPidFile } from './record';
 
@@ -70,10 +71,11 @@ export interface AcquireOptions {
 export interface JudgeOptions {
 	staleAfterMs?: number;
 	/**
-	 * What Redis says about its key: a PID file written under that key by a Redis holder is stale unless its token is
-	 * the one Redis holds now (token undefined: the key is free or ours).
+	 * Redis decides for PID files written under its key: such a file is stale unless its token is the one the key holds
+	 * right now. Asked after the file was read (a run takes the key before it writes the file), never from an older
+	 * snapshot; when Redis cannot answer, the file is judged like any other.
 	 */
-	redis?: { key: string; token?: string };
+	redis?: { key: string; currentToken: () => Promise<string | undefined> };
 }
 
 export type AcquireResult =
@@ -93,18 +95,20 @@ function self(): ReturnType<typeof selfIdentity> {
 
 function supervisorRecord(token: string, owner: string, command: string | undefined, lease: Pick<AcquireOptions, 'heartbeatMs' | 'staleAfterMs' | 'redisKey'> = {}): LockRecord {
 	const me = self();
+	// Command lines are written into a world-readable file: a password in a URL argument (--redis) never is.
+	const ownCommand = redactUrlPasswords(me.command);
 	return {
 		pid: me.pid,
 		role: 'supervisor',
 		pidStart: me.startTicks,
 		pgid: me.pgid,
-		command: command ?? me.command,
+		command: command ?? ownCommand,
 		host: hostName(),
 		bootId: bootId(),
 		pidNamespace: pidNamespace(),
 		lockedAt: new Date().toISOString(),
 		owner,
-		supervisor: { pid: me.pid, startTicks: me.startTicks, command: me.command },
+		supervisor: { pid: me.pid, startTicks: me.startTicks, command: ownCommand },
 		token,
 		heartbeatMs: lease.heartbeatMs ?? LEASE_DEFAULTS.heartbeatMs,
 		staleAfterMs: lease.staleAfterMs ?? LEASE_DEFAULTS.staleAfterMs,
@@ -132,9 +136,12 @@ async function judge(read: PidFileRead & { kind: 'file' | 'unreadable' }, contex
 	if (read.kind === 'unreadable') return { verdict: { state: 'unreadable', reason: read.reason } };
 	const parsed = parsePidFile(read.text);
 	const redis = context.redis;
-	if (redis && parsed.kind === 'record' && parsed.record.backend === 'redis' && parsed.record.redisKey === redis.key && parsed.record.token !== redis.token) {
-		const detail = `written under the Redis lock ${redis.key}, which its writer no longer holds`;
-		return { verdict: { state: 'stale', reason: 'lease-expired', detail }, previous: previousOf(parsed) };
+	if (redis && parsed.kind === 'record' && parsed.record.backend === 'redis' && parsed.record.redisKey === redis.key) {
+		const current = await redis.currentToken().then((token) => ({ token }), () => undefined);
+		if (current && current.token !== parsed.record.token) {
+			const detail = `written under the Redis lock ${redis.key}, which its writer no longer holds`;
+			return { verdict: { state: 'stale', reason: 'lease-expired', detail }, previous: previousOf(parsed) };
+		}
 	}
 	const pids = parsed.kind === 'record' ? [parsed.record.pid, parsed.record.supervisor.pid] : parsed.kind === 'legacy' ? [parsed.pid] : [];
 	const facts = new Map<number, LookedUpProcess | undefined>();
@@ -238,7 +245,7 @@ export async function acquireLock(databasePath: string, options: AcquireOptions 
 	const record = supervisorRecord(token, options.owner ?? '', options.command, options);
 	const content = serializeRecord(record);
 	// Holding the Redis key (the caller took it first), every other Redis holder's file is stale.
-	const context: JudgeContext = { databasePath, staleAfterMs: options.staleAfterMs, redis: options.redisKey ? { key: options.redisKey, token } : undefined };
+	const context: JudgeContext = { databasePath, staleAfterMs: options.staleAfterMs, redis: options.redisKey ? { key: options.redisKey, currentToken: async () => token } : undefined };
 	for (;;) {
 		if (options.signal?.aborted) return { acquired: false, reason: 'canceled', recovered, waitedMs: Date.now() - started };
 		let stamp: FileStamp | undefined;
@@ -338,26 +345,31 @@ export class HeldLock {
 	}
 
 	/**
-	 * Refreshes the lease: sets the file's modification time to now, on the very file we wrote (same inode, opened
-	 * without following links). Returns false when the file is no longer ours (removed or replaced by someone who
-	 * judged it stale): the lock is lost.
+	 * Refreshes the lease: sets the file's modification time to now, on the very file we wrote, proven through the
+	 * descriptor we change it by (opened without following links; same inode, and our token inside: an inode number
+	 * alone may have been handed to the next holder's file). Returns false when the file is no longer ours (removed or
+	 * replaced by someone who judged it stale): the lock is lost. I/O errors are thrown.
 	 */
 	heartbeat(): boolean {
 		if (this.releasedAlready) return false;
 		let fd: number;
 		try {
 			fd = openSync(this.pidFile, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-		} catch {
-			// Gone, or replaced by a link: not ours any more.
-			return false;
+		} catch (error) {
+			const code = (error as NodeJS.ErrnoException).code;
+			if (code === 'ENOENT' || code === 'ELOOP') return false;
+			throw error;
 		}
 		try {
 			const before = fstatSync(fd);
-			if (before.dev !== this.stamp.dev || before.ino !== this.stamp.ino) return false;
+			if (!before.isFile() || before.dev !== this.stamp.dev || before.ino !== this.stamp.ino || before.size > MAX_PID_FILE_BYTES) return false;
+			const buffer = Buffer.alloc(before.size);
+			const length = readSync(fd, buffer, 0, buffer.length, 0);
+			const parsed = parsePidFile(buffer.subarray(0, length).toString('utf8'));
+			if (parsed.kind !== 'record' || parsed.record.token !== this.token) return false;
 			const now = new Date();
 			futimesSync(fd, now, now);
-			const after = fstatSync(fd);
-			this.stamp = { dev: after.dev, ino: after.ino, size: after.size, mtimeMs: after.mtimeMs };
+			this.stamp = stampOf(fstatSync(fd));
 			return true;
 		} finally {
 			closeSync(fd);

@@ -21,6 +21,8 @@ export interface RedisHolder {
 	pid: number;
 	role: 'supervisor' | 'job';
 	pidStart?: number;
+	/** The job's process group: its children may outlive the leader. */
+	pgid?: number;
 	supervisorPid: number;
 	supervisorStart?: number;
 	command: string;
@@ -81,14 +83,14 @@ export class RedisLockClient {
 	) {}
 
 	/** Connects, or throws RedisUnavailable with a message naming the server (never its password). */
-	static async connect(url: string, options: { connectTimeoutMs?: number; insecureTls?: boolean } = {}): Promise<RedisLockClient> {
+	static async connect(url: string, options: { connectTimeoutMs?: number; commandTimeoutMs?: number; insecureTls?: boolean } = {}): Promise<RedisLockClient> {
 		const where = describeRedisUrl(url);
 		let redis: Redis;
 		try {
 			redis = new Redis(url, {
 				lazyConnect: true,
 				connectTimeout: options.connectTimeoutMs ?? REDIS_DEFAULTS.connectTimeoutMs,
-				commandTimeout: REDIS_DEFAULTS.commandTimeoutMs,
+				commandTimeout: options.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,
 				maxRetriesPerRequest: 1,
 				enableOfflineQueue: false,
 				// A lock must not wait for reconnections: one attempt, then report.
@@ -117,6 +119,14 @@ export class RedisLockClient {
 		} catch (error) {
 			throw new RedisUnavailable(`Redis at ${this.where} failed to ${what}: ${messageOf(error)}`);
 		}
+	}
+
+	/**
+	 * For the connection a run keeps while it holds a lock: reconnect after a dropped connection (commands still fail
+	 * at once while it is down, so a renewal reports the outage instead of waiting).
+	 */
+	keepReconnecting(): void {
+		this.redis.options.retryStrategy = (attempt: number) => Math.min(100 * attempt, 1000);
 	}
 
 	static keyFor(name: string): string {

@@ -93,9 +93,16 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 	}
 	const lock = acquisition.lock;
 	hooks.onEvent?.({ type: 'lock-acquired', pidFile, recovered, waitedMs: acquisition.waitedMs });
-	let lease: LeaseKeeper | undefined;
-	const lockReport = (): Outcome['lock'] => ({ pidFile, ...backend, acquired: true, waitedMs: acquisition.waitedMs, recovered, released: false, lease: lease?.report });
+	const lockReport = (): Outcome['lock'] => ({ pidFile, ...backend, acquired: true, waitedMs: acquisition.waitedMs, recovered, released: false, lease: lease.report });
 	const active = { lock, group: undefined as GroupIdentity | undefined };
+	// The lease is renewed from here, the supervisor, whatever the job is busy with, from the moment the lock is ours.
+	// Losing it stops the job at once (SIGKILL, no grace): before the lease can run out, so two writers never run.
+	let onLockLost: () => void = () => undefined;
+	let lockLost = false;
+	const lease: LeaseKeeper = keepLease(lock, () => {
+		lockLost = true;
+		onLockLost();
+	});
 	const untrack = trackRun(active);
 	let log: LogFile | undefined;
 	let outcome: Outcome | undefined;
@@ -109,6 +116,13 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		const others = lockHolders(await findDatabaseHolders(resolved.databasePath, { probe: options.probeDatabase !== false, includeOpen: false }));
 		if (options.signal?.aborted) {
 			outcome = finish({ status: 'canceled', exitCode: null, signal: null, jobPid: null, lock: lockReport(), output: { stdout: emptyStream, stderr: emptyStream } });
+			return outcome;
+		}
+		if (lockLost) {
+			outcome = finish({
+				status: 'failed', exitCode: null, signal: null, jobPid: null, lock: lockReport(), error: `the lock was lost before the job started (${lease.report.lost}); nothing was run`,
+				output: { stdout: emptyStream, stderr: emptyStream },
+			});
 			return outcome;
 		}
 		if (others.length) {
@@ -144,11 +158,11 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		const stop = (reason: Termination['reason']): void => {
 			if (stopping) return;
 			hooks.onEvent?.({ type: 'job-stopping', reason });
-			stopping = stopGroup(group, resolved.graceMs, reason);
+			stopping = stopGroup(group, reason === 'lock-lost' ? 0 : resolved.graceMs, reason);
 		};
 		const deadline = setTimeout(() => stop('timeout'), resolved.timeoutMs);
-		// The lease is renewed from here, the supervisor, whatever the job is busy with; losing it stops the job.
-		lease = keepLease(lock, () => stop('lock-lost'));
+		onLockLost = () => stop('lock-lost');
+		if (lockLost) onLockLost();
 		const onAbort = (): void => stop(abortReasonIsSignal(options.signal) ? 'supervisor-signal' : 'canceled');
 		options.signal?.addEventListener('abort', onAbort, { once: true });
 		// A cancel that came while the job was being started has no event left to fire.
@@ -189,7 +203,7 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		});
 		return outcome;
 	} finally {
-		lease?.stop();
+		lease.stop();
 		// Whatever happened above (including a bug of ours), never leave the job running without its lock.
 		let survivors = false;
 		if (active.group && groupAlive(active.group.pgid)) {
@@ -200,8 +214,9 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		log?.close();
 		untrack();
 		// Processes that survive SIGKILL (stuck in the kernel) may still write: the lock stays, naming their group.
+		if (survivors) lock.abandon();
 		const release = survivors
-			? { released: false as const, detail: `process group ${active.group?.pgid} survived SIGKILL; the lock is kept until it is gone (duckdb-lock-cleanup removes it then)` }
+			? { released: false as const, detail: `process group ${active.group?.pgid} survived SIGKILL; the PID file is kept until it is gone (duckdb-lock-cleanup removes it then)${options.redis ? '; the Redis lease runs out by itself' : ''}` }
 			: await lock.release();
 		const note = release.released ? undefined : release.detail;
 		if (outcome) {

@@ -3,7 +3,7 @@
  * persistence, stopped (by the PID we started) when the test is done. `.ci/run` installs redis-server.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { RedisLockClient } from '../../lib/lock/redis';
 import { sleep, track } from './processes';
 
@@ -61,4 +61,32 @@ export async function startRedis(options: { port?: number; untracked?: boolean }
 	}
 	child.kill('SIGKILL');
 	throw new Error(`redis-server did not start on port ${chosen}: ${log.slice(-500)}`);
+}
+
+/**
+ * A TCP relay to Redis that the test can cut: the process behind it loses Redis while Redis itself (and everyone
+ * connected directly) carries on, as when one worker's network fails.
+ */
+export async function startRelay(targetPort: number): Promise<{ url: string; cut(): Promise<void> }> {
+	const sockets = new Set<import('node:net').Socket>();
+	const server = createServer((inbound) => {
+		const outbound = connect(targetPort, '127.0.0.1');
+		for (const socket of [inbound, outbound]) {
+			sockets.add(socket);
+			socket.on('error', () => undefined);
+			socket.on('close', () => sockets.delete(socket));
+		}
+		inbound.pipe(outbound);
+		outbound.pipe(inbound);
+	});
+	const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+	return {
+		url: `redis://127.0.0.1:${port}`,
+		async cut() {
+			await new Promise<void>((resolve) => {
+				server.close(() => resolve());
+				for (const socket of sockets) socket.destroy();
+			});
+		},
+	};
 }
