@@ -3,10 +3,11 @@ import { benchLock } from './lock';
 import { benchRun } from './run';
 import { benchHolders } from './holders';
 import { benchIngest } from './ingest';
+import { benchLease } from './lease';
 
 async function main(): Promise<void> {
 	const only = process.argv[2];
-	const suites: Record<string, () => Promise<void>> = { lock: benchLock, run: benchRun, holders: benchHolders, ingest: benchIngest };
+	const suites: Record<string, () => Promise<void>> = { lock: benchLock, run: benchRun, holders: benchHolders, ingest: benchIngest, lease: benchLease };
 	for (const [name, run] of Object.entries(suites)) {
 		if (!only || only === name) await run();
 	}

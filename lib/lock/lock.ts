@@ -80,15 +80,18 @@ export type AcquireResult =
 
 
 let cachedSelf: ReturnType<typeof selfIdentity> | undefined;
+/** This process, once: its command line already cleared of URL passwords (it goes into a world-readable file). */
 function self(): ReturnType<typeof selfIdentity> {
-	cachedSelf ??= selfIdentity();
+	if (!cachedSelf) {
+		const me = selfIdentity();
+		cachedSelf = { ...me, command: redactUrlPasswords(me.command) };
+	}
 	return cachedSelf;
 }
 
 function supervisorRecord(token: string, owner: string, command: string | undefined, lease: Pick<AcquireOptions, 'heartbeatMs' | 'staleAfterMs' | 'redisKey'> = {}): LockRecord {
 	const me = self();
-	// Command lines are written into a world-readable file: a password in a URL argument (--redis) never is.
-	const ownCommand = redactUrlPasswords(me.command);
+	const ownCommand = me.command;
 	return {
 		pid: me.pid,
 		role: 'supervisor',
