@@ -144,15 +144,17 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 			});
 			return outcome;
 		}
+		// Read the job's output from the first moment, before anything is awaited: a quick job may be gone already,
+		// and its output must not be left to whoever drains an unread pipe.
+		const sinks = (name: StreamName): Writable[] => (hooks.echo?.[name] ? [hooks.echo[name]] : []);
+		const outputOptions: OutputOptions = { tailBytes: options.tailBytes, onLine: hooks.onLine, log, sinks: { stdout: sinks('stdout'), stderr: sinks('stderr') } };
+		const pumps = [new OutputPump(job.stdout, 'stdout', outputOptions), new OutputPump(job.stderr, 'stderr', outputOptions)];
 		const leader = readProcess(job.pid, { details: false });
 		const group: GroupIdentity = { pgid: job.pid, leaderStartTicks: leader?.startTicks };
 		active.group = group;
 		await lock.recordJob({ pid: job.pid, startTicks: leader?.startTicks, pgid: job.pid, command: [resolved.file, ...resolved.args].join(' ') });
 		hooks.onEvent?.({ type: 'job-started', pid: job.pid, command: options.command });
 
-		const sinks = (name: StreamName): Writable[] => (hooks.echo?.[name] ? [hooks.echo[name]] : []);
-		const outputOptions: OutputOptions = { tailBytes: options.tailBytes, onLine: hooks.onLine, log, sinks: { stdout: sinks('stdout'), stderr: sinks('stderr') } };
-		const pumps = [new OutputPump(job.stdout, 'stdout', outputOptions), new OutputPump(job.stderr, 'stderr', outputOptions)];
 
 		let stopping: ReturnType<typeof stopGroup> | undefined;
 		const stop = (reason: Termination['reason']): void => {
