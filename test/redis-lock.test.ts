@@ -16,6 +16,7 @@ import type { CleanupReport } from '../lib/cleanup/cleanup';
 import { nodeChild, sleep, stopAll, tempDir, type JsonChild } from './helpers/processes';
 import { freePort, startRelay, startRedis, type RedisServer } from './helpers/redis';
 import { runCli, startCli } from './helpers/cli';
+import { runUnderLock } from '../lib/run/supervise';
 
 const dir = tempDir();
 let redis: RedisServer;
@@ -266,4 +267,13 @@ test('a password in the Redis URL never reaches the PID file, the Redis holder r
 	const pidFile = result.json?.output.stdout.tail ?? '';
 	assert.match(pidFile, /supervisor_command=.*--redis redis:\/\/:\*\*\*@127\.0\.0\.1/);
 	assert.ok(!`${result.stdout}${result.stderr}`.includes('topsecret'));
+});
+
+test('a job quicker than the Redis round trip still has all its output in the outcome', async () => {
+	const db = freshDb();
+	for (let run = 0; run < 30; run++) {
+		const outcome = await runUnderLock({ databasePath: db, command: ['echo', `run ${run}`], redis: { url: redis.url } });
+		assert.equal(outcome.status, 'success', outcome.summary);
+		assert.equal(outcome.output.stdout.tail, `run ${run}\n`);
+	}
 });
