@@ -41,6 +41,16 @@ export const OPERATION_HELP = `Built-in operations (instead of a COMMAND; run in
 
 type Values = { [K in keyof typeof OPERATION_OPTIONS]?: (typeof OPERATION_OPTIONS)[K] extends { multiple: true } ? string[] : string };
 
+/** Which options belong to which use: each is refused, with a clear message, anywhere else. */
+const INGEST_ONLY = ['table', 'format', 'header', 'delimiter', 'mode', 'columns', 'primary-key'] as const;
+const SQL_ONLY = ['rows'] as const;
+const SHARED = ['allow-dir', 'threads', 'memory-limit'] as const;
+
+function refuseOptions(values: Values, names: ReadonlyArray<keyof Values>, belongs: string): void {
+	const stray = names.find((name) => values[name] !== undefined);
+	if (stray) throw new UsageError(`--${stray} belongs to ${belongs}. See --help.`);
+}
+
 const MODES: Record<string, WriteMode> = { append: 'append', replace: 'replace', 'insert-or-ignore': 'insertOrIgnore', upsert: 'upsert' };
 
 function positiveInteger(text: string | undefined, option: string): number | undefined {
@@ -65,7 +75,7 @@ export function operationFrom(values: Values, databasePath: string, hasCommand: 
 	};
 	if (ingest) {
 		if (!values.table) throw new UsageError('--ingest needs --table NAME: the table to load the files into.');
-		if (values.rows !== undefined) throw new UsageError('--rows belongs to --sql, not --ingest. See --help.');
+		refuseOptions(values, SQL_ONLY, '--sql, not --ingest');
 		const mode = values.mode === undefined ? undefined : MODES[values.mode];
 		if (values.mode !== undefined && !mode) throw new UsageError(`--mode ${values.mode}: use append, replace, insert-or-ignore or upsert.`);
 		return {
@@ -90,12 +100,10 @@ export function operationFrom(values: Values, databasePath: string, hasCommand: 
 		} catch (error) {
 			throw new UsageError(`--sql ${values.sql}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)}). Give the path of a SQL file.`);
 		}
-		const stray = (['table', 'format', 'header', 'delimiter', 'mode', 'columns', 'primary-key'] as const).find((name) => values[name] !== undefined);
-		if (stray) throw new UsageError(`--${stray} belongs to --ingest, not --sql. See --help.`);
+		refuseOptions(values, INGEST_ONLY, '--ingest, not --sql');
 		const rows = positiveInteger(values.rows, '--rows');
 		return { operation: 'runSql', spec: { ...shared, sql, returnRows: rows !== undefined, rowLimit: rows } };
 	}
-	const stray = (['table', 'format', 'header', 'delimiter', 'mode', 'columns', 'primary-key', 'rows', 'allow-dir', 'threads', 'memory-limit'] as const).find((name) => values[name] !== undefined);
-	if (stray) throw new UsageError(`--${stray} belongs to --ingest or --sql. See --help.`);
+	refuseOptions(values, [...INGEST_ONLY, ...SQL_ONLY, ...SHARED], '--ingest or --sql');
 	return undefined;
 }

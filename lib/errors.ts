@@ -8,3 +8,8 @@ export class UsageError extends Error {
 		this.name = 'UsageError';
 	}
 }
+
+/** An error's message on one line (DuckDB's messages span several), for reports, summaries and JSON lines. */
+export function messageOf(error: unknown): string {
+	return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ').trim();
+}

@@ -55,7 +55,7 @@ test('a script runs in one transaction: changed rows are counted and the last qu
 	assert.deepEqual(outcome.sql?.rows?.[1], { id: 1, price: 3, traded_at: '2024-01-01T00:01:00.000Z', huge: '9007199254740993' });
 	assert.deepEqual(outcome.sql?.columns, ['id', 'price', 'traded_at', 'huge']);
 	assert.match(outcome.summary, /^Success: ran 4 statements, 60 rows changed, 5 rows returned/);
-	JSON.stringify(outcome);
+	assert.doesNotThrow(() => JSON.stringify(outcome), 'JSON-safe (no bigint) for n8n items');
 	assert.equal(await countRows(db, 'prices'), 50);
 });
 
@@ -160,6 +160,15 @@ test('the CLI: --sql FILE with --rows prints JSON lines; --ingest without --tabl
 	const both = await runCli('duckdb-safe-ingest', ['--db', db, '--sql', script, '--', 'true']);
 	assert.equal(both.code, 125);
 	assert.match(both.stderr, /Give one of/);
+	for (const [args, message] of [
+		[['--threads', '2', '--', 'true'], /--threads belongs to --ingest or --sql/],
+		[['--sql', script, '--table', 't'], /--table belongs to --ingest, not --sql/],
+		[['--ingest', join(root, '*.csv'), '--table', 't', '--rows', '3'], /--rows belongs to --sql, not --ingest/],
+	] as const) {
+		const misplaced = await runCli('duckdb-safe-ingest', ['--db', db, ...args]);
+		assert.equal(misplaced.code, 125);
+		assert.match(misplaced.stderr, message);
+	}
 	const failed = await runCli('duckdb-safe-ingest', ['--db', db, '--json', '--ingest', join(root, '*.parquet'), '--table', 't2']);
 	assert.equal(failed.code, 1);
 	assert.equal(failed.json?.status, 'failed');

@@ -7,14 +7,12 @@
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parseLockConflict } from './conflict';
+import { messageOf } from '../errors';
 
 function reply(message: object): void {
 	process.stdout.write(`${JSON.stringify(message)}\n`, () => process.exit(0));
 }
 
-function messageOf(error: unknown): string {
-	return error instanceof Error ? error.message : String(error);
-}
 
 async function probe(path: string): Promise<void> {
 	try {

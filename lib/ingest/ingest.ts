@@ -11,6 +11,7 @@ import { qualified, type ResolvedIngest } from './spec';
 import { csvHeaderFor, type SourceFile } from './sources';
 import { columnsForNewTable, createTable, keyProblem, tableShape, type TableShape } from './table';
 import { formatDuration } from '../duration';
+import { messageOf } from '../errors';
 
 export interface WorkerControl {
 	stopping(): boolean;
@@ -23,9 +24,6 @@ const VERB = { append: 'INSERT INTO', replace: 'INSERT INTO', insertOrIgnore: 'I
 
 class Stopped extends Error {}
 
-function messageOf(error: unknown): string {
-	return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ').trim();
-}
 
 export function emptyReport(spec: ResolvedIngest, matched: number): IngestReport {
 	return {

@@ -3,8 +3,8 @@
  * bad input is a UsageError with a message that says what to fix, and nothing is created.
  */
 import { dirname, resolve } from 'node:path';
-import { statSync } from 'node:fs';
 import { UsageError } from '../errors';
+import { isDirectory } from '../paths';
 
 export const WRITE_MODES = ['append', 'replace', 'insertOrIgnore', 'upsert'] as const;
 export type WriteMode = (typeof WRITE_MODES)[number];
@@ -133,15 +133,6 @@ function checkSettings(settings: DatabaseSettings): void {
 	}
 	if (settings.memoryLimit !== undefined && !MEMORY.test(settings.memoryLimit.trim())) {
 		throw new UsageError(`Memory limit "${settings.memoryLimit}" is not a size. Write it like 512MB or 4GB.`);
-	}
-}
-
-function isDirectory(path: string): boolean {
-	try {
-		return statSync(path).isDirectory();
-	} catch {
-		// Missing or unreadable: not a folder we can use; the caller words the message.
-		return false;
 	}
 }
 

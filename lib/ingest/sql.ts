@@ -12,10 +12,8 @@ import { ResultReturnType, StatementType, type DuckDBConnection, type DuckDBPrep
 import type { SqlReport } from './report';
 import type { ResolvedSql } from './spec';
 import type { WorkerControl } from './ingest';
+import { messageOf } from '../errors';
 
-function messageOf(error: unknown): string {
-	return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ').trim();
-}
 
 /** Rows as n8n items can carry them: BIGINT as a number when exact, else a string; dates as ISO text; bytes as base64. */
 export function jsonSafe(value: unknown): unknown {

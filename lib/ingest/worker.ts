@@ -8,6 +8,7 @@
  * replays its WAL on the next open, so only committed files count either way.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { messageOf } from '../errors';
 import { emptyReport, ingestFiles, refuseBeforeOpening, type WorkerControl } from './ingest';
 import { listSources, type SourceFile } from './sources';
 import { openConfined, type OpenDatabase } from './sandbox';
@@ -16,9 +17,6 @@ import type { WorkerTask } from './spec';
 
 const EXIT = { ok: 0, failed: 1, stopped: 143 };
 
-function messageOf(error: unknown): string {
-	return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ').trim();
-}
 
 async function main(): Promise<number> {
 	const task = JSON.parse(readFileSync(process.argv[2], 'utf8')) as WorkerTask;

@@ -11,6 +11,7 @@ import { fileLocks } from '../proc/holders';
 import { probeDatabase } from '../duckdb/probe';
 import { redactUrlPasswords } from '../mask';
 import { UsageError } from '../errors';
+import { sleep } from '../duration';
 import { createExclusive, newToken, readPidFile, readPidFileSettled, type FileStamp, type PidFileRead } from './files';
 import { HeldLock, releaseByToken, type JobIdentity, type ReleaseResult } from './held';
 import { judgeLock, LEASE_DEFAULTS, type LockHolder, type LockVerdict, type StaleReason } from './liveness';
@@ -201,21 +202,6 @@ async function removeStale(path: string, seen: { text: string; ino: number }, de
 	} finally {
 		releaseByToken(claimPath, claimToken);
 	}
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-	return new Promise((resolve) => {
-		if (signal?.aborted) return resolve();
-		const onAbort = (): void => {
-			clearTimeout(timer);
-			resolve();
-		};
-		const timer = setTimeout(() => {
-			signal?.removeEventListener('abort', onAbort);
-			resolve();
-		}, ms);
-		signal?.addEventListener('abort', onAbort, { once: true });
-	});
 }
 
 function explainFsError(error: unknown, pidFile: string): never {

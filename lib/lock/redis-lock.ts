@@ -9,6 +9,7 @@ import { groupAlive } from '../proc/group';
 import { acquireLock, newLockToken, type AcquireOptions, type AcquireResult, type HeldLock, type JobIdentity, type LockInspection, type RecoveredLock, type ReleaseResult } from './lock';
 import { checkableByPid, judgeLock, LEASE_DEFAULTS } from './liveness';
 import { redactUrlPasswords } from '../mask';
+import { sleep } from '../duration';
 import type { LockRecord } from './record';
 import { RedisLockClient, RedisUnavailable, type RedisHolder, type RedisLockState } from './redis';
 import { FileLock, lostBy, type RenewResult, type TakeResult } from './file-lock';
@@ -155,16 +156,6 @@ async function deadLocalHolder(state: RedisLockState): Promise<{ detail: string;
 	const facts = new Map(await Promise.all(pids.map(async (pid) => [pid, await lookupProcess(pid)] as const)));
 	const verdict = judgeLock({ kind: 'record', record }, { ...local, process: (pid) => facts.get(pid), groupAlive });
 	return verdict.state === 'stale' ? { detail: verdict.detail, reason: verdict.reason } : undefined;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-	return new Promise((done) => {
-		const timer = setTimeout(done, ms);
-		signal?.addEventListener('abort', () => {
-			clearTimeout(timer);
-			done();
-		}, { once: true });
-	});
 }
 
 export async function takeRedisLock(databasePath: string, options: AcquireOptions & { redis: RedisBackendOptions }): Promise<TakeResult> {

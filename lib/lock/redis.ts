@@ -8,6 +8,7 @@
  * Client: ioredis, the one n8n itself uses for queue mode.
  */
 import Redis from 'ioredis';
+import { messageOf } from '../errors';
 
 export const REDIS_DEFAULTS = { connectTimeoutMs: 3000, commandTimeoutMs: 3000, keyPrefix: 'duckdb-safe-ingest:lock:' };
 
@@ -72,9 +73,6 @@ export function describeRedisUrl(url: string): string {
 	}
 }
 
-function messageOf(error: unknown): string {
-	return error instanceof Error ? error.message : String(error);
-}
 
 export class RedisLockClient {
 	private constructor(

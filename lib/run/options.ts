@@ -2,9 +2,9 @@
  * The options of a supervised run, their defaults (one place), and their validation: everything is checked before
  * anything is created, so bad input leaves no trace.
  */
-import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors';
+import { isDirectory, isNonEmptyFile } from '../paths';
 import { findWalFiles } from '../wal';
 import type { Operation } from '../outcome';
 import type { RedisBackendOptions } from '../lock/database-lock';
@@ -66,24 +66,6 @@ interface Resolved {
 	logFile?: string;
 	heartbeatMs: number;
 	staleAfterMs: number;
-}
-
-function isDirectory(path: string): boolean {
-	try {
-		return statSync(path).isDirectory();
-	} catch {
-		// Missing or unreadable: not a folder we can use; the caller words the message.
-		return false;
-	}
-}
-
-function isNonEmptyFile(path: string): boolean {
-	try {
-		return statSync(path).size > 0;
-	} catch {
-		// Missing: not a usable database file.
-		return false;
-	}
 }
 
 /** Checks everything before anything is created, so bad input leaves no trace. */
