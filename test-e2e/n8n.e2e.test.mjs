@@ -12,7 +12,7 @@ const MIN = 60_000;
 let ctx;
 
 function only(run, index) {
-  assert.ok(run.result, `n8n execute printed no JSON result (exit ${run.proc.code})\nstderr:\n${run.proc.stderr.slice(-3000)}`);
+  assert.ok(run.result, `n8n execute printed no JSON result (exit ${run.proc.code})\nstdout:\n${run.proc.stdout.slice(-3000)}\nstderr:\n${run.proc.stderr.slice(-3000)}`);
   assert.deepEqual(run.fired.map((o) => o.index), [index], `expected only output ${index} to fire; fired: ${JSON.stringify(run.fired.map((o) => [o.name, o.items.map((i) => i.summary)]))}`);
   assert.equal(run.fired[0].items.length, 1);
   return run.fired[0].items[0];

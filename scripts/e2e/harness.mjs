@@ -89,13 +89,19 @@ export function runN8n(n8n, args, env, { onSpawn, timeoutMs = 300_000 } = {}) {
   });
 }
 
-/** JSON printed by `n8n execute --rawOutput`: from the first line starting with `{`. */
+/**
+ * JSON printed by `n8n execute --rawOutput`: from the first line that is `{` to the first line that is `}` (the
+ * document is indented, so only its own braces sit in column 0). n8n may log other lines around it, such as
+ * "Registered runner ..." from the task runner broker, which can come before or after the JSON.
+ */
 export function parseExecuteOutput(stdout) {
   const lines = stdout.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('{'));
+  const start = lines.findIndex((l) => l === '{');
   if (start < 0) return undefined;
+  const end = lines.indexOf('}', start + 1);
+  if (end < 0) return undefined;
   try {
-    return JSON.parse(lines.slice(start).join('\n'));
+    return JSON.parse(lines.slice(start, end + 1).join('\n'));
   } catch {
     return undefined;
   }
