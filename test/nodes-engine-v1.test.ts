@@ -1,13 +1,11 @@
 /** The nodes inside n8n 1.x's execution engine (n8n-core 1.122, used by the last 1.x release, n8n 1.123). */
 // Must come first: makes the nodes' `n8n-workflow` the one n8n-core 1.x uses, as in a real n8n 1.x install.
-import './helpers/engine-v1-alias';
+import { ENGINE_V1_WORKFLOW_PATH } from './helpers/engine-v1-alias';
 import { defineNodeSuite } from './helpers/node-suite';
-
-defineNodeSuite('v1');
-
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENGINE_V1_WORKFLOW_PATH } from './helpers/engine-v1-alias';
+
+defineNodeSuite('v1');
 
 test('[v1] the nodes really run against n8n-workflow 1.x', () => {
 	assert.equal(require.resolve('n8n-workflow'), ENGINE_V1_WORKFLOW_PATH);

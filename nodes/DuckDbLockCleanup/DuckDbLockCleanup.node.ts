@@ -9,7 +9,7 @@ export class DuckDbLockCleanup implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'DuckDB Lock Cleanup',
 		name: 'duckDbLockCleanup',
-		icon: 'file:duckdbCleanup.svg',
+		icon: { light: 'file:duckdbCleanup.svg', dark: 'file:duckdbCleanup.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{ String($parameter["databasePath"] || "").split("/").pop() }}',

@@ -11,7 +11,7 @@ export class DuckDbSafeIngest implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'DuckDB Safe Ingest',
 		name: 'duckDbSafeIngest',
-		icon: 'file:duckdb.svg',
+		icon: { light: 'file:duckdb.svg', dark: 'file:duckdb.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{ ({ runCommand: "Run Command", ingestFiles: "Ingest Files", runSql: "Run SQL" })[$parameter["operation"]] + ": " + String($parameter["databasePath"] || "").split("/").pop() }}',
