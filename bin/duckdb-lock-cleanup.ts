@@ -147,7 +147,24 @@ async function main(): Promise<number> {
 			};
 		}
 	}
-	const report = await cleanupDatabase(options.databasePath, options.policy);
+	// Ctrl-C or SIGTERM: start nothing more (a stop under way finishes), report what was done. A second one ends us.
+	const cancel = new AbortController();
+	for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+		process.once(signal, () => {
+			say(`duckdb-lock-cleanup: ${signal}: canceling; nothing further is started`);
+			cancel.abort();
+		});
+	}
+	let report: CleanupReport;
+	try {
+		report = await cleanupDatabase(options.databasePath, { ...options.policy, signal: cancel.signal });
+	} catch (error) {
+		if (error instanceof UsageError) {
+			say(`duckdb-lock-cleanup: error: ${error.message}`);
+			return EXIT_CODES.usage;
+		}
+		throw error;
+	}
 	print(report);
 	if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
 	return report.state === 'held' ? 1 : 0;

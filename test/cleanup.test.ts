@@ -6,13 +6,14 @@ import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { findDatabaseHolders } from '../lib/duckdb/holders';
 import { runUnderLock } from '../lib/run/supervise';
 import { parsePidFile, serializeRecord } from '../lib/lock/record';
 import { bootId, hostName, readProcess } from '../lib/proc/identity';
 import { findWalFiles } from '../lib/wal';
-import type { CleanupReport } from '../lib/cleanup/cleanup';
+import { cleanupDatabase, type CleanupReport } from '../lib/cleanup/cleanup';
 import { runCli, startCli } from './helpers/cli';
 import { nodeChild, stopAll, tempDir, sleep, type JsonChild } from './helpers/processes';
 
@@ -130,6 +131,43 @@ test('without a terminal and without --yes nothing is stopped', async () => {
 	assert.match(result.stderr, /would stop process \d+ .*rerun with --yes/);
 	assert.ok(result.json?.actions.every((action) => !action.done));
 	assert.ok(readProcess(writer.pid), 'still running');
+});
+
+test('a mistyped database path is a usage error (125) naming it, never a clean report; nothing is created', async () => {
+	const missingFolder = await cleanup(['--db', join(dir.path, 'no-such-folder', 'x.duckdb'), '--inspect-only']);
+	assert.equal(missingFolder.code, 125);
+	assert.match(missingFolder.stderr, /The database folder .*no-such-folder does not exist/);
+	const typo = join(dir.path, 'typo.duckdb');
+	const missingFile = await cleanup(['--db', typo]);
+	assert.equal(missingFile.code, 125);
+	assert.match(missingFile.stderr, /There is no database .*typo\.duckdb \(no file, no lock file, no WAL\)/);
+	assert.equal(missingFile.json, undefined, 'no report');
+	assert.deepEqual([typo, `${typo}.pid`].filter((path) => existsSync(path)), []);
+});
+
+test('a stuck recovery claim is named in the report, and nothing is removed behind it', async () => {
+	const db = freshDb();
+	await createDatabase(db);
+	const dead = spawnSync('true').pid!;
+	writeFileSync(`${db}.pid`, serializeRecord({
+		pid: dead, role: 'job', pidStart: 1, command: 'python3 crashed.py', host: hostName(), bootId: bootId(), pidNamespace: '',
+		lockedAt: new Date(0).toISOString(), owner: 'crashed', supervisor: { pid: dead, startTicks: 1, command: 'n8n' }, token: 'x',
+	}));
+	writeFileSync(`${db}.pid.recover`, '');
+	const result = await cleanup(['--db', db]);
+	assert.match(result.json?.remaining.join('\n') ?? '', /\.pid is stale .* but the recovery claim .*\.pid\.recover blocks its removal; .* remove it by hand/, result.stderr);
+	assert.ok(existsSync(`${db}.pid`) && existsSync(`${db}.pid.recover`), 'both left for a person to inspect');
+});
+
+test('a canceled cleanup stops nobody and says so', async () => {
+	const db = freshDb();
+	const writer = await holder(db, 'write');
+	const report = await cleanupDatabase(db, { removeStale: true, stopAllHolders: true, graceMs: 100, signal: AbortSignal.abort() });
+	const stop = report.actions.find((action) => action.action === 'stop-holder');
+	assert.equal(stop?.done, false);
+	assert.match(stop?.detail ?? '', /not done: the cleanup was canceled: process \d+ .* left running/);
+	assert.equal(report.state, 'held');
+	assert.ok(readProcess(writer.pid), 'the holder still runs');
 });
 
 test('a WAL left by kill -9 is untouched without --recover-wal, and recovered with it: committed rows kept, uncommitted gone', async () => {

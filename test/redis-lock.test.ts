@@ -8,12 +8,14 @@ import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import Redis from 'ioredis';
 import { RedisLockClient } from '../lib/lock/redis';
 import { redisKeyFor } from '../lib/lock/database-lock';
 import { parsePidFile, serializeRecord } from '../lib/lock/record';
 import type { CleanupReport } from '../lib/cleanup/cleanup';
-import { nodeChild, sleep, stopAll, tempDir, type JsonChild } from './helpers/processes';
+import { nodeChild, sleep, stopAll, tempDir, track, type JsonChild } from './helpers/processes';
+import { bootId, hostName, pidNamespace, readProcess } from '../lib/proc/identity';
 import { freePort, startRelay, startRedis, type RedisServer } from './helpers/redis';
 import { runCli, startCli } from './helpers/cli';
 import { runUnderLock } from '../lib/run/supervise';
@@ -219,6 +221,31 @@ test('a PID file left under an expired Redis key is replaced at once; the cleanu
 	assert.deepEqual(cleaned.json?.actions.filter((action) => action.done).map((action) => action.action).sort(), ['remove-stale-pid-file', 'remove-stale-redis-lock']);
 	assert.equal(await withClient((client) => client.read(key)), undefined);
 	assert.equal(existsSync(`${db}.pid`), false);
+});
+
+test('a job left running on this machine after its Redis key expired still blocks the next run; once it is gone the file is replaced', async () => {
+	const db = freshDb();
+	const key = redisKeyFor(db, { url: redis.url });
+	// The job a supervisor could not stop (it gave up and let its Redis key expire): a process of ours, its own group.
+	const job = track(spawn('sleep', ['600'], { detached: true, stdio: 'ignore' }));
+	const facts = readProcess(job.pid!);
+	assert.ok(facts?.startTicks, 'the job runs');
+	const supervisor = spawnSync('true');
+	writeFileSync(`${db}.pid`, serializeRecord({
+		pid: job.pid!, role: 'job', pidStart: facts.startTicks, pgid: job.pid!, command: 'sleep 600', host: hostName(), bootId: bootId(), pidNamespace: pidNamespace(),
+		lockedAt: new Date().toISOString(), owner: 'a run whose key expired', supervisor: { pid: supervisor.pid!, startTicks: 1, command: 'duckdb-safe-ingest' }, token: 'expired', heartbeatMs: 10_000, staleAfterMs: 60_000, backend: 'redis', redisKey: key,
+	}));
+	const blocked = await runCli('duckdb-safe-ingest', ['--db', db, '--redis', redis.url, '--json', '--', 'true']);
+	assert.equal(blocked.json?.status, 'blocked', blocked.stderr);
+	assert.equal(blocked.json?.holder?.pid, job.pid);
+	assert.equal(await withClient((client) => client.read(key)), undefined, 'the blocked run gave its Redis key back');
+	assert.equal(parsePidFile(readFileSync(`${db}.pid`, 'utf8')).kind, 'record', 'the PID file naming the job is kept');
+
+	job.kill('SIGKILL');
+	await new Promise((resolve) => job.once('exit', resolve));
+	const next = await runCli('duckdb-safe-ingest', ['--db', db, '--redis', redis.url, '--json', '--', 'true']);
+	assert.equal(next.json?.status, 'success', next.stderr);
+	assert.match(next.json?.lock.recovered[0]?.detail ?? '', /job PID \d+ no longer exists.*; written under the Redis lock .* no longer holds/);
 });
 
 test('a worker cut off from Redis stops its job before its lease can run out: the next holder never overlaps it', async () => {

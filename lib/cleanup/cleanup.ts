@@ -5,9 +5,12 @@
  * also stop our own stuck jobs older than an age; also stop any other holder (explicit opt-in). WAL recovery is its
  * own opt-in and runs only under our lock with nothing holding the database. Nothing here deletes a WAL file.
  */
-import { basename } from 'node:path';
-import { formatDuration } from '../duration';
-import { inspectLock, removeStaleLock, type JudgeOptions, type LockInspection } from '../lock/lock';
+import { existsSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { formatDuration, sleep } from '../duration';
+import { UsageError } from '../errors';
+import { isDirectory } from '../paths';
+import { inspectLock, pidFilePathFor, removeStaleLock, type JudgeOptions, type LockInspection } from '../lock/lock';
 import { inspectRedisLock, redisKeyFor, removeStaleRedisLock, takeDatabaseLock, type RedisBackendOptions } from '../lock/database-lock';
 import type { HolderReport } from '../outcome';
 import { holderFromInspection } from '../run/reports';
@@ -33,6 +36,8 @@ export interface CleanupPolicy {
 	staleAfterMs?: number;
 	/** The Redis lock backend, when the runs use it. */
 	redis?: RedisBackendOptions;
+	/** Cancels the cleanup (n8n's Stop, Ctrl-C): no further stop, removal or WAL recovery starts; a stop under way finishes. */
+	signal?: AbortSignal;
 }
 
 /** The Redis side of the lock: free, held (by whom, how long its lease still runs), or unreachable. */
@@ -152,13 +157,25 @@ function candidates(found: Inspection, policy: CleanupPolicy): Array<StopCandida
 	return list;
 }
 
-async function waitForRelease(databasePath: string, timeoutMs: number, judge: JudgeOptions): Promise<void> {
+async function waitForRelease(databasePath: string, timeoutMs: number, judge: JudgeOptions, signal?: AbortSignal): Promise<void> {
 	const started = Date.now();
-	while (Date.now() - started < timeoutMs) {
+	while (Date.now() - started < timeoutMs && !signal?.aborted) {
 		if ((await inspectLock(databasePath, judge)).state !== 'held') return;
-		await new Promise((resolve) => setTimeout(resolve, 50));
+		await sleep(50, signal);
 	}
 }
+
+/** A mistyped path must not be reported as a clean database: something of it (file, lock, WAL) has to exist. */
+function checkDatabasePath(databasePath: string): void {
+	const folder = dirname(databasePath);
+	if (!isDirectory(folder)) throw new UsageError(`The database folder ${folder} does not exist. Fix the database path.`);
+	const traces = [databasePath, pidFilePathFor(databasePath), `${pidFilePathFor(databasePath)}.recover`];
+	if (!traces.some((path) => existsSync(path)) && !findWalFiles(databasePath).present) {
+		throw new UsageError(`There is no database ${databasePath} (no file, no lock file, no WAL). Fix the database path.`);
+	}
+}
+
+const CANCELED = 'not done: the cleanup was canceled';
 
 export function describeCandidate(candidate: StopCandidate): string {
 	const running = candidate.elapsedSeconds !== undefined ? `, running ${formatDuration(candidate.elapsedSeconds * 1000)}` : '';
@@ -166,12 +183,18 @@ export function describeCandidate(candidate: StopCandidate): string {
 }
 
 export async function cleanupDatabase(databasePath: string, policy: CleanupPolicy): Promise<CleanupReport> {
+	checkDatabasePath(databasePath);
 	const actions: CleanupAction[] = [];
 	const graceMs = policy.graceMs ?? CLEANUP_DEFAULTS.graceMs;
+	const canceled = (): boolean => policy.signal?.aborted === true;
 	let found = await inspect(databasePath, policy.removeStale, policy);
 
 	if (policy.removeStale) {
 		for (const candidate of candidates(found, policy)) {
+			if (canceled()) {
+				actions.push({ action: 'stop-holder', target: `PID ${candidate.pid}`, done: false, detail: `${CANCELED}: ${describeCandidate(candidate)} left running` });
+				continue;
+			}
 			const refusal = refusalFor(candidate.pid);
 			if (refusal) {
 				actions.push({ action: 'stop-holder', target: `PID ${candidate.pid}`, done: false, detail: refusal });
@@ -185,24 +208,26 @@ export async function cleanupDatabase(databasePath: string, policy: CleanupPolic
 			actions.push({ action: 'stop-holder', target: `PID ${candidate.pid}`, done: result.stopped, detail: `${describeCandidate(candidate)}, ${candidate.why}: ${result.detail}` });
 		}
 		// A live supervisor releases its own PID file once its job is gone; give it a moment before judging.
-		if (actions.some((action) => action.action === 'stop-holder' && action.done)) await waitForRelease(databasePath, CLEANUP_DEFAULTS.releaseWaitMs, found.judge);
-		if (policy.redis) {
+		if (actions.some((action) => action.action === 'stop-holder' && action.done)) await waitForRelease(databasePath, CLEANUP_DEFAULTS.releaseWaitMs, found.judge, policy.signal);
+		if (policy.redis && !canceled()) {
 			const redisRemoval = await removeStaleRedisLock(databasePath, policy.redis);
 			if (redisRemoval.removed) {
 				actions.push({ action: 'remove-stale-redis-lock', target: redisRemoval.key, done: true, detail: `PID ${redisRemoval.removed.previous.kind === 'legacy' ? redisRemoval.removed.previous.pid : '?'}: ${redisRemoval.removed.detail}` });
 				found = await inspect(databasePath, false, policy);
 			}
 		}
-		const removed = await removeStaleLock(databasePath, found.judge);
+		const removed = canceled() ? undefined : await removeStaleLock(databasePath, found.judge);
 		if (removed) {
 			const pid = removed.previous.kind === 'record' ? removed.previous.record.pid : removed.previous.pid;
-			actions.push({ action: 'remove-stale-pid-file', target: `${databasePath}.pid`, done: true, detail: `PID ${pid}: ${removed.detail}` });
+			actions.push({ action: 'remove-stale-pid-file', target: pidFilePathFor(databasePath), done: true, detail: `PID ${pid}: ${removed.detail}` });
 		}
 		found = await inspect(databasePath, policy.removeStale, policy);
 	}
 
 	let walRecovery: WalRecovery | undefined;
-	if (policy.removeStale && policy.recoverWal && found.wal.present) {
+	if (policy.removeStale && policy.recoverWal && found.wal.present && canceled()) {
+		actions.push({ action: 'recover-wal', target: found.wal.files[0].path, done: false, detail: CANCELED });
+	} else if (policy.removeStale && policy.recoverWal && found.wal.present) {
 		const ours = await takeDatabaseLock(databasePath, { owner: 'duckdb-lock-cleanup WAL recovery', redis: policy.redis, staleAfterMs: policy.staleAfterMs });
 		if (!ours.acquired) {
 			actions.push({ action: 'recover-wal', target: found.wal.files[0].path, done: false, detail: 'not recovered: the database lock is held' });
@@ -245,7 +270,13 @@ function report(databasePath: string, found: Inspection, actions: CleanupAction[
 		remaining.push(`${basename(databasePath)}.pid is held by PID ${pidFile.holder.pid}${where} (${pidFile.holder.command})`);
 	}
 	if (pidFile.state === 'unreadable') remaining.push(`${basename(databasePath)}.pid is unreadable (${pidFile.reason}); inspect it and remove it by hand if no run is active`);
-	if (pidFile.state === 'stale') remaining.push(`${basename(databasePath)}.pid is stale (${pidFile.detail}); run with the Remove Stale Locks action`);
+	if (pidFile.state === 'stale') {
+		// A claim left by a recovery that hung (or an unreadable one) keeps every remover out, this one included.
+		const claim = `${pidFilePathFor(databasePath)}.recover`;
+		remaining.push(existsSync(claim)
+			? `${basename(databasePath)}.pid is stale (${pidFile.detail}) but the recovery claim ${claim} blocks its removal; if no run or cleanup is active, inspect that claim and remove it by hand`
+			: `${basename(databasePath)}.pid is stale (${pidFile.detail}); run with the Remove Stale Locks action`);
+	}
 	for (const holder of lockHolders(found.holders)) {
 		if (pidFile.state === 'held' && holder.ours) continue;
 		remaining.push(`${holder.pid === null ? 'a process in another PID namespace' : `PID ${holder.pid} (${holder.command})`} holds DuckDB's ${holder.lock} lock`);

@@ -3,6 +3,7 @@
  * process), a grace period, SIGKILL, re-checking the process's start time right before each signal so that a reused
  * PID is never hit. PID 1, this process and its parent are never signalled.
  */
+import { sleep } from '../duration';
 import { groupAlive, signalGroup } from '../proc/group';
 import { procAvailable, readProcess } from '../proc/identity';
 
@@ -59,12 +60,12 @@ export async function stopHolder(target: StopTarget, graceMs: number): Promise<S
 	}
 	send(target, 'SIGTERM');
 	const started = Date.now();
-	while (alive(target) && Date.now() - started < graceMs) await new Promise((resolve) => setTimeout(resolve, 20));
+	while (alive(target) && Date.now() - started < graceMs) await sleep(20);
 	let sigkillSent = false;
 	if (alive(target)) {
 		sigkillSent = send(target, 'SIGKILL');
 		const killed = Date.now();
-		while (alive(target) && Date.now() - killed < 5000) await new Promise((resolve) => setTimeout(resolve, 20));
+		while (alive(target) && Date.now() - killed < 5000) await sleep(20);
 	}
 	const gone = !alive(target);
 	const how = sigkillSent ? 'SIGTERM, then SIGKILL after the grace period' : 'SIGTERM';

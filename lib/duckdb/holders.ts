@@ -19,14 +19,15 @@ export interface DatabaseHolder {
 	elapsedSeconds?: number;
 	/** DuckDB's lock: write (read-write open), read (read-only open), or just an open file. */
 	lock: 'write' | 'read' | 'open';
-	/** True when it is the job or supervisor named in our PID file. */
+	/** True when it is (in the process group of) the job named in our PID file; never the supervisor, which may be n8n itself. */
 	ours: boolean;
 	source: 'duckdb-file-lock' | 'duckdb-probe';
 }
 
+/** Our job is what a "stuck job" policy may stop; the supervisor (n8n itself when the node runs) never is. */
 function isOurs(holder: Pick<FileHolder, 'pid' | 'pgid'>, record: LockRecord | undefined): boolean {
-	if (!record) return false;
-	return holder.pid === record.pid || holder.pid === record.supervisor.pid || (record.pgid !== undefined && holder.pgid === record.pgid && record.role === 'job');
+	if (!record || record.role !== 'job') return false;
+	return holder.pid === record.pid || (record.pgid !== undefined && holder.pgid === record.pgid);
 }
 
 export interface HolderQuery {

@@ -136,6 +136,14 @@ function checkSettings(settings: DatabaseSettings): void {
 	}
 }
 
+/**
+ * A source path or glob as it is checked, sandboxed and reported: absolute and normalised (./, //, ..), so one file
+ * has one spelling, and a `..` after a wildcard is resolved before the folder before the wildcard is taken.
+ */
+export function normaliseSource(source: string): string {
+	return resolve(source.trim());
+}
+
 /** The folder part of a glob before its first wildcard: the folder SQL must be allowed to read. */
 export function globBase(glob: string): string {
 	const parts = glob.split('/');
@@ -147,8 +155,7 @@ export function globBase(glob: string): string {
 
 export function resolveIngestSpec(spec: IngestSpec): ResolvedIngest {
 	checkSettings(spec);
-	// resolve() also normalises absolute paths (./, //, ..): one file has one spelling in the sandbox and the reports.
-	const sources = spec.sources.map((source) => source.trim()).filter(Boolean).map((source) => resolve(source));
+	const sources = spec.sources.map((source) => source.trim()).filter(Boolean).map(normaliseSource);
 	if (!sources.length) throw new UsageError('No source files given. Give one or more file paths or globs, e.g. /data/binance/BTCUSDT-aggTrades-*.csv.');
 	for (const source of sources) {
 		const base = globBase(source);

@@ -14,7 +14,7 @@ import { UsageError } from '../errors';
 import { sleep } from '../duration';
 import { createExclusive, newToken, readPidFile, readPidFileSettled, type FileStamp, type PidFileRead } from './files';
 import { HeldLock, releaseByToken, type JobIdentity, type ReleaseResult } from './held';
-import { judgeLock, LEASE_DEFAULTS, type LockHolder, type LockVerdict, type StaleReason } from './liveness';
+import { checkableByPid, judgeLock, LEASE_DEFAULTS, type LockHolder, type LockVerdict, type StaleReason } from './liveness';
 import { parsePidFile, serializeRecord, type LockRecord, type ParsedPidFile } from './record';
 
 export const LOCK_DEFAULTS = {
@@ -128,17 +128,15 @@ export function newLockToken(): string {
 	return newToken();
 }
 
+/** Whether DuckDB reports its file as locked (a probe without a clear answer counts as locked). */
+async function confirmedHeld(databasePath: string): Promise<boolean> {
+	const probe = await probeDatabase(databasePath);
+	return probe.held || Boolean(probe.error);
+}
+
 async function judge(read: PidFileRead & { kind: 'file' | 'unreadable' }, context: JudgeContext): Promise<{ verdict: LockVerdict; previous?: PreviousHolder }> {
 	if (read.kind === 'unreadable') return { verdict: { state: 'unreadable', reason: read.reason } };
 	const parsed = parsePidFile(read.text);
-	const redis = context.redis;
-	if (redis && parsed.kind === 'record' && parsed.record.backend === 'redis' && parsed.record.redisKey === redis.key) {
-		const current = await redis.currentToken().then((token) => ({ token }), () => undefined);
-		if (current && current.token !== parsed.record.token) {
-			const detail = `written under the Redis lock ${redis.key}, which its writer no longer holds`;
-			return { verdict: { state: 'stale', reason: 'lease-expired', detail }, previous: previousOf(parsed) };
-		}
-	}
 	const pids = parsed.kind === 'record' ? [parsed.record.pid, parsed.record.supervisor.pid] : parsed.kind === 'legacy' ? [parsed.pid] : [];
 	const facts = new Map<number, LookedUpProcess | undefined>();
 	for (const pid of pids) if (!facts.has(pid)) facts.set(pid, await lookupProcess(pid));
@@ -152,12 +150,26 @@ async function judge(read: PidFileRead & { kind: 'file' | 'unreadable' }, contex
 		staleAfterMs: context.staleAfterMs,
 		databaseLocked: () => fileLocks(context.databasePath).length > 0,
 	};
+	const redis = context.redis;
+	if (redis && parsed.kind === 'record' && parsed.record.backend === 'redis' && parsed.record.redisKey === redis.key) {
+		const current = await redis.currentToken().then((token) => ({ token }), () => undefined);
+		// Its writer lost the Redis key. Processes we can check here still decide (a job left running after its
+		// supervisor gave up on stopping it keeps the database); only a writer we cannot see is judged by Redis alone.
+		if (current && current.token !== parsed.record.token) {
+			let here = checkableByPid(parsed.record, local) ? judgeLock(parsed, local) : undefined;
+			// A writer elsewhere: its survivors would still hold DuckDB's own file lock, which DuckDB reports to us.
+			if (!here && (await confirmedHeld(context.databasePath))) here = judgeLock(parsed, { ...local, databaseLocked: () => true });
+			if (here?.state === 'held') return { verdict: here, previous: previousOf(parsed) };
+			const lost = `written under the Redis lock ${redis.key}, which its writer no longer holds`;
+			const verdict: LockVerdict = here?.state === 'stale' ? { ...here, detail: `${here.detail}; ${lost}` } : { state: 'stale', reason: 'lease-expired', detail: lost };
+			return { verdict, previous: previousOf(parsed) };
+		}
+	}
 	let verdict = judgeLock(parsed, local);
 	if (verdict.state === 'stale' && verdict.reason === 'lease-expired') {
 		// The heartbeat stopped, but is the holder gone? /proc/locks hides the locks of other PID namespaces (other
 		// containers), so ask DuckDB, whose file lock conflicts across namespaces: held (or no clear answer) wins.
-		const probe = await probeDatabase(context.databasePath);
-		if (probe.held || probe.error) verdict = judgeLock(parsed, { ...local, databaseLocked: () => true });
+		if (await confirmedHeld(context.databasePath)) verdict = judgeLock(parsed, { ...local, databaseLocked: () => true });
 	}
 	return { verdict, previous: previousOf(parsed) };
 }
@@ -178,7 +190,7 @@ type StaleRemoval = 'removed' | 'changed' | 'busy';
  * (`<file>.recover`, published atomically), then checks the file is byte-for-byte what it judged, then unlinks it.
  * A claim left by a remover that died is itself stale and is removed the same way, one level deeper.
  */
-async function removeStale(path: string, seen: { text: string; ino: number }, depth: number, context: JudgeContext): Promise<StaleRemoval> {
+async function removeStale(path: string, seen: { text: string; ino: number; mtimeMs: number }, depth: number, context: JudgeContext): Promise<StaleRemoval> {
 	const claimPath = `${path}.recover`;
 	const claimToken = newToken();
 	const claim = serializeRecord(supervisorRecord(claimToken, `recovering ${path}`, undefined));
@@ -196,7 +208,8 @@ async function removeStale(path: string, seen: { text: string; ino: number }, de
 	if (!owned) return 'busy';
 	try {
 		const now = readPidFile(path);
-		if (now.kind !== 'file' || now.ino !== seen.ino || now.text !== seen.text) return 'changed';
+		// A heartbeat since we judged it (the modification time moved) means its holder lives: not ours to remove.
+		if (now.kind !== 'file' || now.ino !== seen.ino || now.text !== seen.text || now.mtimeMs !== seen.mtimeMs) return 'changed';
 		unlinkSync(path);
 		return 'removed';
 	} finally {

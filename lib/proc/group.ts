@@ -10,6 +10,8 @@ import { procAvailable, readProcess, type ProcessFacts } from './identity';
  * group made only of zombies (which a container without an init may never reap) counts as gone.
  */
 export function groupAlive(pgid: number): boolean {
+	// 0 and 1 are no job's group (kill(-1) would ask about every process); only a garbage record names them.
+	if (pgid <= 1) return false;
 	try {
 		process.kill(-pgid, 0);
 	} catch (error) {
@@ -43,7 +45,8 @@ export interface GroupIdentity {
  * Returns false when nothing was signalled (group gone, or not ours any more).
  */
 export function signalGroup(group: GroupIdentity, signal: NodeJS.Signals): boolean {
-	if (group.pgid <= 1 || group.pgid === process.pid) return false;
+	// Never init's group, nor our own (a job always gets a group of its own, so ours is never a job's).
+	if (group.pgid <= 1 || group.pgid === process.pid || group.pgid === readProcess(process.pid, { details: false })?.pgid) return false;
 	if (procAvailable && group.leaderStartTicks !== undefined) {
 		const leader = readProcess(group.pgid, { details: false });
 		if (leader && leader.pgid === group.pgid && leader.startTicks !== group.leaderStartTicks) return false;

@@ -1,7 +1,7 @@
 /** DuckDB Lock Cleanup: each input item is one cleanup of a database; the report goes to Clean, Recovered or Held. */
 import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 import { cleanupDatabase, type CleanupPolicy, type CleanupReport } from '../../lib/cleanup/cleanup';
-import { allowedPath, asNodeError, item } from '../shared/glue';
+import { asNodeError, cancelSignal, databaseFor, item } from '../shared/glue';
 import { lockBackendFor } from '../shared/lock-backend';
 
 export const CLEANUP_OUTPUTS = ['Clean', 'Recovered', 'Held'] as const;
@@ -20,6 +20,7 @@ async function policyFor(context: IExecuteFunctions, itemIndex: number): Promise
 		stopAllHolders: action === 'stopAny',
 		recoverWal: action !== 'inspect' && (context.getNodeParameter('recoverWal', itemIndex, false) as boolean),
 		graceMs: action === 'stopStuck' || action === 'stopAny' ? number('graceSeconds', 10) * 1000 : undefined,
+		signal: cancelSignal(context),
 		...(await lockBackendFor(context, itemIndex)),
 	};
 }
@@ -29,10 +30,7 @@ export async function executeLockCleanup(this: IExecuteFunctions): Promise<INode
 	const outputs: INodeExecutionData[][] = CLEANUP_OUTPUTS.map(() => []);
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
-			const databasePath = String(this.getNodeParameter('databasePath', itemIndex)).trim();
-			if (!databasePath) throw new NodeOperationError(this.getNode(), 'Database Path is empty', { itemIndex });
-			const resolved = await allowedPath(this, databasePath, 'database', itemIndex);
-			const report = await cleanupDatabase(resolved, await policyFor(this, itemIndex));
+			const report = await cleanupDatabase(await databaseFor(this, itemIndex), await policyFor(this, itemIndex));
 			outputs[OUTPUT_OF[report.state]].push(item(report as unknown as IDataObject, itemIndex));
 		} catch (error) {
 			const nodeError = asNodeError(this, error, itemIndex);

@@ -8,8 +8,8 @@ import { maskSecrets } from '../../lib/mask';
 import { OUTPUT_NAMES, outputIndexFor, type Outcome } from '../../lib/outcome';
 import { runUnderLock, type RunOptions } from '../../lib/run/supervise';
 import { runIngestFiles, runSqlScript } from '../../lib/ingest/run';
-import { asNodeError, item } from '../shared/glue';
-import { databaseFor, ingestSpecFor, sqlSpecFor, supervisionFor } from './operations';
+import { asNodeError, databaseFor, item } from '../shared/glue';
+import { ingestSpecFor, sqlSpecFor, supervisionFor } from './operations';
 
 export const SECRETS_CREDENTIAL = 'duckDbJobSecretsApi';
 const SECRET_PAIRS = 4;

@@ -2,11 +2,10 @@
  * DuckDB Safe Ingest: reading the parameters every operation shares (database, timing, options) and those of the
  * built-in operations into the core's specs. File paths go through the instance's file-access policy first.
  */
-import { existsSync } from 'node:fs';
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
-import { globBase, parseNameList, type IngestSpec, type SqlSpec } from '../../lib/ingest/spec';
+import { globBase, normaliseSource, parseNameList, type IngestSpec, type SqlSpec } from '../../lib/ingest/spec';
 import type { OperationRunOptions } from '../../lib/ingest/run';
-import { allowedPath, cancelSignal, ownerLabel } from '../shared/glue';
+import { allowedPath, cancelSignal, instanceFolders, ownerLabel } from '../shared/glue';
 import { lockBackendFor } from '../shared/lock-backend';
 
 export interface SharedOptions {
@@ -24,15 +23,6 @@ function positiveNumber(context: IExecuteFunctions, name: string, label: string,
 		throw new NodeOperationError(context.getNode(), `${label} must be a number${allowZero ? '' : ' greater than 0'} (got "${String(raw)}")`, { itemIndex });
 	}
 	return value;
-}
-
-/** The database path, resolved and allowed (with its lock file). */
-export async function databaseFor(context: IExecuteFunctions, itemIndex: number): Promise<string> {
-	const databasePath = String(context.getNodeParameter('databasePath', itemIndex)).trim();
-	if (!databasePath) throw new NodeOperationError(context.getNode(), 'Database Path is empty', { itemIndex, description: 'Give the path of the DuckDB file, e.g. /data/liquidations.duckdb.' });
-	const resolved = await allowedPath(context, databasePath, 'database', itemIndex);
-	await allowedPath(context, `${resolved}.pid`, 'lock file', itemIndex);
-	return resolved;
 }
 
 export function sharedOptions(context: IExecuteFunctions, itemIndex: number): SharedOptions {
@@ -58,18 +48,13 @@ export async function supervisionFor(context: IExecuteFunctions, itemIndex: numb
 	};
 }
 
-/** The instance's allowed folders (N8N_RESTRICT_FILE_ACCESS_TO, `;`-separated as n8n reads it) that exist, when set. */
-function instanceFolders(): string[] {
-	return (process.env.N8N_RESTRICT_FILE_ACCESS_TO ?? '').split(';').map((folder) => folder.trim()).filter((folder) => folder && existsSync(folder));
-}
-
 async function databaseSettings(context: IExecuteFunctions, itemIndex: number, databasePath: string): Promise<Pick<IngestSpec, 'databasePath' | 'extraDirectories' | 'threads' | 'memoryLimit'>> {
 	const options = sharedOptions(context, itemIndex);
 	const extra: string[] = [];
 	for (const folder of parseNameList(options.extraFolders ?? '')) extra.push(await allowedPath(context, folder, 'allowed folder', itemIndex));
 	return {
 		databasePath,
-		extraDirectories: [...instanceFolders(), ...extra],
+		extraDirectories: [...instanceFolders(context), ...extra],
 		threads: options.threads,
 		memoryLimit: options.memoryLimit?.trim() || undefined,
 	};
@@ -80,10 +65,12 @@ export async function ingestSpecFor(context: IExecuteFunctions, itemIndex: numbe
 	for (const entry of context.getNodeParameter('sources.source', itemIndex, []) as Array<{ path?: unknown }>) {
 		const path = String(entry.path ?? '').trim();
 		if (!path) continue;
-		// The folder before the first wildcard is what the instance's policy must allow (and what DuckDB may read).
-		const base = globBase(path);
+		// The folder before the first wildcard is what the instance's policy must allow (and what DuckDB may read),
+		// taken from the path as the core will use it: normalised first, so `x*/../..` cannot climb out of it.
+		const source = normaliseSource(path);
+		const base = globBase(source);
 		const allowed = await allowedPath(context, base, 'source folder', itemIndex);
-		sources.push(`${allowed}${path.slice(base.length)}`);
+		sources.push(`${allowed}${source.slice(base.length)}`);
 	}
 	const files = context.getNodeParameter('fileOptions', itemIndex, {}) as { format?: IngestSpec['format']; csvHeader?: IngestSpec['csvHeader']; csvDelimiter?: string };
 	const columns = (context.getNodeParameter('columns.column', itemIndex, []) as Array<{ name?: unknown; type?: unknown }>)

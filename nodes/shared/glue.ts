@@ -3,7 +3,9 @@
  * NodeOperationError. No process handling and no lock logic here: that is the core's.
  */
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type IDataObject } from 'n8n-workflow';
+import { homedir } from 'node:os';
 import { dirname } from 'node:path';
+import { isDirectory } from '../../lib/paths';
 import { UsageError } from '../../lib/errors';
 
 /**
@@ -25,6 +27,32 @@ export async function allowedPath(context: IExecuteFunctions, path: string, what
 			description: 'The instance restricts file access (N8N_RESTRICT_FILE_ACCESS_TO / N8N_BLOCK_FILE_ACCESS_TO_N8N_FILES). Use a path inside an allowed folder, or ask your admin to allow this one.',
 		});
 	}
+	return resolved;
+}
+
+/** n8n 2.x's allowed folder when N8N_RESTRICT_FILE_ACCESS_TO is unset. */
+const N8N_DEFAULT_FILES_FOLDER = '~/.n8n-files';
+
+/** N8N_RESTRICT_FILE_ACCESS_TO as n8n reads it: `;`-separated, `~` meaning the home folder. */
+export function listedFolders(setting: string, home = homedir()): string[] {
+	return setting.split(';').map((folder) => folder.trim()).filter(Boolean).map((folder) => (folder.startsWith('~') ? folder.replace('~', home) : folder));
+}
+
+/**
+ * The folders this instance lets nodes read, which SQL may read too: none when n8n restricts nothing (n8n 1.x by
+ * default); else N8N_RESTRICT_FILE_ACCESS_TO, or n8n 2.x's default ~/.n8n-files, as far as they exist.
+ */
+export function instanceFolders(context: IExecuteFunctions): string[] {
+	if (!context.helpers.isFilePathBlocked('/' as never)) return [];
+	return listedFolders(process.env.N8N_RESTRICT_FILE_ACCESS_TO ?? N8N_DEFAULT_FILES_FOLDER).filter((folder) => isDirectory(folder) && !context.helpers.isFilePathBlocked(folder as never));
+}
+
+/** The database path, resolved and allowed (with its lock file). */
+export async function databaseFor(context: IExecuteFunctions, itemIndex: number): Promise<string> {
+	const databasePath = String(context.getNodeParameter('databasePath', itemIndex)).trim();
+	if (!databasePath) throw new NodeOperationError(context.getNode(), 'Database Path is empty', { itemIndex, description: 'Give the path of the DuckDB file, e.g. /data/liquidations.duckdb.' });
+	const resolved = await allowedPath(context, databasePath, 'database', itemIndex);
+	await allowedPath(context, `${resolved}.pid`, 'lock file', itemIndex);
 	return resolved;
 }
 

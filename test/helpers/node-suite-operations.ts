@@ -56,6 +56,13 @@ export function defineOperationCases(line: EngineLine, engine: Engine, root: str
 			const refused = await engine.run({ nodes: [ingestNode({ ...node.parameters, sources: { source: [{ path: `${outside}/*.csv` }] } })], connections: connect('Start', 'Ingest') });
 			assert.equal(refused.status, 'error');
 			assert.match(refused.error?.message ?? '', /Access to the source folder .* is not allowed on this n8n instance/);
+			// Climbing out after a wildcard: the folder before the wildcard is allowed, the path really names `outside`.
+			await writeAggTrades(join(outside, 'BTCUSDT-aggTrades-2024-02-01.csv'), { rows: 10, start: 10_001, header: true });
+			const climbing = `${root}/x*/${'../'.repeat(root.split('/').length + 1)}${outside.slice(1)}/*.csv`;
+			const climbed = await engine.run({ nodes: [ingestNode({ ...node.parameters, sources: { source: [{ path: climbing }] } })], connections: connect('Start', 'Ingest') });
+			assert.equal(climbed.status, 'error', `${climbing} was not refused`);
+			assert.match(climbed.error?.message ?? '', new RegExp(`Access to the source folder ${outside} is not allowed on this n8n instance`));
+			assert.equal(await countRows(db, 'agg_trades'), 500, 'nothing from outside was ingested');
 		} finally {
 			rmSync(outside, { recursive: true, force: true });
 		}

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { IDataObject } from 'n8n-workflow';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { parsePidFile, serializeRecord } from '../../lib/lock/record';
 import { groupMembers } from '../../lib/proc/group';
 import { bootId, hostName } from '../../lib/proc/identity';
@@ -168,8 +169,13 @@ export function defineNodeSuite(line: EngineLine): void {
 
 	test(`[${line}] Lock Cleanup routes Clean, Recovered and Held on real situations`, async () => {
 		const cleanupNode = (databasePath: string, action = 'removeStale'): WorkflowNode => ({ name: 'Cleanup', type: CLEANUP, parameters: { databasePath, action, recoverWal: false } });
-		const clean = await engine.run({ nodes: [cleanupNode(freshDb())], connections: connect('Start', 'Cleanup') });
+		const cleanDb = freshDb();
+		(await DuckDBInstance.create(cleanDb)).closeSync();
+		const clean = await engine.run({ nodes: [cleanupNode(cleanDb)], connections: connect('Start', 'Cleanup') });
 		assert.equal(json(clean.outputs('Cleanup')[0])[0]?.state, 'clean', clean.error?.message);
+		const typo = await engine.run({ nodes: [cleanupNode(join(root, 'typo.duckdb'))], connections: connect('Start', 'Cleanup') });
+		assert.equal(typo.status, 'error');
+		assert.match(typo.error?.message ?? '', /There is no database .*typo\.duckdb/);
 
 		const staleDb = freshDb();
 		writeFileSync(`${staleDb}.pid`, serializeRecord({
