@@ -5,7 +5,8 @@
  */
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSqlScript } from '../lib/ingest/run';
 import type { SqlSpec } from '../lib/ingest/spec';
@@ -29,6 +30,10 @@ function workspace(): { db: string; root: string; outside: string } {
 
 function sql(spec: SqlSpec, timeoutMs?: number) {
 	return runSqlScript(spec, { timeoutMs, graceMs: timeoutMs ? Math.min(timeoutMs, 10_000) : 10_000 });
+}
+
+function fingerprint(path: string): string {
+	return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
 async function tables(db: string): Promise<string[]> {
@@ -99,12 +104,23 @@ test('the sandbox: reading /etc/passwd or outside the folders, writing any file 
 		"SET allowed_directories = ['/']",
 		"SET temp_directory = '/tmp/elsewhere'",
 		'INSTALL httpfs',
+		// A statement that runs another one reaches the checks as itself (PREPARE, EXECUTE, EXPLAIN), not as what it runs.
+		`PREPARE w AS COPY (SELECT 1) TO '${db}.wal' (USE_TMP_FILE false); EXECUTE w`,
+		`EXPLAIN ANALYZE COPY (SELECT 1) TO '${db}.wal' (USE_TMP_FILE false)`,
+		`EXPLAIN ANALYZE COPY (SELECT 1) TO '${join(root, 'leak.csv')}'`,
+		'EXPLAIN ANALYZE COMMIT',
+		'EXPLAIN ANALYZE ROLLBACK',
 	];
+	const databaseBefore = fingerprint(db);
+	const rootBefore = readdirSync(root).sort();
 	for (const escape of escapes) {
 		const outcome = await sql({ databasePath: db, sql: `CREATE TABLE IF NOT EXISTS witness (i INTEGER); INSERT INTO witness VALUES (1); ${escape}` });
-		assert.equal(outcome.status, 'failed', escape);
+		assert.equal(outcome.status, 'failed', `${escape}: ${outcome.summary}`);
 		assert.match(outcome.sql?.error ?? '', /Permission Error|Cannot change|disabled|configuration has been locked|not allowed in Run SQL/, `${escape}: ${outcome.sql?.error}`);
-		assert.equal(outcome.sql?.failedStatement, 3);
+		assert.equal(outcome.sql?.failedStatement, 3, escape);
+		assert.equal(existsSync(`${db}.wal`), false, `${escape}: no WAL left behind`);
+		assert.deepEqual(readdirSync(root).sort(), rootBefore, `${escape}: nothing written next to the database`);
+		assert.equal(fingerprint(db), databaseBefore, `${escape}: the database file is unchanged`);
 	}
 	assert.deepEqual(await tables(db), ['kept'], 'every script was rolled back; the database is intact');
 	assert.equal(await countRows(db, 'kept'), 2);
