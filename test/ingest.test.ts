@@ -8,11 +8,12 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, utime
 import { DuckDBInstance } from '@duckdb/node-api';
 import { join } from 'node:path';
 import { runIngestFiles, runSqlScript, withReport } from '../lib/ingest/run';
-import type { IngestSpec } from '../lib/ingest/spec';
+import { allowedDirectories, resolveIngestSpec, type IngestSpec, type WorkerTask } from '../lib/ingest/spec';
+import type { IngestReport } from '../lib/ingest/report';
 import { MANIFEST_TABLE } from '../lib/ingest/manifest';
 import { UsageError } from '../lib/errors';
 import { AGGTRADES_COLUMNS, countRows, query, writeAggTrades } from './helpers/aggtrades';
-import { nodeChild, stopAll, tempDir } from './helpers/processes';
+import { JsonChild, nodeChild, stopAll, tempDir } from './helpers/processes';
 import { parseColumns } from '../lib/ingest/spec';
 
 const dir = tempDir();
@@ -289,6 +290,61 @@ test('refusals made before any work create nothing: no database file, no manifes
 	const wrongKey = await ingest({ databasePath: db, sources: [join(src, '*.csv')], table: 'other', primaryKey: ['trade_id'] });
 	assert.equal(wrongKey.status, 'failed');
 	assert.match(wrongKey.summary, /the primary key column trade_id is not in .*a\.csv \(its columns: agg_trade_id, price/);
+});
+
+/**
+ * The worker run directly on an Ingest Files task, with one of its steps held at its start until SIGTERM arrives (a
+ * preload wraps the module export the worker calls): the signal lands in that step every time, not by timing. The
+ * worker's own SIGTERM handler was registered first, so it has seen the signal when the step goes on.
+ */
+async function stopWorkerDuring(step: 'listing' | 'opening', spec: IngestSpec): Promise<{ code: number | null; stderr: string; report: IngestReport }> {
+	const folder = join(dir.path, `worker-${++n}`);
+	mkdirSync(folder);
+	const [module, name] = step === 'listing' ? ['../lib/ingest/sources', 'listSources'] : ['../lib/ingest/sandbox', 'openConfined'];
+	const preload = join(folder, 'hold.js');
+	writeFileSync(preload, `const target = require(${JSON.stringify(require.resolve(module))});
+const original = target.${name};
+target.${name} = async (...args) => {
+	if (args[0]?.databasePath !== ':memory:') {
+		// The interval keeps the event loop alive (a signal listener does not): the worker must not just exit meanwhile.
+		await new Promise((resolve) => {
+			const alive = setInterval(() => undefined, 1000);
+			process.once('SIGTERM', () => resolve(clearInterval(alive)));
+			process.stdout.write('{"event":"held"}\\n');
+		});
+	}
+	return original(...args);
+};
+`);
+	const resolved = resolveIngestSpec(spec);
+	const task: WorkerTask = { operation: 'ingestFiles', spec: resolved, allowedDirectories: allowedDirectories(resolved.databasePath, resolved.sources), resultPath: join(folder, 'result.json') };
+	writeFileSync(join(folder, 'task.json'), JSON.stringify(task));
+	const worker = new JsonChild(process.execPath, ['--require', preload, require.resolve('../lib/ingest/worker'), join(folder, 'task.json')]);
+	await worker.next('held', 60_000);
+	worker.child.kill('SIGTERM');
+	const { code, signal } = await worker.exited;
+	if (!existsSync(task.resultPath)) throw new Error(`no report: ${step} exit ${code} ${signal}, ${worker.stderr}`);
+	return { code, stderr: worker.stderr, report: JSON.parse(readFileSync(task.resultPath, 'utf8')) as IngestReport };
+}
+
+test('a stop while the worker lists the sources or opens the database: it exits as stopped (143) and writes nothing, not even the manifest', async () => {
+	const { db, src } = workspace();
+	await writeAggTrades(join(src, 'a.csv'), { rows: 10 });
+	const spec = { databasePath: db, sources: [join(src, '*.csv')], table: 'trades' };
+	const listing = await stopWorkerDuring('listing', spec);
+	assert.equal(listing.code, 143, listing.stderr);
+	assert.equal(listing.report.stopped, true);
+	assert.deepEqual(listing.report.files, { matched: 1, ingested: 0, skipped: 0, failed: 0, notAttempted: 1 });
+	assert.equal(existsSync(db), false, 'the database was not even created');
+
+	// Opening cannot be interrupted (there is no connection yet): the worker checks right after it.
+	assert.equal((await runSqlScript({ databasePath: db, sql: 'CREATE TABLE kept (i INTEGER)' }, {})).status, 'success');
+	const opening = await stopWorkerDuring('opening', spec);
+	assert.equal(opening.code, 143, opening.stderr);
+	assert.equal(opening.report.stopped, true);
+	assert.equal(opening.report.files.notAttempted, 1);
+	const tables = await query(db, 'SELECT table_name FROM duckdb_tables() ORDER BY table_name');
+	assert.deepEqual(tables.map((row) => row.table_name), ['kept'], 'no manifest table, no trades table');
 });
 
 test('CSV header detection with known columns: a header line naming them is skipped; a text-only file without one keeps its first row', async () => {

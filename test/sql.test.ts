@@ -5,7 +5,8 @@
  */
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSqlScript } from '../lib/ingest/run';
 import type { SqlSpec } from '../lib/ingest/spec';
@@ -29,6 +30,10 @@ function workspace(): { db: string; root: string; outside: string } {
 
 function sql(spec: SqlSpec, timeoutMs?: number) {
 	return runSqlScript(spec, { timeoutMs, graceMs: timeoutMs ? Math.min(timeoutMs, 10_000) : 10_000 });
+}
+
+function fingerprint(path: string): string {
+	return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
 async function tables(db: string): Promise<string[]> {
@@ -99,12 +104,23 @@ test('the sandbox: reading /etc/passwd or outside the folders, writing any file 
 		"SET allowed_directories = ['/']",
 		"SET temp_directory = '/tmp/elsewhere'",
 		'INSTALL httpfs',
+		// A statement that runs another one reaches the checks as itself (PREPARE, EXECUTE, EXPLAIN), not as what it runs.
+		`PREPARE w AS COPY (SELECT 1) TO '${db}.wal' (USE_TMP_FILE false); EXECUTE w`,
+		`EXPLAIN ANALYZE COPY (SELECT 1) TO '${db}.wal' (USE_TMP_FILE false)`,
+		`EXPLAIN ANALYZE COPY (SELECT 1) TO '${join(root, 'leak.csv')}'`,
+		'EXPLAIN ANALYZE COMMIT',
+		'EXPLAIN ANALYZE ROLLBACK',
 	];
+	const databaseBefore = fingerprint(db);
+	const rootBefore = readdirSync(root).sort();
 	for (const escape of escapes) {
 		const outcome = await sql({ databasePath: db, sql: `CREATE TABLE IF NOT EXISTS witness (i INTEGER); INSERT INTO witness VALUES (1); ${escape}` });
-		assert.equal(outcome.status, 'failed', escape);
+		assert.equal(outcome.status, 'failed', `${escape}: ${outcome.summary}`);
 		assert.match(outcome.sql?.error ?? '', /Permission Error|Cannot change|disabled|configuration has been locked|not allowed in Run SQL/, `${escape}: ${outcome.sql?.error}`);
-		assert.equal(outcome.sql?.failedStatement, 3);
+		assert.equal(outcome.sql?.failedStatement, 3, escape);
+		assert.equal(existsSync(`${db}.wal`), false, `${escape}: no WAL left behind`);
+		assert.deepEqual(readdirSync(root).sort(), rootBefore, `${escape}: nothing written next to the database`);
+		assert.equal(fingerprint(db), databaseBefore, `${escape}: the database file is unchanged`);
 	}
 	assert.deepEqual(await tables(db), ['kept'], 'every script was rolled back; the database is intact');
 	assert.equal(await countRows(db, 'kept'), 2);
@@ -118,6 +134,53 @@ test('the sandbox: reading /etc/passwd or outside the folders, writing any file 
 	const widened = await sql({ databasePath: db, sql: reading, extraDirectories: [outside] });
 	assert.equal(widened.status, 'success', widened.summary);
 	assert.equal(await countRows(db, 'symbols'), 1);
+});
+
+test('only statement types known to be safe run: queries, data and schema changes, CALL, SET VARIABLE, informational PRAGMAs, ANALYZE, VACUUM; EXPLAIN, PREPARE, setting PRAGMAs and extensions are refused, saying what to do instead', async () => {
+	const { db } = workspace();
+	const allowed = await sql({
+		databasePath: db,
+		sql: `CREATE TABLE t (i INTEGER PRIMARY KEY, name VARCHAR);
+			SET VARIABLE first = 1;
+			INSERT INTO t VALUES (getvariable('first'), 'a'), (2, 'b');
+			MERGE INTO t USING (SELECT 2 AS i, 'B' AS name UNION ALL SELECT 3, 'c') s ON t.i = s.i
+				WHEN MATCHED THEN UPDATE SET name = s.name WHEN NOT MATCHED THEN INSERT VALUES (s.i, s.name);
+			DELETE FROM t WHERE i = 1;
+			ALTER TABLE t ADD COLUMN note VARCHAR;
+			COMMENT ON TABLE t IS 'symbols';
+			CREATE MACRO twice(x) AS x * 2;
+			CREATE VIEW v AS SELECT i FROM t;
+			DROP VIEW v;
+			CALL range(3);
+			PRAGMA table_info('t');
+			DESCRIBE t;
+			USE main;
+			ANALYZE t;
+			VACUUM t;
+			SELECT i, name, twice(i) AS doubled FROM t ORDER BY i`,
+		returnRows: true,
+	});
+	assert.equal(allowed.status, 'success', allowed.summary);
+	assert.equal(allowed.sql?.statementsRun, 17);
+	assert.deepEqual(allowed.sql?.rows, [{ i: 2, name: 'B', doubled: 4 }, { i: 3, name: 'c', doubled: 6 }]);
+
+	const refused: Array<[string, RegExp]> = [
+		['EXPLAIN SELECT 1', /^EXPLAIN is not allowed in Run SQL: EXPLAIN ANALYZE runs the statement it explains without the checks .*plain EXPLAIN cannot be told apart .*Run the query itself/],
+		['PREPARE p AS SELECT 1', /^PREPARE is not allowed in Run SQL: .*Write the statement itself in the script/],
+		['PRAGMA disable_checkpoint_on_shutdown', /^this PRAGMA is not allowed in Run SQL: it changes a setting .*PRAGMAs that return information work: table_info/],
+		['PRAGMA enable_profiling', /^this PRAGMA is not allowed in Run SQL/],
+		['LOAD parquet', /^INSTALL\/LOAD is not allowed in Run SQL: extensions run native code outside the sandbox/],
+		['UPDATE EXTENSIONS', /^UPDATE EXTENSIONS is not allowed in Run SQL/],
+		['BEGIN TRANSACTION', /^BEGIN, COMMIT and ROLLBACK are not allowed: the script already runs as one transaction/],
+	];
+	for (const [statement, message] of refused) {
+		const outcome = await sql({ databasePath: db, sql: `INSERT INTO t VALUES (9, 'x', NULL); ${statement}` });
+		assert.equal(outcome.status, 'failed', statement);
+		assert.equal(outcome.sql?.failedStatement, 2, statement);
+		assert.match(outcome.sql?.error ?? '', message, statement);
+		assert.match(outcome.summary, /^Failed: statement 2: .* not allowed/, statement);
+	}
+	assert.equal(await countRows(db, 't'), 2, 'every refused script was rolled back');
 });
 
 test('a long query stopped by the timeout is interrupted and rolled back in the grace period', async () => {

@@ -5,7 +5,9 @@
  *
  * On SIGTERM (timeout, Stop, cleanup) it interrupts the running query, rolls back the open transaction, closes the
  * database and exits 143. If that takes longer than the grace period, the supervisor's SIGKILL follows; DuckDB then
- * replays its WAL on the next open, so only committed files count either way.
+ * replays its WAL on the next open, so only committed files count either way. A SIGTERM that comes before the
+ * database is opened (while the sources are listed) exits 143 without opening it; one that comes while DuckDB opens
+ * it (which cannot be interrupted) closes it again before any work (no manifest, no table, no statement).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { messageOf } from '../errors';
@@ -26,7 +28,8 @@ async function main(): Promise<number> {
 	const onStop = (signal: NodeJS.Signals): void => {
 		if (stopping) return;
 		stopping = true;
-		process.stdout.write(`received ${signal}: ${inCommit ? 'stopping after the commit in progress' : 'interrupting the query and rolling back'}\n`);
+		const action = inCommit ? 'stopping after the commit in progress' : database ? 'interrupting the query and rolling back' : 'stopping before any work on the database';
+		process.stdout.write(`received ${signal}: ${action}\n`);
 		if (!inCommit) database?.connection.interrupt();
 	};
 	for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, onStop);
@@ -44,6 +47,16 @@ async function main(): Promise<number> {
 	};
 	const save = (report: object): void => writeFileSync(task.resultPath, JSON.stringify({ ...report, peakRssBytes: process.resourceUsage().maxRSS * 1024 }));
 
+	/** A stop before any work: the report says so, and nothing was written. */
+	const stoppedBeforeWork = (): number => {
+		if (task.operation === 'ingestFiles') {
+			const report = emptyReport(task.spec, files.length);
+			report.files.notAttempted = files.length;
+			save({ ...report, stopped: true });
+		} else save({ statements: 0, statementsRun: 0, rowsChanged: 0, stopped: true });
+		return EXIT.stopped;
+	};
+
 	let files: SourceFile[] = [];
 	if (task.operation === 'ingestFiles') {
 		// Listed before the database is opened: a run with nothing to do (or a refusal) creates nothing.
@@ -55,6 +68,8 @@ async function main(): Promise<number> {
 			return EXIT.failed;
 		}
 	}
+	// No connection to interrupt yet: a stop that came meanwhile is only seen here.
+	if (stopping) return stoppedBeforeWork();
 	try {
 		database = await openConfined({ databasePath: task.spec.databasePath, allowedDirectories: task.allowedDirectories, threads: task.spec.threads, memoryLimit: task.spec.memoryLimit });
 	} catch (error) {
@@ -63,6 +78,11 @@ async function main(): Promise<number> {
 		// phase 'open': only this error may be DuckDB saying another process holds the database.
 		save({ error: message, phase: 'open' });
 		return EXIT.failed;
+	}
+	if (stopping) {
+		// Stopped while DuckDB opened the database (a WAL replay can take a while): close it before any work.
+		database.close();
+		return stoppedBeforeWork();
 	}
 	try {
 		const report = task.operation === 'ingestFiles' ? await ingestFiles(database.connection, task.spec, control, files) : await runScript(database.connection, task.spec, control);
