@@ -1,6 +1,7 @@
 /** The supervised run against real processes: timeouts, whole-group kill, escaped pipes, output, cancellation. */
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runUnderLock } from '../lib/run/supervise';
@@ -9,7 +10,7 @@ import { readProcess } from '../lib/proc/identity';
 import { parsePidFile } from '../lib/lock/record';
 import { exitCodeFor, type Outcome } from '../lib/outcome';
 import { UsageError } from '../lib/errors';
-import { nodeChild, sleep, stopAll, tempDir } from './helpers/processes';
+import { nodeChild, sleep, stopAll, tempDir, track } from './helpers/processes';
 
 const dir = tempDir();
 let n = 0;
@@ -201,4 +202,16 @@ test('a held lock blocks with the holder\'s details and starts nothing', async (
 	const done = await first;
 	assert.equal(second.holder?.pid, done.jobPid);
 	assert.equal(done.status, 'timeout');
+});
+
+test('a live copy whose reader goes away (EPIPE while waiting for drain) stops the copy, not the job', async () => {
+	// The reader never reads and exits after a moment: our copy fills its pipe, pauses for 'drain', then gets EPIPE.
+	const reader = track(spawn('sleep', ['0.5'], { stdio: ['pipe', 'ignore', 'ignore'] }));
+	const outcome = await runUnderLock(
+		{ databasePath: freshDb(), command: ['sh', '-c', 'head -c 4000000 /dev/zero; echo END'], timeoutMs: 8000, graceMs: 500 },
+		{ echo: { stdout: reader.stdin! } },
+	);
+	assert.equal(outcome.status, 'success', outcome.summary);
+	assert.equal(outcome.output.stdout.bytes, 4_000_004);
+	assertGroupGone(outcome);
 });
