@@ -180,6 +180,10 @@ test('bad input is a UsageError and creates nothing', async () => {
 		[{ databasePath: db, command: ['true'], cwd: join(dir.path, 'nope') }, /working directory .* does not exist/],
 		[{ databasePath: db, command: [] }, /No command/],
 		[{ databasePath: db, command: ['true'], logFile: join(dir.path, 'nope', 'x.log') }, /log file's folder/],
+		[{ databasePath: db, command: ['true'], tailBytes: Number.NaN }, /output tail size/],
+		[{ databasePath: db, command: ['true'], tailBytes: -1 }, /output tail size/],
+		[{ databasePath: db, command: ['true'], tailBytes: 1.5 }, /output tail size/],
+		[{ databasePath: db, command: ['true'], tailBytes: 17 * 1024 * 1024 }, /output tail size/],
 	];
 	for (const [options, message] of cases) {
 		await assert.rejects(runUnderLock(options as never), (error: unknown) => error instanceof UsageError && message.test(error.message), JSON.stringify(options));

@@ -19,6 +19,8 @@ export const RUN_DEFAULTS = {
 	drainMs: 250,
 	/** Node's timers hold at most 2^31-1 ms (24.8 days); 24 days keeps a margin. */
 	maxTimeoutMs: 24 * 86_400_000,
+	/** The most of each stream's output kept in memory (and in the outcome). */
+	maxTailBytes: 16 * 1024 * 1024,
 };
 
 export interface RunOptions {
@@ -100,6 +102,10 @@ export function resolveRunOptions(options: RunOptions): Resolved {
 		throw new UsageError(`The stale period (${staleAfterMs} ms) must be at least three heartbeats (${3 * heartbeatMs} ms), so that a live holder is never judged stale.`);
 	}
 	if (options.redis && !/^rediss?:\/\//.test(options.redis.url)) throw new UsageError('The Redis URL must start with redis:// or rediss://, e.g. redis://redis:6379/0.');
+	const tailBytes = options.tailBytes;
+	if (tailBytes !== undefined && (!Number.isSafeInteger(tailBytes) || tailBytes < 0 || tailBytes > RUN_DEFAULTS.maxTailBytes)) {
+		throw new UsageError(`The output tail size must be a whole number of bytes from 0 to ${RUN_DEFAULTS.maxTailBytes} (16 MiB) (got ${tailBytes}).`);
+	}
 	const logFile = options.logFile ? resolve(options.logFile) : undefined;
 	if (logFile && !isDirectory(dirname(logFile))) throw new UsageError(`The log file's folder ${dirname(logFile)} does not exist. Create it, or fix the log file path.`);
 	const shell = options.shell === true ? RUN_DEFAULTS.shell : options.shell || false;
