@@ -184,6 +184,8 @@ test('bad input is a UsageError and creates nothing', async () => {
 		[{ databasePath: db, command: ['true'], tailBytes: -1 }, /output tail size/],
 		[{ databasePath: db, command: ['true'], tailBytes: 1.5 }, /output tail size/],
 		[{ databasePath: db, command: ['true'], tailBytes: 17 * 1024 * 1024 }, /output tail size/],
+		[{ databasePath: db, command: ['true'], heartbeatMs: 25 * 86_400_000, staleAfterMs: 90 * 86_400_000 }, /heartbeat interval is too long/],
+		[{ databasePath: db, command: ['true'], staleAfterMs: 25 * 86_400_000 }, /stale period is too long/],
 	];
 	for (const [options, message] of cases) {
 		await assert.rejects(runUnderLock(options as never), (error: unknown) => error instanceof UsageError && message.test(error.message), JSON.stringify(options));

@@ -17,7 +17,7 @@ export const RUN_DEFAULTS = {
 	shell: '/bin/sh',
 	/** After the job's group is gone, how long to wait for its pipes to close (held open by escaped processes). */
 	drainMs: 250,
-	/** Node's timers hold at most 2^31-1 ms (24.8 days); 24 days keeps a margin. */
+	/** Node's timers hold at most 2^31-1 ms (24.8 days); 24 days keeps a margin. Also the most for the heartbeat and the stale period. */
 	maxTimeoutMs: 24 * 86_400_000,
 	/** The most of each stream's output kept in memory (and in the outcome). */
 	maxTailBytes: 16 * 1024 * 1024,
@@ -95,7 +95,12 @@ export function resolveRunOptions(options: RunOptions): Resolved {
 	if (options.heartbeatMs !== undefined && (!Number.isFinite(options.heartbeatMs) || options.heartbeatMs < 50)) {
 		throw new UsageError(`The heartbeat interval must be at least 50 ms (got ${options.heartbeatMs} ms).`);
 	}
+	// Above 2^31-1 ms Node's timers fire after 1 ms instead: a heartbeat loop, or a lease judged by the wrong period.
+	if (options.heartbeatMs !== undefined && options.heartbeatMs > RUN_DEFAULTS.maxTimeoutMs) {
+		throw new UsageError(`The heartbeat interval is too long (${options.heartbeatMs} ms); the most is 24 days.`);
+	}
 	const staleAfterMs = options.staleAfterMs ?? LEASE_DEFAULTS.staleAfterMs;
+	if (staleAfterMs > RUN_DEFAULTS.maxTimeoutMs) throw new UsageError(`The stale period is too long (${staleAfterMs} ms); the most is 24 days.`);
 	// Without an explicit heartbeat, six of them fit in the stale period (at most the default interval).
 	const heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.min(LEASE_DEFAULTS.heartbeatMs, Math.floor(staleAfterMs / 6)));
 	if (!Number.isFinite(staleAfterMs) || staleAfterMs < 3 * heartbeatMs) {
