@@ -52,7 +52,7 @@ Exit codes (GNU timeout compatible):
   N      the command failed with its own exit status N
   1      the lock is held by another run (see --conflict-exit-code)
   124    the timeout was hit; the job's whole process group was stopped
-  125    our own error: bad arguments, missing database folder, unreadable lock file
+  125    our own error: bad arguments, missing database folder, unreadable lock file, unusable log file
   126    the command was found but is not executable
   127    the command was not found
   128+N  the command died of signal N, or duckdb-safe-ingest itself was stopped by signal N

@@ -180,6 +180,7 @@ test('bad input is a UsageError and creates nothing', async () => {
 		[{ databasePath: db, command: ['true'], cwd: join(dir.path, 'nope') }, /working directory .* does not exist/],
 		[{ databasePath: db, command: [] }, /No command/],
 		[{ databasePath: db, command: ['true'], logFile: join(dir.path, 'nope', 'x.log') }, /log file's folder/],
+		[{ databasePath: db, command: ['true'], logFile: dir.path }, /log file .* is a folder/],
 		[{ databasePath: db, command: ['true'], tailBytes: Number.NaN }, /output tail size/],
 		[{ databasePath: db, command: ['true'], tailBytes: -1 }, /output tail size/],
 		[{ databasePath: db, command: ['true'], tailBytes: 1.5 }, /output tail size/],
@@ -187,6 +188,8 @@ test('bad input is a UsageError and creates nothing', async () => {
 		[{ databasePath: db, command: ['true'], heartbeatMs: 25 * 86_400_000, staleAfterMs: 90 * 86_400_000 }, /heartbeat interval is too long/],
 		[{ databasePath: db, command: ['true'], staleAfterMs: 25 * 86_400_000 }, /stale period is too long/],
 	];
+	// A file we may not open for writing (EACCES even for root): sysfs's read-only notes, where there is one.
+	if (existsSync('/sys/kernel/notes')) cases.push([{ databasePath: db, command: ['true'], logFile: '/sys/kernel/notes' }, /log file .* cannot be opened/]);
 	for (const [options, message] of cases) {
 		await assert.rejects(runUnderLock(options as never), (error: unknown) => error instanceof UsageError && message.test(error.message), JSON.stringify(options));
 	}

@@ -2,8 +2,9 @@
  * The options of a supervised run, their defaults (one place), and their validation: everything is checked before
  * anything is created, so bad input leaves no trace.
  */
+import { accessSync, closeSync, constants as fsConstants, existsSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { UsageError } from '../errors';
+import { messageOf, UsageError } from '../errors';
 import { isDirectory, isNonEmptyFile } from '../paths';
 import { findWalFiles } from '../wal';
 import type { Operation } from '../outcome';
@@ -112,9 +113,25 @@ export function resolveRunOptions(options: RunOptions): Resolved {
 		throw new UsageError(`The output tail size must be a whole number of bytes from 0 to ${RUN_DEFAULTS.maxTailBytes} (16 MiB) (got ${tailBytes}).`);
 	}
 	const logFile = options.logFile ? resolve(options.logFile) : undefined;
-	if (logFile && !isDirectory(dirname(logFile))) throw new UsageError(`The log file's folder ${dirname(logFile)} does not exist. Create it, or fix the log file path.`);
+	if (logFile) checkLogFile(logFile);
 	const shell = options.shell === true ? RUN_DEFAULTS.shell : options.shell || false;
 	// With a shell, command[0] is the line and the rest become $1, $2, ...: values are never spliced into the line.
 	const [file, ...args] = shell ? [shell, '-c', options.command[0], 'sh', ...options.command.slice(1)] : options.command;
 	return { databasePath, file, args, shell, cwd, timeoutMs, graceMs, waitMs, logFile, heartbeatMs, staleAfterMs };
+}
+
+/**
+ * The log file must be appendable, which is checked before the lock is taken. An existing file is opened for
+ * appending (without writing; non-blocking, so a FIFO without a reader fails instead of hanging); for a missing
+ * one, its folder must be writable (the file is created when the job starts).
+ */
+function checkLogFile(logFile: string): void {
+	if (!isDirectory(dirname(logFile))) throw new UsageError(`The log file's folder ${dirname(logFile)} does not exist. Create it, or fix the log file path.`);
+	if (isDirectory(logFile)) throw new UsageError(`The log file ${logFile} is a folder. Give the path of a file in it.`);
+	try {
+		if (existsSync(logFile)) closeSync(openSync(logFile, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_NONBLOCK));
+		else accessSync(dirname(logFile), fsConstants.W_OK | fsConstants.X_OK);
+	} catch (error) {
+		throw new UsageError(`The log file ${logFile} cannot be opened for appending (${messageOf(error)}). Fix its permissions, or choose another path.`);
+	}
 }

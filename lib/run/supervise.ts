@@ -11,6 +11,7 @@ import { groupAlive, signalGroup, type GroupIdentity } from '../proc/group';
 import { readProcess } from '../proc/identity';
 import { summarize, type Outcome, type RecoveredLockReport } from '../outcome';
 import { findWalFiles } from '../wal';
+import { messageOf } from '../errors';
 import { LogFile, OutputPump, type OutputOptions, type StreamName } from './output';
 import { startJob } from './spawn';
 import { stopGroup, type Termination } from './terminate';
@@ -133,7 +134,16 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 			return outcome;
 		}
 		if (resolved.logFile) {
-			log = new LogFile(resolved.logFile);
+			try {
+				log = new LogFile(resolved.logFile);
+			} catch (error) {
+				// Checked before the lock was taken; this is a change since then (removed folder, new permissions).
+				outcome = finish({
+					status: 'failed', exitCode: null, signal: null, jobPid: null, lock: lockReport(), error: `the log file ${resolved.logFile} cannot be opened (${messageOf(error)}); nothing was run`,
+					output: { stdout: emptyStream, stderr: emptyStream, logFile: resolved.logFile },
+				});
+				return outcome;
+			}
 			log.write(`--- ${new Date().toISOString()} duckdb-safe-ingest: starting ${[resolved.file, ...resolved.args].join(' ')}\n`);
 		}
 		const job = await startJob({ file: resolved.file, args: resolved.args, cwd: resolved.cwd, env: options.env ?? {} });
