@@ -2,7 +2,7 @@
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runUnderLock } from '../lib/run/supervise';
 import { groupMembers } from '../lib/proc/group';
@@ -223,4 +223,18 @@ test('a live copy whose reader goes away (EPIPE while waiting for drain) stops t
 	assert.equal(outcome.status, 'success', outcome.summary);
 	assert.equal(outcome.output.stdout.bytes, 4_000_004);
 	assertGroupGone(outcome);
+});
+
+test('a PID file taken away before the job is recorded: the job is stopped at once and the run is failed, not an exception', async () => {
+	const db = freshDb();
+	const outcome = await runUnderLock(
+		{ databasePath: db, command: ['sleep', '600'], timeoutMs: 60_000, graceMs: 10_000, probeDatabase: false },
+		// The test's own PID file, removed right after the lock was taken (as someone judging it stale would).
+		{ onEvent: (event) => { if (event.type === 'lock-acquired') rmSync(`${db}.pid`); } },
+	);
+	assert.equal(outcome.status, 'failed');
+	assert.equal(outcome.termination?.reason, 'lock-lost');
+	assert.match(outcome.error ?? '', /could not be recorded in the lock .*no longer ours.*stopped/);
+	assert.ok(outcome.durationMs < 8000, `stopped without the grace period (${outcome.durationMs} ms)`);
+	assert.deepEqual(groupMembers(outcome.jobPid!), []);
 });

@@ -104,6 +104,8 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		lockLost = true;
 		onLockLost();
 	});
+	/** Why the started job could not be recorded in the lock (it is then stopped like on a lost lock). */
+	let unrecorded: string | undefined;
 	const untrack = trackRun(active);
 	let log: LogFile | undefined;
 	let outcome: Outcome | undefined;
@@ -162,10 +164,9 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		const leader = readProcess(job.pid, { details: false });
 		const group: GroupIdentity = { pgid: job.pid, leaderStartTicks: leader?.startTicks };
 		active.group = group;
-		await lock.recordJob({ pid: job.pid, startTicks: leader?.startTicks, pgid: job.pid, command: [resolved.file, ...resolved.args].join(' ') });
-		hooks.onEvent?.({ type: 'job-started', pid: job.pid, command: options.command });
 
-
+		// The job runs from here: the deadline, a lost lock and a cancel apply at once, before the job is recorded
+		// (with Redis, recording it is a round trip that can take seconds).
 		let stopping: ReturnType<typeof stopGroup> | undefined;
 		const stop = (reason: Termination['reason']): void => {
 			if (stopping) return;
@@ -181,6 +182,15 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		if (options.signal?.aborted) onAbort();
 		let exit: { exitCode: number | null; signal: NodeJS.Signals | null };
 		try {
+			try {
+				await lock.recordJob({ pid: job.pid, startTicks: leader?.startTicks, pgid: job.pid, command: [resolved.file, ...resolved.args].join(' ') });
+			} catch (error) {
+				// Our PID file is gone or another holder's now (someone judged it stale), or it cannot be written.
+				unrecorded = messageOf(error);
+			}
+			hooks.onEvent?.({ type: 'job-started', pid: job.pid, command: options.command });
+			// A job the lock does not name must not go on writing: stopped at once, like on a lost lock.
+			if (unrecorded) stop('lock-lost');
 			exit = await job.exited;
 		} finally {
 			clearTimeout(deadline);
@@ -195,7 +205,10 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		hooks.onEvent?.({ type: 'job-finished', exitCode: exit.exitCode, signal: exit.signal, durationMs: Date.now() - started });
 
 		const stoppedBy = termination?.reason;
-		const lostLock = stoppedBy === 'lock-lost' ? `the lock was lost while the job ran (${lease.report.lost}); the job was stopped so that two writers never run` : undefined;
+		const lostLock =
+			stoppedBy !== 'lock-lost' ? undefined
+			: unrecorded ? `the job could not be recorded in the lock (${unrecorded}); it was stopped at once so that two writers never run`
+			: `the lock was lost while the job ran (${lease.report.lost}); the job was stopped so that two writers never run`;
 		const status: Outcome['status'] =
 			lostLock ? 'failed'
 			: stoppedBy === 'timeout' ? 'timeout'
