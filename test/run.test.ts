@@ -238,3 +238,20 @@ test('a PID file taken away before the job is recorded: the job is stopped at on
 	assert.ok(outcome.durationMs < 8000, `stopped without the grace period (${outcome.durationMs} ms)`);
 	assert.deepEqual(groupMembers(outcome.jobPid!), []);
 });
+
+test('the command recorded in the PID file and the log file has URL passwords and the env values masked', async () => {
+	const db = freshDb();
+	const log = join(dir.path, 'masked.log');
+	let pidFile = '';
+	const command = ['sh', '-c', 'exit 0', 'sh', 'redis://worker:pa55word@redis:6379/0', '--token=s3cr3t-value'];
+	const outcome = await runUnderLock(
+		{ databasePath: db, command, env: { API_TOKEN: 's3cr3t-value' }, logFile: log },
+		{ onEvent: (event) => { if (event.type === 'job-started') pidFile = readFileSync(`${db}.pid`, 'utf8'); } },
+	);
+	assert.equal(outcome.status, 'success');
+	assert.match(pidFile, /command=sh -c exit 0 sh redis:\/\/worker:\*\*\*@redis:6379\/0 --token=\*{8}/);
+	for (const text of [pidFile, readFileSync(log, 'utf8')]) {
+		assert.ok(!text.includes('pa55word') && !text.includes('s3cr3t-value'), text);
+	}
+	assert.deepEqual(outcome.command, command, 'the outcome keeps the command as given (the node masks its own secrets)');
+});

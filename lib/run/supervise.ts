@@ -12,6 +12,7 @@ import { readProcess } from '../proc/identity';
 import { summarize, type Outcome, type RecoveredLockReport } from '../outcome';
 import { findWalFiles } from '../wal';
 import { messageOf } from '../errors';
+import { maskSecrets, redactUrlPasswords } from '../mask';
 import { LogFile, OutputPump, type OutputOptions, type StreamName } from './output';
 import { startJob } from './spawn';
 import { stopGroup, type Termination } from './terminate';
@@ -36,6 +37,23 @@ export interface RunHooks {
 	onLine?: OutputOptions['onLine'];
 	/** Live copies of the job's streams (the CLI's terminal). */
 	echo?: Partial<Record<StreamName, Writable>>;
+}
+
+/**
+ * The secrets a run's options carry: the values of the job's extra environment (the node puts its Job Secrets
+ * credential there; the options do not say which value is secret, so all are treated as such) and the Redis password.
+ */
+function secretsOf(options: RunOptions): string[] {
+	const secrets = Object.values(options.env ?? {});
+	if (options.redis) {
+		try {
+			const password = new URL(options.redis.url).password;
+			if (password) secrets.push(password, decodeURIComponent(password));
+		} catch {
+			// Not a parseable URL (rejected before this is used): redactUrlPasswords still covers the usual form.
+		}
+	}
+	return secrets;
 }
 
 function abortReasonIsSignal(signal: AbortSignal | undefined): string | undefined {
@@ -66,10 +84,12 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		return { status, summary: summarize(body), ...rest };
 	};
 
+	// The job's command line as it is written down where others read it (PID file, Redis holder, log file).
+	const recordedCommand = redactUrlPasswords(maskSecrets([resolved.file, ...resolved.args].join(' '), secretsOf(options)));
 	hooks.onEvent?.({ type: 'lock-check', pidFile: `${resolved.databasePath}.pid` });
 	const acquisition = await takeDatabaseLock(resolved.databasePath, {
 		owner: options.owner,
-		command: [resolved.file, ...resolved.args].join(' '),
+		command: recordedCommand,
 		waitMs: resolved.waitMs,
 		signal: options.signal,
 		heartbeatMs: resolved.heartbeatMs,
@@ -146,7 +166,7 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 				});
 				return outcome;
 			}
-			log.write(`--- ${new Date().toISOString()} duckdb-safe-ingest: starting ${[resolved.file, ...resolved.args].join(' ')}\n`);
+			log.write(`--- ${new Date().toISOString()} duckdb-safe-ingest: starting ${recordedCommand}\n`);
 		}
 		const job = await startJob({ file: resolved.file, args: resolved.args, cwd: resolved.cwd, env: options.env ?? {} });
 		if (!('pid' in job)) {
@@ -183,7 +203,7 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		let exit: { exitCode: number | null; signal: NodeJS.Signals | null };
 		try {
 			try {
-				await lock.recordJob({ pid: job.pid, startTicks: leader?.startTicks, pgid: job.pid, command: [resolved.file, ...resolved.args].join(' ') });
+				await lock.recordJob({ pid: job.pid, startTicks: leader?.startTicks, pgid: job.pid, command: recordedCommand });
 			} catch (error) {
 				// Our PID file is gone or another holder's now (someone judged it stale), or it cannot be written.
 				unrecorded = messageOf(error);
