@@ -8,6 +8,7 @@ import { parseDuration, formatDuration } from '../lib/duration';
 import { UsageError } from '../lib/errors';
 import { EXIT_CODES, exitCodeFor, describeHolder, type Outcome } from '../lib/outcome';
 import { runUnderLock, RUN_DEFAULTS, type RunEvent } from '../lib/run/supervise';
+import { REDIS_URL_ENV } from '../lib/run/options';
 import { runIngestFiles, runSqlScript } from '../lib/ingest/run';
 import { OPERATION_HELP, OPERATION_OPTIONS, operationFrom, type OperationRequest } from './operation-args';
 import { LEASE_OPTIONS, leaseFrom, type LeaseArgs } from './lease-args';
@@ -38,7 +39,7 @@ Options:
                             heartbeat is this old; a bare number is seconds (default 60)
   --redis URL               let a Redis lock decide (n8n queue mode's Redis; workers on several machines), e.g.
                             redis://redis:6379/0; the PID file is still written. Unreachable Redis: blocked, not run.
-                            --redis env reads the URL from DUCKDB_SAFE_INGEST_REDIS_URL (keeps a password out of ps)
+                            --redis env reads the URL from ${REDIS_URL_ENV} (keeps a password out of ps)
   --redis-key NAME          the lock's name in Redis (default: the database's absolute path)
   --json                    print the outcome as one JSON object on the last line of stdout
   -h, --help                this help

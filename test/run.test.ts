@@ -255,3 +255,15 @@ test('the command recorded in the PID file and the log file has URL passwords an
 	}
 	assert.deepEqual(outcome.command, command, 'the outcome keeps the command as given (the node masks its own secrets)');
 });
+
+test('the job does not inherit DUCKDB_SAFE_INGEST_REDIS_URL (the Redis password kept out of ps)', async () => {
+	const saved = process.env.DUCKDB_SAFE_INGEST_REDIS_URL;
+	process.env.DUCKDB_SAFE_INGEST_REDIS_URL = 'redis://:pa55word@127.0.0.1:1/0';
+	try {
+		const outcome = await runUnderLock({ databasePath: freshDb(), command: ['sh', '-c', 'echo "[${DUCKDB_SAFE_INGEST_REDIS_URL-unset}] [$OTHER]"'], env: { OTHER: 'given' } });
+		assert.equal(outcome.output.stdout.tail, '[unset] [given]\n');
+	} finally {
+		if (saved === undefined) delete process.env.DUCKDB_SAFE_INGEST_REDIS_URL;
+		else process.env.DUCKDB_SAFE_INGEST_REDIS_URL = saved;
+	}
+});

@@ -24,6 +24,14 @@ export const RUN_DEFAULTS = {
 	maxTailBytes: 16 * 1024 * 1024,
 };
 
+/** Where `--redis env` (both command-line tools) reads the Redis URL from; never passed on to a job. */
+export const REDIS_URL_ENV = 'DUCKDB_SAFE_INGEST_REDIS_URL';
+
+/** redis:// or rediss:// (TLS): the URLs the Redis backend accepts. */
+export function isRedisUrl(url: string): boolean {
+	return /^rediss?:\/\//.test(url);
+}
+
 export interface RunOptions {
 	databasePath: string;
 	/** What the job is: a user's command (default), or our DuckDB worker for a built-in operation. */
@@ -107,7 +115,7 @@ export function resolveRunOptions(options: RunOptions): Resolved {
 	if (!Number.isFinite(staleAfterMs) || staleAfterMs < 3 * heartbeatMs) {
 		throw new UsageError(`The stale period (${staleAfterMs} ms) must be at least three heartbeats (${3 * heartbeatMs} ms), so that a live holder is never judged stale.`);
 	}
-	if (options.redis && !/^rediss?:\/\//.test(options.redis.url)) throw new UsageError('The Redis URL must start with redis:// or rediss://, e.g. redis://redis:6379/0.');
+	if (options.redis && !isRedisUrl(options.redis.url)) throw new UsageError('The Redis URL must start with redis:// or rediss://, e.g. redis://redis:6379/0.');
 	const tailBytes = options.tailBytes;
 	if (tailBytes !== undefined && (!Number.isSafeInteger(tailBytes) || tailBytes < 0 || tailBytes > RUN_DEFAULTS.maxTailBytes)) {
 		throw new UsageError(`The output tail size must be a whole number of bytes from 0 to ${RUN_DEFAULTS.maxTailBytes} (16 MiB) (got ${tailBytes}).`);
