@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { parseDuration, formatDuration } from '../lib/duration';
-import { UsageError } from '../lib/errors';
+import { messageOf, UsageError } from '../lib/errors';
 import { EXIT_CODES, exitCodeFor, describeHolder, type Outcome } from '../lib/outcome';
 import { runUnderLock, RUN_DEFAULTS, type RunEvent } from '../lib/run/supervise';
 import { REDIS_URL_ENV } from '../lib/run/options';
@@ -129,7 +129,7 @@ function parse(all: string[]): Parsed | 'help' {
 			},
 		});
 	} catch (error) {
-		throw new UsageError(`${(error as Error).message}. See --help.`);
+		throw new UsageError(`${messageOf(error)}. See --help.`);
 	}
 	const { values, positionals } = parsed;
 	if (values.help) return 'help';

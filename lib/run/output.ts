@@ -4,6 +4,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
+import { messageOf } from '../errors';
 
 export const OUTPUT_DEFAULTS = {
 	tailBytes: 64 * 1024,
@@ -95,7 +96,7 @@ export class LogFile {
 		try {
 			writeSync(this.fd, typeof data === 'string' ? Buffer.from(data) : data);
 		} catch (error) {
-			this.failure = `writing the log file ${this.path} failed: ${(error as Error).message}`;
+			this.failure = `writing the log file ${this.path} failed: ${messageOf(error)}`;
 			this.close();
 		}
 	}

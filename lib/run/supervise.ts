@@ -7,11 +7,12 @@
  */
 import { takeDatabaseLock, redisKeyFor } from '../lock/database-lock';
 import { keepLease, type LeaseKeeper } from '../lock/lease';
-import { groupAlive, signalGroup, type GroupIdentity } from '../proc/group';
+import { groupAlive, type GroupIdentity } from '../proc/group';
 import { readProcess } from '../proc/identity';
 import { summarize, type Outcome, type RecoveredLockReport } from '../outcome';
 import { findWalFiles } from '../wal';
 import { messageOf } from '../errors';
+import { sleep } from '../duration';
 import { maskSecrets, redactUrlPasswords } from '../mask';
 import { LogFile, OutputPump, type OutputOptions, type StreamName } from './output';
 import { startJob } from './spawn';
@@ -220,7 +221,9 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		if (!stopping && groupAlive(group.pgid)) stop('stray-processes');
 		const termination = stopping ? await stopping.done : undefined;
 		const drained = Promise.all(pumps.map((pump) => pump.ended));
-		await Promise.race([drained, new Promise((resolveDrain) => setTimeout(resolveDrain, RUN_DEFAULTS.drainMs).unref())]);
+		const drainWait = new AbortController();
+		await Promise.race([drained, sleep(RUN_DEFAULTS.drainMs, drainWait.signal)]);
+		drainWait.abort();
 		for (const pump of pumps) pump.abandon();
 		hooks.onEvent?.({ type: 'job-finished', exitCode: exit.exitCode, signal: exit.signal, durationMs: Date.now() - started });
 
@@ -252,8 +255,8 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		// Whatever happened above (including a bug of ours), never leave the job running without its lock.
 		let survivors = false;
 		if (active.group && groupAlive(active.group.pgid)) {
-			signalGroup(active.group, 'SIGKILL');
-			for (let i = 0; i < 250 && groupAlive(active.group.pgid); i++) await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+			// The lock is released below: the job is stopped as on a lost lock, at once (SIGTERM and SIGKILL, no grace).
+			await stopGroup(active.group, 0, 'lock-lost').done;
 			survivors = groupAlive(active.group.pgid);
 		}
 		log?.close();
