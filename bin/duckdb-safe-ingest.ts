@@ -34,7 +34,8 @@ Options:
   --owner TEXT              who holds the lock, written into the PID file (default: user@host)
   --shell                   run COMMAND as one shell line with /bin/sh -c (off by default; beware of injection)
   --conflict-exit-code N    exit code when the lock is held (default 1, like flock)
-  --heartbeat DURATION      how often the lease is renewed while the job runs; a bare number is seconds (default 10)
+  --heartbeat DURATION      how often the lease is renewed while the job runs; a bare number is seconds
+                            (default: the stale period / 6, at most 10)
   --stale-after DURATION    a holder we cannot check by PID (another container or machine) is stale once its
                             heartbeat is this old; a bare number is seconds (default 60)
   --redis URL               let a Redis lock decide (n8n queue mode's Redis; workers on several machines), e.g.
@@ -235,7 +236,12 @@ async function main(): Promise<number> {
 	printResult(outcome);
 	// Run SQL --rows: the rows as JSON lines (progress went to stderr, so stdout is only data).
 	if (!options.json) for (const row of outcome.sql?.rows ?? []) process.stdout.write(`${JSON.stringify(row)}\n`);
-	if (options.json) process.stdout.write(`${JSON.stringify(outcome)}\n`);
+	if (options.json) {
+		// The job's stdout was echoed live: a last line without its newline would glue the JSON to it.
+		const echoedStdout = options.operation?.operation === 'runSql' ? undefined : outcome.output.stdout;
+		const partialLine = echoedStdout !== undefined && echoedStdout.bytes > 0 && !echoedStdout.tail.endsWith('\n');
+		process.stdout.write(`${partialLine ? '\n' : ''}${JSON.stringify(outcome)}\n`);
+	}
 	return exitCodeFor(outcome, options.conflictExitCode, stoppedBy);
 }
 

@@ -131,4 +131,14 @@ test('relative paths are resolved against the working directory and reported res
 	const help = await runCli(tool, ['--help']);
 	assert.equal(help.code, 0);
 	for (const code of ['124', '125', '126', '127', '128+N', '--conflict-exit-code']) assert.ok(help.stdout.includes(code), code);
+	assert.match(help.stdout, /--heartbeat DURATION .*\(default: the stale period \/ 6, at most 10\)/s);
+});
+
+test('--json after a job whose output does not end in a newline: the JSON still has a line of its own', async () => {
+	const result = await runCli(tool, ['--db', freshDb(), '--json', '--', 'printf', 'partial line']);
+	assert.equal(result.code, 0, result.stderr);
+	assert.ok(result.stdout.startsWith('partial line\n{'), result.stdout);
+	assert.equal(result.json?.status, 'success');
+	const empty = await runCli(tool, ['--db', freshDb(), '--json', '--', 'true']);
+	assert.ok(empty.stdout.startsWith('{'), 'no blank line when the job printed nothing');
 });
