@@ -142,3 +142,18 @@ test('--json after a job whose output does not end in a newline: the JSON still 
 	const empty = await runCli(tool, ['--db', freshDb(), '--json', '--', 'true']);
 	assert.ok(empty.stdout.startsWith('{'), 'no blank line when the job printed nothing');
 });
+
+test('stopAll (the test helper) stops the job group of a supervisor it started, not only the supervisor', async () => {
+	const db = freshDb();
+	const run = startCli(tool, ['--db', db, '--', 'sh', '-c', 'sleep 600 & sleep 600']);
+	const jobPid = await jobPidOf(db);
+	const jobStart = readProcess(jobPid)!.startTicks;
+	try {
+		stopAll();
+		await run.result;
+		for (let i = 0; i < 100 && groupMembers(jobPid).length; i++) await sleep(20);
+		assert.deepEqual(groupMembers(jobPid).map((member) => `${member.pid} ${member.name}`), [], 'no orphan of the job group is left');
+	} finally {
+		signalGroup({ pgid: jobPid, leaderStartTicks: jobStart }, 'SIGKILL');
+	}
+});

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runUnderLock } from '../lib/run/supervise';
-import { groupMembers } from '../lib/proc/group';
+import { groupMembers, signalGroup } from '../lib/proc/group';
 import { readProcess } from '../lib/proc/identity';
 import { parsePidFile } from '../lib/lock/record';
 import { exitCodeFor, type Outcome } from '../lib/outcome';
@@ -15,11 +15,12 @@ import { nodeChild, sleep, stopAll, tempDir, track } from './helpers/processes';
 const dir = tempDir();
 let n = 0;
 const freshDb = (): string => join(dir.path, `run${++n}.duckdb`);
-const escaped: number[] = [];
+/** Processes that escaped a job's group on purpose (setsid, so each leads its own group), with their start time. */
+const escaped: Array<{ pgid: number; leaderStartTicks: number }> = [];
 afterEach(() => stopAll());
 after(() => {
-	// Processes that escaped a job's group on purpose (setsid) told us their PID; they are ours to stop.
-	for (const pid of escaped) if (readProcess(pid)) process.kill(pid, 'SIGKILL');
+	// They are ours to stop: by group, only while the leader is still the process we saw (identity re-checked).
+	for (const group of escaped) signalGroup(group, 'SIGKILL');
 	dir.remove();
 });
 
@@ -92,8 +93,9 @@ test('a process that escaped the group (setsid) and holds stdout does not hang t
 	const started = Date.now();
 	const outcome = await runUnderLock({ databasePath: db, command: ['sh', '-c', 'setsid sh -c \'echo escaped=$$; exec sleep 600\' & sleep 0.3; echo main-done'], timeoutMs: 60_000, graceMs: 1000 });
 	const pid = Number(/escaped=(\d+)/.exec(outcome.output.stdout.tail)?.[1]);
-	if (pid) escaped.push(pid);
-	assert.ok(pid > 0 && readProcess(pid), 'the escaped process is alive (outside the group, not ours to kill)');
+	const facts = pid > 0 ? readProcess(pid) : undefined;
+	if (facts) escaped.push({ pgid: pid, leaderStartTicks: facts.startTicks });
+	assert.ok(facts, 'the escaped process is alive (outside the group, not ours to kill)');
 	assert.ok(Date.now() - started < 20_000);
 	assert.equal(outcome.status, 'success');
 	assertGroupGone(outcome);
