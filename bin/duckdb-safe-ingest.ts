@@ -5,9 +5,10 @@
  */
 import { parseArgs } from 'node:util';
 import { parseDuration, formatDuration } from '../lib/duration';
-import { UsageError } from '../lib/errors';
+import { messageOf, UsageError } from '../lib/errors';
 import { EXIT_CODES, exitCodeFor, describeHolder, type Outcome } from '../lib/outcome';
 import { runUnderLock, RUN_DEFAULTS, type RunEvent } from '../lib/run/supervise';
+import { REDIS_URL_ENV } from '../lib/run/options';
 import { runIngestFiles, runSqlScript } from '../lib/ingest/run';
 import { OPERATION_HELP, OPERATION_OPTIONS, operationFrom, type OperationRequest } from './operation-args';
 import { LEASE_OPTIONS, leaseFrom, type LeaseArgs } from './lease-args';
@@ -33,12 +34,13 @@ Options:
   --owner TEXT              who holds the lock, written into the PID file (default: user@host)
   --shell                   run COMMAND as one shell line with /bin/sh -c (off by default; beware of injection)
   --conflict-exit-code N    exit code when the lock is held (default 1, like flock)
-  --heartbeat DURATION      how often the lease is renewed while the job runs; a bare number is seconds (default 10)
+  --heartbeat DURATION      how often the lease is renewed while the job runs; a bare number is seconds
+                            (default: the stale period / 6, at most 10)
   --stale-after DURATION    a holder we cannot check by PID (another container or machine) is stale once its
                             heartbeat is this old; a bare number is seconds (default 60)
   --redis URL               let a Redis lock decide (n8n queue mode's Redis; workers on several machines), e.g.
                             redis://redis:6379/0; the PID file is still written. Unreachable Redis: blocked, not run.
-                            --redis env reads the URL from DUCKDB_SAFE_INGEST_REDIS_URL (keeps a password out of ps)
+                            --redis env reads the URL from ${REDIS_URL_ENV} (keeps a password out of ps)
   --redis-key NAME          the lock's name in Redis (default: the database's absolute path)
   --json                    print the outcome as one JSON object on the last line of stdout
   -h, --help                this help
@@ -52,7 +54,7 @@ Exit codes (GNU timeout compatible):
   N      the command failed with its own exit status N
   1      the lock is held by another run (see --conflict-exit-code)
   124    the timeout was hit; the job's whole process group was stopped
-  125    our own error: bad arguments, missing database folder, unreadable lock file
+  125    our own error: bad arguments, missing database folder, unreadable lock file, unusable log file
   126    the command was found but is not executable
   127    the command was not found
   128+N  the command died of signal N, or duckdb-safe-ingest itself was stopped by signal N
@@ -128,7 +130,7 @@ function parse(all: string[]): Parsed | 'help' {
 			},
 		});
 	} catch (error) {
-		throw new UsageError(`${(error as Error).message}. See --help.`);
+		throw new UsageError(`${messageOf(error)}. See --help.`);
 	}
 	const { values, positionals } = parsed;
 	if (values.help) return 'help';
@@ -234,7 +236,12 @@ async function main(): Promise<number> {
 	printResult(outcome);
 	// Run SQL --rows: the rows as JSON lines (progress went to stderr, so stdout is only data).
 	if (!options.json) for (const row of outcome.sql?.rows ?? []) process.stdout.write(`${JSON.stringify(row)}\n`);
-	if (options.json) process.stdout.write(`${JSON.stringify(outcome)}\n`);
+	if (options.json) {
+		// The job's stdout was echoed live: a last line without its newline would glue the JSON to it.
+		const echoedStdout = options.operation?.operation === 'runSql' ? undefined : outcome.output.stdout;
+		const partialLine = echoedStdout !== undefined && echoedStdout.bytes > 0 && !echoedStdout.tail.endsWith('\n');
+		process.stdout.write(`${partialLine ? '\n' : ''}${JSON.stringify(outcome)}\n`);
+	}
 	return exitCodeFor(outcome, options.conflictExitCode, stoppedBy);
 }
 

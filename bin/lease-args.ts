@@ -2,6 +2,7 @@
 import { parseDuration } from '../lib/duration';
 import { UsageError } from '../lib/errors';
 import type { RedisBackendOptions } from '../lib/lock/database-lock';
+import { isRedisUrl, REDIS_URL_ENV } from '../lib/run/options';
 
 export const LEASE_OPTIONS = {
 	heartbeat: { type: 'string' },
@@ -19,9 +20,9 @@ export interface LeaseArgs {
 export function leaseFrom(values: { heartbeat?: string; 'stale-after'?: string; redis?: string; 'redis-key'?: string }): LeaseArgs {
 	if (values['redis-key'] !== undefined && values.redis === undefined) throw new UsageError('--redis-key needs --redis URL.');
 	// The URL may carry a password: accept it from the environment too, so it stays out of `ps` and shell history.
-	const url = values.redis === 'env' ? process.env.DUCKDB_SAFE_INGEST_REDIS_URL : values.redis;
-	if (values.redis !== undefined && !url) throw new UsageError('--redis env: the variable DUCKDB_SAFE_INGEST_REDIS_URL is not set.');
-	if (url !== undefined && !/^rediss?:\/\//.test(url)) throw new UsageError('--redis: give a URL like redis://redis:6379/0 (or rediss:// for TLS).');
+	const url = values.redis === 'env' ? process.env[REDIS_URL_ENV] : values.redis;
+	if (values.redis !== undefined && !url) throw new UsageError(`--redis env: the variable ${REDIS_URL_ENV} is not set.`);
+	if (url !== undefined && !isRedisUrl(url)) throw new UsageError('--redis: give a URL like redis://redis:6379/0 (or rediss:// for TLS).');
 	return {
 		heartbeatMs: values.heartbeat === undefined ? undefined : parseDuration(values.heartbeat, '--heartbeat', 's'),
 		staleAfterMs: values['stale-after'] === undefined ? undefined : parseDuration(values['stale-after'], '--stale-after', 's'),

@@ -131,4 +131,29 @@ test('relative paths are resolved against the working directory and reported res
 	const help = await runCli(tool, ['--help']);
 	assert.equal(help.code, 0);
 	for (const code of ['124', '125', '126', '127', '128+N', '--conflict-exit-code']) assert.ok(help.stdout.includes(code), code);
+	assert.match(help.stdout, /--heartbeat DURATION .*\(default: the stale period \/ 6, at most 10\)/s);
+});
+
+test('--json after a job whose output does not end in a newline: the JSON still has a line of its own', async () => {
+	const result = await runCli(tool, ['--db', freshDb(), '--json', '--', 'printf', 'partial line']);
+	assert.equal(result.code, 0, result.stderr);
+	assert.ok(result.stdout.startsWith('partial line\n{'), result.stdout);
+	assert.equal(result.json?.status, 'success');
+	const empty = await runCli(tool, ['--db', freshDb(), '--json', '--', 'true']);
+	assert.ok(empty.stdout.startsWith('{'), 'no blank line when the job printed nothing');
+});
+
+test('stopAll (the test helper) stops the job group of a supervisor it started, not only the supervisor', async () => {
+	const db = freshDb();
+	const run = startCli(tool, ['--db', db, '--', 'sh', '-c', 'sleep 600 & sleep 600']);
+	const jobPid = await jobPidOf(db);
+	const jobStart = readProcess(jobPid)!.startTicks;
+	try {
+		stopAll();
+		await run.result;
+		for (let i = 0; i < 100 && groupMembers(jobPid).length; i++) await sleep(20);
+		assert.deepEqual(groupMembers(jobPid).map((member) => `${member.pid} ${member.name}`), [], 'no orphan of the job group is left');
+	} finally {
+		signalGroup({ pgid: jobPid, leaderStartTicks: jobStart }, 'SIGKILL');
+	}
 });

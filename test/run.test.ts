@@ -1,24 +1,26 @@
 /** The supervised run against real processes: timeouts, whole-group kill, escaped pipes, output, cancellation. */
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runUnderLock } from '../lib/run/supervise';
-import { groupMembers } from '../lib/proc/group';
+import { groupMembers, signalGroup } from '../lib/proc/group';
 import { readProcess } from '../lib/proc/identity';
 import { parsePidFile } from '../lib/lock/record';
 import { exitCodeFor, type Outcome } from '../lib/outcome';
 import { UsageError } from '../lib/errors';
-import { nodeChild, sleep, stopAll, tempDir } from './helpers/processes';
+import { nodeChild, sleep, stopAll, tempDir, track } from './helpers/processes';
 
 const dir = tempDir();
 let n = 0;
 const freshDb = (): string => join(dir.path, `run${++n}.duckdb`);
-const escaped: number[] = [];
+/** Processes that escaped a job's group on purpose (setsid, so each leads its own group), with their start time. */
+const escaped: Array<{ pgid: number; leaderStartTicks: number }> = [];
 afterEach(() => stopAll());
 after(() => {
-	// Processes that escaped a job's group on purpose (setsid) told us their PID; they are ours to stop.
-	for (const pid of escaped) if (readProcess(pid)) process.kill(pid, 'SIGKILL');
+	// They are ours to stop: by group, only while the leader is still the process we saw (identity re-checked).
+	for (const group of escaped) signalGroup(group, 'SIGKILL');
 	dir.remove();
 });
 
@@ -91,8 +93,9 @@ test('a process that escaped the group (setsid) and holds stdout does not hang t
 	const started = Date.now();
 	const outcome = await runUnderLock({ databasePath: db, command: ['sh', '-c', 'setsid sh -c \'echo escaped=$$; exec sleep 600\' & sleep 0.3; echo main-done'], timeoutMs: 60_000, graceMs: 1000 });
 	const pid = Number(/escaped=(\d+)/.exec(outcome.output.stdout.tail)?.[1]);
-	if (pid) escaped.push(pid);
-	assert.ok(pid > 0 && readProcess(pid), 'the escaped process is alive (outside the group, not ours to kill)');
+	const facts = pid > 0 ? readProcess(pid) : undefined;
+	if (facts) escaped.push({ pgid: pid, leaderStartTicks: facts.startTicks });
+	assert.ok(facts, 'the escaped process is alive (outside the group, not ours to kill)');
 	assert.ok(Date.now() - started < 20_000);
 	assert.equal(outcome.status, 'success');
 	assertGroupGone(outcome);
@@ -179,7 +182,16 @@ test('bad input is a UsageError and creates nothing', async () => {
 		[{ databasePath: db, command: ['true'], cwd: join(dir.path, 'nope') }, /working directory .* does not exist/],
 		[{ databasePath: db, command: [] }, /No command/],
 		[{ databasePath: db, command: ['true'], logFile: join(dir.path, 'nope', 'x.log') }, /log file's folder/],
+		[{ databasePath: db, command: ['true'], logFile: dir.path }, /log file .* is a folder/],
+		[{ databasePath: db, command: ['true'], tailBytes: Number.NaN }, /output tail size/],
+		[{ databasePath: db, command: ['true'], tailBytes: -1 }, /output tail size/],
+		[{ databasePath: db, command: ['true'], tailBytes: 1.5 }, /output tail size/],
+		[{ databasePath: db, command: ['true'], tailBytes: 17 * 1024 * 1024 }, /output tail size/],
+		[{ databasePath: db, command: ['true'], heartbeatMs: 25 * 86_400_000, staleAfterMs: 90 * 86_400_000 }, /heartbeat interval is too long/],
+		[{ databasePath: db, command: ['true'], staleAfterMs: 25 * 86_400_000 }, /stale period is too long/],
 	];
+	// A file we may not open for writing (EACCES even for root): sysfs's read-only notes, where there is one.
+	if (existsSync('/sys/kernel/notes')) cases.push([{ databasePath: db, command: ['true'], logFile: '/sys/kernel/notes' }, /log file .* cannot be opened/]);
 	for (const [options, message] of cases) {
 		await assert.rejects(runUnderLock(options as never), (error: unknown) => error instanceof UsageError && message.test(error.message), JSON.stringify(options));
 	}
@@ -201,4 +213,59 @@ test('a held lock blocks with the holder\'s details and starts nothing', async (
 	const done = await first;
 	assert.equal(second.holder?.pid, done.jobPid);
 	assert.equal(done.status, 'timeout');
+});
+
+test('a live copy whose reader goes away (EPIPE while waiting for drain) stops the copy, not the job', async () => {
+	// The reader never reads and exits after a moment: our copy fills its pipe, pauses for 'drain', then gets EPIPE.
+	const reader = track(spawn('sleep', ['0.5'], { stdio: ['pipe', 'ignore', 'ignore'] }));
+	const outcome = await runUnderLock(
+		{ databasePath: freshDb(), command: ['sh', '-c', 'head -c 4000000 /dev/zero; echo END'], timeoutMs: 8000, graceMs: 500 },
+		{ echo: { stdout: reader.stdin! } },
+	);
+	assert.equal(outcome.status, 'success', outcome.summary);
+	assert.equal(outcome.output.stdout.bytes, 4_000_004);
+	assertGroupGone(outcome);
+});
+
+test('a PID file taken away before the job is recorded: the job is stopped at once and the run is failed, not an exception', async () => {
+	const db = freshDb();
+	const outcome = await runUnderLock(
+		{ databasePath: db, command: ['sleep', '600'], timeoutMs: 60_000, graceMs: 10_000, probeDatabase: false },
+		// The test's own PID file, removed right after the lock was taken (as someone judging it stale would).
+		{ onEvent: (event) => { if (event.type === 'lock-acquired') rmSync(`${db}.pid`); } },
+	);
+	assert.equal(outcome.status, 'failed');
+	assert.equal(outcome.termination?.reason, 'lock-lost');
+	assert.match(outcome.error ?? '', /could not be recorded in the lock .*no longer ours.*stopped/);
+	assert.ok(outcome.durationMs < 8000, `stopped without the grace period (${outcome.durationMs} ms)`);
+	assert.deepEqual(groupMembers(outcome.jobPid!), []);
+});
+
+test('the command recorded in the PID file and the log file has URL passwords and the env values masked', async () => {
+	const db = freshDb();
+	const log = join(dir.path, 'masked.log');
+	let pidFile = '';
+	const command = ['sh', '-c', 'exit 0', 'sh', 'redis://worker:pa55word@redis:6379/0', '--token=s3cr3t-value'];
+	const outcome = await runUnderLock(
+		{ databasePath: db, command, env: { API_TOKEN: 's3cr3t-value' }, logFile: log },
+		{ onEvent: (event) => { if (event.type === 'job-started') pidFile = readFileSync(`${db}.pid`, 'utf8'); } },
+	);
+	assert.equal(outcome.status, 'success');
+	assert.match(pidFile, /command=sh -c exit 0 sh redis:\/\/worker:\*\*\*@redis:6379\/0 --token=\*{8}/);
+	for (const text of [pidFile, readFileSync(log, 'utf8')]) {
+		assert.ok(!text.includes('pa55word') && !text.includes('s3cr3t-value'), text);
+	}
+	assert.deepEqual(outcome.command, command, 'the outcome keeps the command as given (the node masks its own secrets)');
+});
+
+test('the job does not inherit DUCKDB_SAFE_INGEST_REDIS_URL (the Redis password kept out of ps)', async () => {
+	const saved = process.env.DUCKDB_SAFE_INGEST_REDIS_URL;
+	process.env.DUCKDB_SAFE_INGEST_REDIS_URL = 'redis://:pa55word@127.0.0.1:1/0';
+	try {
+		const outcome = await runUnderLock({ databasePath: freshDb(), command: ['sh', '-c', 'echo "[${DUCKDB_SAFE_INGEST_REDIS_URL-unset}] [$OTHER]"'], env: { OTHER: 'given' } });
+		assert.equal(outcome.output.stdout.tail, '[unset] [given]\n');
+	} finally {
+		if (saved === undefined) delete process.env.DUCKDB_SAFE_INGEST_REDIS_URL;
+		else process.env.DUCKDB_SAFE_INGEST_REDIS_URL = saved;
+	}
 });

@@ -2,8 +2,9 @@
  * The options of a supervised run, their defaults (one place), and their validation: everything is checked before
  * anything is created, so bad input leaves no trace.
  */
+import { accessSync, closeSync, constants as fsConstants, existsSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { UsageError } from '../errors';
+import { messageOf, UsageError } from '../errors';
 import { isDirectory, isNonEmptyFile } from '../paths';
 import { findWalFiles } from '../wal';
 import type { Operation } from '../outcome';
@@ -17,9 +18,19 @@ export const RUN_DEFAULTS = {
 	shell: '/bin/sh',
 	/** After the job's group is gone, how long to wait for its pipes to close (held open by escaped processes). */
 	drainMs: 250,
-	/** Node's timers hold at most 2^31-1 ms (24.8 days); 24 days keeps a margin. */
+	/** Node's timers hold at most 2^31-1 ms (24.8 days); 24 days keeps a margin. Also the most for the heartbeat and the stale period. */
 	maxTimeoutMs: 24 * 86_400_000,
+	/** The most of each stream's output kept in memory (and in the outcome). */
+	maxTailBytes: 16 * 1024 * 1024,
 };
+
+/** Where `--redis env` (both command-line tools) reads the Redis URL from; never passed on to a job. */
+export const REDIS_URL_ENV = 'DUCKDB_SAFE_INGEST_REDIS_URL';
+
+/** redis:// or rediss:// (TLS): the URLs the Redis backend accepts. */
+export function isRedisUrl(url: string): boolean {
+	return /^rediss?:\/\//.test(url);
+}
 
 export interface RunOptions {
 	databasePath: string;
@@ -93,17 +104,42 @@ export function resolveRunOptions(options: RunOptions): Resolved {
 	if (options.heartbeatMs !== undefined && (!Number.isFinite(options.heartbeatMs) || options.heartbeatMs < 50)) {
 		throw new UsageError(`The heartbeat interval must be at least 50 ms (got ${options.heartbeatMs} ms).`);
 	}
+	// Above 2^31-1 ms Node's timers fire after 1 ms instead: a heartbeat loop, or a lease judged by the wrong period.
+	if (options.heartbeatMs !== undefined && options.heartbeatMs > RUN_DEFAULTS.maxTimeoutMs) {
+		throw new UsageError(`The heartbeat interval is too long (${options.heartbeatMs} ms); the most is 24 days.`);
+	}
 	const staleAfterMs = options.staleAfterMs ?? LEASE_DEFAULTS.staleAfterMs;
+	if (staleAfterMs > RUN_DEFAULTS.maxTimeoutMs) throw new UsageError(`The stale period is too long (${staleAfterMs} ms); the most is 24 days.`);
 	// Without an explicit heartbeat, six of them fit in the stale period (at most the default interval).
 	const heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.min(LEASE_DEFAULTS.heartbeatMs, Math.floor(staleAfterMs / 6)));
 	if (!Number.isFinite(staleAfterMs) || staleAfterMs < 3 * heartbeatMs) {
 		throw new UsageError(`The stale period (${staleAfterMs} ms) must be at least three heartbeats (${3 * heartbeatMs} ms), so that a live holder is never judged stale.`);
 	}
-	if (options.redis && !/^rediss?:\/\//.test(options.redis.url)) throw new UsageError('The Redis URL must start with redis:// or rediss://, e.g. redis://redis:6379/0.');
+	if (options.redis && !isRedisUrl(options.redis.url)) throw new UsageError('The Redis URL must start with redis:// or rediss://, e.g. redis://redis:6379/0.');
+	const tailBytes = options.tailBytes;
+	if (tailBytes !== undefined && (!Number.isSafeInteger(tailBytes) || tailBytes < 0 || tailBytes > RUN_DEFAULTS.maxTailBytes)) {
+		throw new UsageError(`The output tail size must be a whole number of bytes from 0 to ${RUN_DEFAULTS.maxTailBytes} (16 MiB) (got ${tailBytes}).`);
+	}
 	const logFile = options.logFile ? resolve(options.logFile) : undefined;
-	if (logFile && !isDirectory(dirname(logFile))) throw new UsageError(`The log file's folder ${dirname(logFile)} does not exist. Create it, or fix the log file path.`);
+	if (logFile) checkLogFile(logFile);
 	const shell = options.shell === true ? RUN_DEFAULTS.shell : options.shell || false;
 	// With a shell, command[0] is the line and the rest become $1, $2, ...: values are never spliced into the line.
 	const [file, ...args] = shell ? [shell, '-c', options.command[0], 'sh', ...options.command.slice(1)] : options.command;
 	return { databasePath, file, args, shell, cwd, timeoutMs, graceMs, waitMs, logFile, heartbeatMs, staleAfterMs };
+}
+
+/**
+ * The log file must be appendable, which is checked before the lock is taken. An existing file is opened for
+ * appending (without writing; non-blocking, so a FIFO without a reader fails instead of hanging); for a missing
+ * one, its folder must be writable (the file is created when the job starts).
+ */
+function checkLogFile(logFile: string): void {
+	if (!isDirectory(dirname(logFile))) throw new UsageError(`The log file's folder ${dirname(logFile)} does not exist. Create it, or fix the log file path.`);
+	if (isDirectory(logFile)) throw new UsageError(`The log file ${logFile} is a folder. Give the path of a file in it.`);
+	try {
+		if (existsSync(logFile)) closeSync(openSync(logFile, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_NONBLOCK));
+		else accessSync(dirname(logFile), fsConstants.W_OK | fsConstants.X_OK);
+	} catch (error) {
+		throw new UsageError(`The log file ${logFile} cannot be opened for appending (${messageOf(error)}). Fix its permissions, or choose another path.`);
+	}
 }

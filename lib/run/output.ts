@@ -4,6 +4,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
+import { messageOf } from '../errors';
 
 export const OUTPUT_DEFAULTS = {
 	tailBytes: 64 * 1024,
@@ -95,7 +96,7 @@ export class LogFile {
 		try {
 			writeSync(this.fd, typeof data === 'string' ? Buffer.from(data) : data);
 		} catch (error) {
-			this.failure = `writing the log file ${this.path} failed: ${(error as Error).message}`;
+			this.failure = `writing the log file ${this.path} failed: ${messageOf(error)}`;
 			this.close();
 		}
 	}
@@ -137,9 +138,19 @@ export class OutputPump {
 		const onLine = options.onLine;
 		if (onLine) this.lines = new LineSplitter((line) => onLine(name, line));
 		const sinks = [...(options.sinks?.[name] ?? [])];
+		// The sinks that asked us to wait (write() returned false): the source reads on once none is left.
+		const full = new Set<Writable>();
+		const unblock = (sink: Writable): void => {
+			if (full.delete(sink) && full.size === 0) source.resume();
+		};
 		for (const sink of sinks) {
-			// A closed terminal or pipe (EPIPE) stops the copy, not the job.
-			sink.on('error', () => sinks.splice(sinks.indexOf(sink), 1));
+			sink.on('drain', () => unblock(sink));
+			// A closed terminal or pipe (EPIPE) stops the copy, not the job: a 'drain' will never come from it.
+			sink.on('error', () => {
+				const index = sinks.indexOf(sink);
+				if (index >= 0) sinks.splice(index, 1);
+				unblock(sink);
+			});
 		}
 		const log = options.log;
 		this.ended = new Promise((resolve) => (this.finish = resolve));
@@ -148,11 +159,9 @@ export class OutputPump {
 			this.lines?.push(chunk);
 			log?.write(chunk);
 			for (const sink of sinks) {
-				if (!sink.write(chunk)) {
-					source.pause();
-					sink.once('drain', () => source.resume());
-				}
+				if (!sink.write(chunk)) full.add(sink);
 			}
+			if (full.size) source.pause();
 		});
 		source.once('end', () => this.done());
 		source.once('close', () => this.done());

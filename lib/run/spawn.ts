@@ -6,6 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { EXIT_CODES } from '../outcome';
+import { REDIS_URL_ENV } from './options';
 
 export interface JobSpec {
 	file: string;
@@ -36,10 +37,14 @@ function loadExeca(): Promise<Execa> {
 
 export async function startJob(spec: JobSpec): Promise<StartedJob | FailedStart> {
 	const execa = await loadExeca();
+	// Our environment, minus the Redis URL `--redis env` reads (its password is kept out of ps, and out of the job),
+	// plus the job's own variables.
+	const inherited: NodeJS.ProcessEnv = { ...process.env };
+	delete inherited[REDIS_URL_ENV];
 	const subprocess = execa(spec.file, spec.args, {
 		cwd: spec.cwd,
-		env: spec.env,
-		extendEnv: true,
+		env: { ...inherited, ...spec.env },
+		extendEnv: false,
 		detached: true,
 		// We stop the job group ourselves (timeout, cancel, our exit hook); execa's own cleanup does not apply to detached jobs.
 		cleanup: false,

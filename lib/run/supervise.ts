@@ -7,10 +7,13 @@
  */
 import { takeDatabaseLock, redisKeyFor } from '../lock/database-lock';
 import { keepLease, type LeaseKeeper } from '../lock/lease';
-import { groupAlive, signalGroup, type GroupIdentity } from '../proc/group';
+import { groupAlive, type GroupIdentity } from '../proc/group';
 import { readProcess } from '../proc/identity';
 import { summarize, type Outcome, type RecoveredLockReport } from '../outcome';
 import { findWalFiles } from '../wal';
+import { messageOf } from '../errors';
+import { sleep } from '../duration';
+import { maskSecrets, redactUrlPasswords } from '../mask';
 import { LogFile, OutputPump, type OutputOptions, type StreamName } from './output';
 import { startJob } from './spawn';
 import { stopGroup, type Termination } from './terminate';
@@ -35,6 +38,23 @@ export interface RunHooks {
 	onLine?: OutputOptions['onLine'];
 	/** Live copies of the job's streams (the CLI's terminal). */
 	echo?: Partial<Record<StreamName, Writable>>;
+}
+
+/**
+ * The secrets a run's options carry: the values of the job's extra environment (the node puts its Job Secrets
+ * credential there; the options do not say which value is secret, so all are treated as such) and the Redis password.
+ */
+function secretsOf(options: RunOptions): string[] {
+	const secrets = Object.values(options.env ?? {});
+	if (options.redis) {
+		try {
+			const password = new URL(options.redis.url).password;
+			if (password) secrets.push(password, decodeURIComponent(password));
+		} catch {
+			// Not a parseable URL (rejected before this is used): redactUrlPasswords still covers the usual form.
+		}
+	}
+	return secrets;
 }
 
 function abortReasonIsSignal(signal: AbortSignal | undefined): string | undefined {
@@ -65,10 +85,12 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		return { status, summary: summarize(body), ...rest };
 	};
 
+	// The job's command line as it is written down where others read it (PID file, Redis holder, log file).
+	const recordedCommand = redactUrlPasswords(maskSecrets([resolved.file, ...resolved.args].join(' '), secretsOf(options)));
 	hooks.onEvent?.({ type: 'lock-check', pidFile: `${resolved.databasePath}.pid` });
 	const acquisition = await takeDatabaseLock(resolved.databasePath, {
 		owner: options.owner,
-		command: [resolved.file, ...resolved.args].join(' '),
+		command: recordedCommand,
 		waitMs: resolved.waitMs,
 		signal: options.signal,
 		heartbeatMs: resolved.heartbeatMs,
@@ -103,6 +125,8 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		lockLost = true;
 		onLockLost();
 	});
+	/** Why the started job could not be recorded in the lock (it is then stopped like on a lost lock). */
+	let unrecorded: string | undefined;
 	const untrack = trackRun(active);
 	let log: LogFile | undefined;
 	let outcome: Outcome | undefined;
@@ -133,8 +157,17 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 			return outcome;
 		}
 		if (resolved.logFile) {
-			log = new LogFile(resolved.logFile);
-			log.write(`--- ${new Date().toISOString()} duckdb-safe-ingest: starting ${[resolved.file, ...resolved.args].join(' ')}\n`);
+			try {
+				log = new LogFile(resolved.logFile);
+			} catch (error) {
+				// Checked before the lock was taken; this is a change since then (removed folder, new permissions).
+				outcome = finish({
+					status: 'failed', exitCode: null, signal: null, jobPid: null, lock: lockReport(), error: `the log file ${resolved.logFile} cannot be opened (${messageOf(error)}); nothing was run`,
+					output: { stdout: emptyStream, stderr: emptyStream, logFile: resolved.logFile },
+				});
+				return outcome;
+			}
+			log.write(`--- ${new Date().toISOString()} duckdb-safe-ingest: starting ${recordedCommand}\n`);
 		}
 		const job = await startJob({ file: resolved.file, args: resolved.args, cwd: resolved.cwd, env: options.env ?? {} });
 		if (!('pid' in job)) {
@@ -152,10 +185,9 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		const leader = readProcess(job.pid, { details: false });
 		const group: GroupIdentity = { pgid: job.pid, leaderStartTicks: leader?.startTicks };
 		active.group = group;
-		await lock.recordJob({ pid: job.pid, startTicks: leader?.startTicks, pgid: job.pid, command: [resolved.file, ...resolved.args].join(' ') });
-		hooks.onEvent?.({ type: 'job-started', pid: job.pid, command: options.command });
 
-
+		// The job runs from here: the deadline, a lost lock and a cancel apply at once, before the job is recorded
+		// (with Redis, recording it is a round trip that can take seconds).
 		let stopping: ReturnType<typeof stopGroup> | undefined;
 		const stop = (reason: Termination['reason']): void => {
 			if (stopping) return;
@@ -171,6 +203,15 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		if (options.signal?.aborted) onAbort();
 		let exit: { exitCode: number | null; signal: NodeJS.Signals | null };
 		try {
+			try {
+				await lock.recordJob({ pid: job.pid, startTicks: leader?.startTicks, pgid: job.pid, command: recordedCommand });
+			} catch (error) {
+				// Our PID file is gone or another holder's now (someone judged it stale), or it cannot be written.
+				unrecorded = messageOf(error);
+			}
+			hooks.onEvent?.({ type: 'job-started', pid: job.pid, command: options.command });
+			// A job the lock does not name must not go on writing: stopped at once, like on a lost lock.
+			if (unrecorded) stop('lock-lost');
 			exit = await job.exited;
 		} finally {
 			clearTimeout(deadline);
@@ -180,12 +221,17 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		if (!stopping && groupAlive(group.pgid)) stop('stray-processes');
 		const termination = stopping ? await stopping.done : undefined;
 		const drained = Promise.all(pumps.map((pump) => pump.ended));
-		await Promise.race([drained, new Promise((resolveDrain) => setTimeout(resolveDrain, RUN_DEFAULTS.drainMs).unref())]);
+		const drainWait = new AbortController();
+		await Promise.race([drained, sleep(RUN_DEFAULTS.drainMs, drainWait.signal)]);
+		drainWait.abort();
 		for (const pump of pumps) pump.abandon();
 		hooks.onEvent?.({ type: 'job-finished', exitCode: exit.exitCode, signal: exit.signal, durationMs: Date.now() - started });
 
 		const stoppedBy = termination?.reason;
-		const lostLock = stoppedBy === 'lock-lost' ? `the lock was lost while the job ran (${lease.report.lost}); the job was stopped so that two writers never run` : undefined;
+		const lostLock =
+			stoppedBy !== 'lock-lost' ? undefined
+			: unrecorded ? `the job could not be recorded in the lock (${unrecorded}); it was stopped at once so that two writers never run`
+			: `the lock was lost while the job ran (${lease.report.lost}); the job was stopped so that two writers never run`;
 		const status: Outcome['status'] =
 			lostLock ? 'failed'
 			: stoppedBy === 'timeout' ? 'timeout'
@@ -209,8 +255,8 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		// Whatever happened above (including a bug of ours), never leave the job running without its lock.
 		let survivors = false;
 		if (active.group && groupAlive(active.group.pgid)) {
-			signalGroup(active.group, 'SIGKILL');
-			for (let i = 0; i < 250 && groupAlive(active.group.pgid); i++) await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+			// The lock is released below: the job is stopped as on a lost lock, at once (SIGTERM and SIGKILL, no grace).
+			await stopGroup(active.group, 0, 'lock-lost').done;
 			survivors = groupAlive(active.group.pgid);
 		}
 		log?.close();

@@ -32,13 +32,16 @@ export function stopGroup(group: GroupIdentity, graceMs: number, reason: Termina
 				termination.groupGoneAfterMs = now - started;
 				return resolve(termination);
 			}
-			if (!termination.sigkillSent && now - started >= graceMs) {
+			// Once: a SIGKILL that found nothing of ours to signal must not restart the 5 s limit below at every check.
+			if (!killedAt && now - started >= graceMs) {
 				termination.sigkillSent = signalGroup(group, 'SIGKILL');
 				killedAt = now;
 			}
 			// Processes in uninterruptible sleep can outlive SIGKILL for a while; do not hang the outcome on them.
 			if (killedAt && now - killedAt > 5000) return resolve(termination);
-			setTimeout(check, Math.min(POLL_MS, Math.max(1, started + graceMs - now)));
+			// During the grace period, wake up for its end; once SIGKILL was sent (and always with no grace), poll at
+			// the normal rate: each check scans /proc.
+			setTimeout(check, killedAt ? POLL_MS : Math.min(POLL_MS, Math.max(1, started + graceMs - now)));
 		};
 		setTimeout(check, Math.min(POLL_MS, graceMs));
 	});

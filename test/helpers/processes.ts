@@ -1,12 +1,14 @@
 /**
  * Real processes for tests. Every process a test starts is tracked here, and `stopAll()` signals only those, by the
- * PID we got when we started them.
+ * PID we got when we started them, and the job groups their children lead (identity-checked).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { signalGroup, type GroupIdentity } from '../../lib/proc/group';
+import { procAvailable, readProcess } from '../../lib/proc/identity';
 
 export const FIXTURES = join(__dirname, '..', 'fixtures');
 const started = new Set<ChildProcess>();
@@ -86,10 +88,33 @@ export function nodeChild(script: string, args: string[] = [], prefix: string[] 
 	return new JsonChild(argv[0], argv.slice(1));
 }
 
-/** SIGKILL every process this test file started and has not seen exit. */
+/**
+ * The process groups led by children of `parent` (a supervisor's jobs), with their leaders' start times. Asked only
+ * while `parent` is a child of ours that has not been reaped, so its PID is still the process we started.
+ */
+function jobGroupsOf(parent: number): GroupIdentity[] {
+	if (!procAvailable) return [];
+	const groups: GroupIdentity[] = [];
+	for (const name of readdirSync('/proc')) {
+		const pid = Number(name);
+		if (!Number.isSafeInteger(pid) || pid <= 0) continue;
+		const facts = readProcess(pid, { details: false });
+		if (facts && facts.ppid === parent && facts.pgid === pid) groups.push({ pgid: pid, leaderStartTicks: facts.startTicks });
+	}
+	return groups;
+}
+
+/**
+ * SIGKILL every process this test file started and has not seen exit, and the process groups their children lead
+ * (the jobs of a supervisor under test, which SIGKILL to the supervisor would leave running as orphans). Groups are
+ * signalled by the identity taken here, re-checked right before the signal.
+ */
 export function stopAll(): void {
 	for (const child of started) {
-		if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+		if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) continue;
+		const groups = jobGroupsOf(child.pid);
+		child.kill('SIGKILL');
+		for (const group of groups) signalGroup(group, 'SIGKILL');
 	}
 }
 
