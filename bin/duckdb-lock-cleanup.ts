@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseDuration, formatDuration } from '../lib/duration';
-import { UsageError } from '../lib/errors';
+import { messageOf, UsageError } from '../lib/errors';
 import { EXIT_CODES } from '../lib/outcome';
 import { LEASE_OPTIONS, leaseFrom } from './lease-args';
 import { cleanupDatabase, describeCandidate, CLEANUP_DEFAULTS, type CleanupPolicy, type CleanupReport, type StopCandidate } from '../lib/cleanup/cleanup';
@@ -68,7 +68,7 @@ function parse(args: string[]): { databasePath: string; policy: CleanupPolicy; y
 			},
 		});
 	} catch (error) {
-		throw new UsageError(`${(error as Error).message}. See --help.`);
+		throw new UsageError(`${messageOf(error)}. See --help.`);
 	}
 	const { values } = parsed;
 	if (values.help) return 'help';

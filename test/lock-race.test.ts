@@ -17,7 +17,7 @@ after(() => {
 
 const ROUNDS = 25;
 
-/** A lock record of a process that no longer exists (PID beyond pid_max on this machine). */
+/** A lock record of a process that is gone: its PID is unused or, if a process has it now, started at another time (start tick 1). */
 function deadHolderRecord(): string {
 	return serializeRecord({
 		pid: 4_194_000, role: 'job', pidStart: 1, command: 'python3 crashed.py', host: hostName(), bootId: bootId(), pidNamespace: '',

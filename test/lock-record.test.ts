@@ -73,6 +73,19 @@ test('liveness: alive with matching start time is held; dead, reused, zombie, re
 	assert.equal(rebooted.state === 'stale' && rebooted.reason, 'rebooted');
 });
 
+test('liveness: a job its supervisor gave up (survivors of SIGKILL) is held by its group alone, not by the living supervisor', () => {
+	const abandoned = parsePidFile(serializeRecord({ ...record, abandonedAt: '2026-11-28T11:00:00.000Z' }));
+	assert.equal(abandoned.kind === 'record' && abandoned.record.abandonedAt, '2026-11-28T11:00:00.000Z', 'the mark survives serialize → parse');
+	const supervisorAlive = facts({ 4000: { startTicks: 900 } });
+	assert.equal(judgeLock(parsePidFile(serializeRecord(record)), supervisorAlive).state, 'held', 'unmarked: the living supervisor holds it');
+	const groupGone = judgeLock(abandoned, { ...supervisorAlive, groupAlive: () => false });
+	assert.equal(groupGone.state, 'stale');
+	assert.match(groupGone.state === 'stale' ? groupGone.detail : '', /supervisor PID 4000 gave the job up/);
+	const groupLeft = judgeLock(abandoned, { ...supervisorAlive, groupAlive: (pgid) => pgid === 4242 });
+	assert.equal(groupLeft.state, 'held');
+	assert.equal(groupLeft.state === 'held' && groupLeft.holder.pid, 4242, 'held by the surviving group');
+});
+
 test('liveness: a file without a lease from another machine is held (remote), whatever local PIDs say; legacy alive is held but unproven', () => {
 	const parsed = parsePidFile(serializeRecord(record));
 	const remote = judgeLock(parsed, facts({}, 'other-host', 'boot-other'));

@@ -198,6 +198,36 @@ test('garbage, empty and huge PID files are unreadable, count as held, and are n
 	}
 });
 
+test('a lock file still empty because its creator paused after creating it is waited for (up to 2 s), then read', async () => {
+	const db = freshDb();
+	const heldDb = freshDb();
+	const { actor, pid } = await holderOf(heldDb);
+	const record = readFileSync(pidFilePathFor(heldDb), 'utf8');
+	writeFileSync(pidFilePathFor(db), '');
+	const writer = sleep(500).then(() => writeFileSync(pidFilePathFor(db), record));
+	const result = await acquireLock(db);
+	await writer;
+	assert.ok(!result.acquired && result.reason === 'held' && result.inspection.state === 'held', `held, not unreadable: ${JSON.stringify(!result.acquired && result.reason === 'held' ? result.inspection : result)}`);
+	assert.equal(result.inspection.holder.pid, pid);
+	actor.send({ cmd: 'release' });
+	await actor.next('release');
+});
+
+test('abandoning a lock marks its file (only while it is ours) and leaves it in place', async () => {
+	const db = freshDb();
+	const result = await acquireLock(db);
+	assert.ok(result.acquired);
+	assert.equal(result.lock.abandon(), true);
+	const parsed = parsePidFile(readFileSync(pidFilePathFor(db), 'utf8'));
+	assert.ok(parsed.kind === 'record' && parsed.record.abandonedAt, 'marked');
+	assert.equal(result.lock.release().released, false, 'an abandoned lock is not released by its supervisor');
+	assert.ok(existsSync(pidFilePathFor(db)));
+	unlinkSync(pidFilePathFor(db));
+	writeFileSync(pidFilePathFor(db), 'someone else\n');
+	assert.equal(result.lock.abandon(), false, 'a file that is no longer ours is left alone');
+	assert.equal(readFileSync(pidFilePathFor(db), 'utf8'), 'someone else\n');
+});
+
 test('a symlink planted at the PID path is not followed; its target is untouched', async () => {
 	const db = freshDb();
 	const target = join(dir.path, 'precious.txt');

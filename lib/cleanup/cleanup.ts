@@ -17,6 +17,7 @@ import { holderFromInspection } from '../run/reports';
 import { findDatabaseHolders, lockHolders, type DatabaseHolder } from '../duckdb/holders';
 import { recoverWal, type WalRecovery } from '../duckdb/recover';
 import { findWalFiles, type WalReport } from '../wal';
+import { keepLease } from '../lock/lease';
 import { stopHolder, refusalFor, type StopTarget } from './stop';
 
 export const CLEANUP_DEFAULTS = { graceMs: 10_000, stuckAfterMs: 180 * 60_000, releaseWaitMs: 3000 };
@@ -232,6 +233,8 @@ export async function cleanupDatabase(databasePath: string, policy: CleanupPolic
 		if (!ours.acquired) {
 			actions.push({ action: 'recover-wal', target: found.wal.files[0].path, done: false, detail: 'not recovered: the database lock is held' });
 		} else {
+			// A replay can outlast a lease: keep ours alive so no worker elsewhere takes the database for abandoned.
+			const lease = keepLease(ours.lock, () => undefined);
 			try {
 				const holding = lockHolders(await findDatabaseHolders(databasePath, { probe: true }));
 				if (holding.length) {
@@ -248,6 +251,8 @@ export async function cleanupDatabase(databasePath: string, policy: CleanupPolic
 					});
 				}
 			} finally {
+				lease.stop();
+				if (lease.report.lost) actions.push({ action: 'recover-wal', target: found.wal.files[0].path, done: false, detail: `our lock was lost during the recovery: ${lease.report.lost}` });
 				await ours.lock.release();
 			}
 		}

@@ -2,6 +2,7 @@
  * What a held database lock can do, whichever backend decides, and the local-file one: the PID file and its lease.
  */
 import type { AcquireResult, HeldLock, JobIdentity, RecoveredLock, ReleaseResult } from './lock';
+import { messageOf } from '../errors';
 
 export type RenewResult = { ok: true } | { ok: false; lost: boolean; detail: string };
 
@@ -17,6 +18,15 @@ export interface DatabaseLock {
 	releaseSync(): void;
 	/** Keeps the lock (processes survived SIGKILL) but frees our resources: a Redis lease then runs out by itself. */
 	abandon(): void;
+}
+
+/** Marks the file as left to the job's group; an I/O error leaves it as it was (we then still count as its holder). */
+export function abandonQuietly(held: HeldLock): void {
+	try {
+		held.abandon();
+	} catch {
+		// Called while stopping; the unmarked file is merely held longer (until we exit), never lost.
+	}
 }
 
 export type TakeResult =
@@ -59,7 +69,7 @@ export class FileLock implements DatabaseLock {
 			if (!this.held.heartbeat()) return { ok: false, lost: true, detail: `${this.pidFile} is no longer ours (removed or replaced by another process that judged it stale)` };
 		} catch (error) {
 			const silentMs = performance.now() - this.lastRenewed;
-			return { ok: false, lost: lostBy(silentMs, this.staleAfterMs, this.heartbeatMs), detail: `the heartbeat of ${this.pidFile} failed: ${(error as Error).message}` };
+			return { ok: false, lost: lostBy(silentMs, this.staleAfterMs, this.heartbeatMs), detail: `the heartbeat of ${this.pidFile} failed: ${messageOf(error)}` };
 		}
 		this.lastRenewed = sentAt;
 		return { ok: true };
@@ -78,7 +88,8 @@ export class FileLock implements DatabaseLock {
 	}
 
 	abandon(): void {
-		// The file stays, naming the processes that survived; cleanup removes it once they are gone.
+		// The file stays, naming the processes that survived; it is stale (cleanup removes it) once they are gone.
+		abandonQuietly(this.held);
 	}
 }
 

@@ -4,6 +4,7 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { sleep } from '../duration';
 
 /** A PID file larger than this is not ours: reported as unreadable, never parsed. */
 export const MAX_PID_FILE_BYTES = 64 * 1024;
@@ -127,8 +128,10 @@ export const CREATING_GRACE_MS = 2000;
 /** Like readPidFile, but gives a concurrent creator a moment to finish writing an empty file it just created. */
 export async function readPidFileSettled(path: string): Promise<PidFileRead> {
 	let read = readPidFile(path);
-	for (let attempt = 0; attempt < 20 && read.kind === 'file' && read.text === '' && Date.now() - read.mtimeMs < CREATING_GRACE_MS; attempt++) {
-		await new Promise((resolve) => setTimeout(resolve, attempt < 5 ? 1 : 10));
+	// Bounded by the grace itself (measured by us too: another machine's clock may stamp the file in our future).
+	const started = Date.now();
+	for (let attempt = 0; read.kind === 'file' && read.text === '' && Date.now() - read.mtimeMs < CREATING_GRACE_MS && Date.now() - started < CREATING_GRACE_MS; attempt++) {
+		await sleep(attempt < 5 ? 1 : 10);
 		read = readPidFile(path);
 	}
 	return read;

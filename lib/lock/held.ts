@@ -111,4 +111,18 @@ export class HeldLock {
 		// Not the file we wrote (touched by someone?): only its token can prove it is still ours.
 		return releaseByToken(this.pidFile, this.token);
 	}
+
+	/**
+	 * Leaves the lock to the job's surviving process group: the file stays, marked so that we (alive) no longer
+	 * count as its holder; it is stale once the group is gone. Returns false when the file is no longer ours.
+	 */
+	abandon(): boolean {
+		const read = readPidFile(this.pidFile);
+		const parsed = read.kind === 'file' ? parsePidFile(read.text) : undefined;
+		if (parsed?.kind !== 'record' || parsed.record.token !== this.token) return false;
+		this.current = { ...this.current, abandonedAt: new Date().toISOString() };
+		this.stamp = replaceOwn(this.pidFile, serializeRecord(this.current));
+		this.releasedAlready = true;
+		return true;
+	}
 }

@@ -4,6 +4,7 @@
  * renewed for a whole lease), `onLost` fires once so the supervisor can stop the job: two writers must never run.
  */
 import type { DatabaseLock } from './database-lock';
+import { messageOf } from '../errors';
 
 export interface LeaseReport {
 	heartbeatMs: number;
@@ -32,7 +33,7 @@ export function keepLease(lock: DatabaseLock, onLost: (detail: string) => void):
 				result = await lock.renew();
 			} catch (error) {
 				// Never an unhandled rejection inside n8n: an unexpected error is a failed renewal like any other.
-				result = { ok: false, lost: false, detail: `renewal failed: ${(error as Error).message}` };
+				result = { ok: false, lost: false, detail: `renewal failed: ${messageOf(error)}` };
 			}
 			if (stopped) return;
 			if (result.ok) {

@@ -146,9 +146,10 @@ function judgeRecord(record: LockRecord, local: LocalFacts): LockVerdict {
 	if (lineOne.alive) return { state: 'held', remote: false, holder: holderOf(record, record.role, lineOne) };
 	const details = [`${record.role} PID ${record.pid} ${REASON_TEXT[lineOne.reason]}`];
 	if (record.role === 'job' && record.supervisor.pid !== record.pid) {
+		// A supervisor that gave its job up (survivors of SIGKILL) no longer holds the lock: only the job group does.
 		const supervisor = judgeProcess(record.supervisor, local.process(record.supervisor.pid));
-		if (supervisor.alive) return { state: 'held', remote: false, holder: holderOf(record, 'supervisor', supervisor) };
-		details.push(`supervisor PID ${record.supervisor.pid} ${REASON_TEXT[supervisor.reason]}`);
+		if (supervisor.alive && !record.abandonedAt) return { state: 'held', remote: false, holder: holderOf(record, 'supervisor', supervisor) };
+		details.push(supervisor.alive ? `supervisor PID ${record.supervisor.pid} gave the job up at ${record.abandonedAt}` : `supervisor PID ${record.supervisor.pid} ${REASON_TEXT[supervisor.reason]}`);
 		if (record.pgid !== undefined && local.groupAlive?.(record.pgid)) {
 			return {
 				state: 'held',

@@ -123,11 +123,6 @@ interface JudgeContext extends JudgeOptions {
 	databasePath: string;
 }
 
-/** A fresh random token (proves ownership on release). */
-export function newLockToken(): string {
-	return newToken();
-}
-
 /** Whether DuckDB reports its file as locked (a probe without a clear answer counts as locked). */
 async function confirmedHeld(databasePath: string): Promise<boolean> {
 	const probe = await probeDatabase(databasePath);

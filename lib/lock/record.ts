@@ -46,6 +46,11 @@ export interface LockRecord {
 	/** Which lock decides: this file (default), or a Redis key (the file is then written for people and scripts). */
 	backend?: 'file' | 'redis';
 	redisKey?: string;
+	/**
+	 * Set when the supervisor gave up a job whose processes survived SIGKILL: from then on only the job's process
+	 * group holds the lock, so the supervisor (n8n itself, when a node ran the job) living on does not hold it forever.
+	 */
+	abandonedAt?: string;
 }
 
 export type ParsedPidFile =
@@ -86,6 +91,7 @@ export function serializeRecord(record: LockRecord): string {
 		['stale_after_ms', record.staleAfterMs],
 		['backend', record.backend],
 		['redis_key', record.redisKey],
+		['abandoned_at', record.abandonedAt],
 	];
 	const lines = fields.filter(([, value]) => value !== undefined).map(([key, value]) => `${key}=${escapeValue(String(value))}`);
 	return `${record.pid}\n${lines.join('\n')}\n`;
@@ -145,6 +151,7 @@ export function parsePidFile(text: string): ParsedPidFile {
 			},
 			token,
 			...leaseFields(fields),
+			...(fields.get('abandoned_at') ? { abandonedAt: fields.get('abandoned_at') } : {}),
 		},
 	};
 }

@@ -6,13 +6,15 @@ import { resolve } from 'node:path';
 import { bootId, hostName, pidNamespace, selfIdentity } from '../proc/identity';
 import { lookupProcess } from '../proc/lookup';
 import { groupAlive } from '../proc/group';
-import { acquireLock, newLockToken, type AcquireOptions, type AcquireResult, type HeldLock, type JobIdentity, type LockInspection, type RecoveredLock, type ReleaseResult } from './lock';
+import { acquireLock, pidFilePathFor, type AcquireOptions, type AcquireResult, type HeldLock, type JobIdentity, type LockInspection, type RecoveredLock, type ReleaseResult } from './lock';
 import { checkableByPid, judgeLock, LEASE_DEFAULTS } from './liveness';
 import { redactUrlPasswords } from '../mask';
+import { messageOf } from '../errors';
+import { newToken } from './files';
 import { sleep } from '../duration';
 import type { LockRecord } from './record';
 import { RedisLockClient, RedisUnavailable, type RedisHolder, type RedisLockState } from './redis';
-import { FileLock, lostBy, type RenewResult, type TakeResult } from './file-lock';
+import { abandonQuietly, FileLock, lostBy, type RenewResult, type TakeResult } from './file-lock';
 
 export interface RedisBackendOptions {
 	url: string;
@@ -66,10 +68,15 @@ class RedisLock extends FileLock {
 		client.keepReconnecting();
 	}
 
+	/** Holder details Redis has not taken yet: sent with every renewal until one succeeds. */
+	private pendingHolder?: ReturnType<typeof holderFor>;
+
 	async recordJob(job: JobIdentity): Promise<void> {
 		this.held.recordJob(job);
-		// The holder details follow (best effort: the lease itself is unchanged; the next renewal retries them).
-		await this.client.renew(this.key, this.token, this.staleAfterMs, holderFor(this.databasePath, this.token, this.held.record, this.heartbeatMs, this.staleAfterMs)).catch(() => undefined);
+		// The holder details follow: the lease itself is unchanged, and a failed update is retried by the next renewal
+		// (until then Redis names the supervisor, whose death alone must not make the key look abandoned).
+		this.pendingHolder = holderFor(this.databasePath, this.token, this.held.record, this.heartbeatMs, this.staleAfterMs);
+		if (await this.client.renew(this.key, this.token, this.staleAfterMs, this.pendingHolder).catch(() => false)) this.pendingHolder = undefined;
 	}
 
 	async renew(): Promise<RenewResult> {
@@ -79,18 +86,19 @@ class RedisLock extends FileLock {
 		try {
 			file = this.held.heartbeat() ? { ok: true } : { ok: false, lost: true, detail: `${this.pidFile} is no longer ours (removed or replaced)` };
 		} catch (error) {
-			file = { ok: false, lost: false, detail: `the heartbeat of ${this.pidFile} failed: ${(error as Error).message}` };
+			file = { ok: false, lost: false, detail: `the heartbeat of ${this.pidFile} failed: ${messageOf(error)}` };
 		}
 		if (!file.ok && file.lost) return file;
 		try {
-			const ours = await this.client.renew(this.key, this.token, this.staleAfterMs);
+			const ours = await this.client.renew(this.key, this.token, this.staleAfterMs, this.pendingHolder);
+			if (ours) this.pendingHolder = undefined;
 			if (!ours) return { ok: false, lost: true, detail: `the Redis lock ${this.key} is no longer ours (its lease ran out or it was removed)` };
 			this.lastRenewed = sentAt;
 			return file;
 		} catch (error) {
 			// Redis unreachable: the lease runs until it expires; the job is stopped before it can.
 			const silentMs = performance.now() - this.lastRenewed;
-			return { ok: false, lost: lostBy(silentMs, this.staleAfterMs, this.heartbeatMs), detail: `${(error as Error).message} (no renewal for ${Math.round(silentMs / 100) / 10}s; the lease lasts ${Math.round(this.staleAfterMs / 1000)}s)` };
+			return { ok: false, lost: lostBy(silentMs, this.staleAfterMs, this.heartbeatMs), detail: `${messageOf(error)} (no renewal for ${Math.round(silentMs / 100) / 10}s; the lease lasts ${Math.round(this.staleAfterMs / 1000)}s)` };
 		}
 	}
 
@@ -101,7 +109,7 @@ class RedisLock extends FileLock {
 			if (!released) return { released: false, reason: 'not-owner', detail: `the Redis lock ${this.key} was no longer ours when released (its lease had run out)` };
 			return file.released || file.reason === 'absent' ? { released: true } : file;
 		} catch (error) {
-			return { released: false, reason: 'not-owner', detail: `${(error as Error).message}; the Redis lock expires by itself ${Math.round(this.staleAfterMs / 1000)}s after the last renewal` };
+			return { released: false, reason: 'not-owner', detail: `${messageOf(error)}; the Redis lock expires by itself ${Math.round(this.staleAfterMs / 1000)}s after the last renewal` };
 		} finally {
 			this.client.close();
 		}
@@ -113,6 +121,7 @@ class RedisLock extends FileLock {
 	}
 
 	abandon(): void {
+		abandonQuietly(this.held);
 		this.client.close();
 	}
 }
@@ -164,19 +173,19 @@ export async function takeRedisLock(databasePath: string, options: AcquireOption
 	const heartbeatMs = options.heartbeatMs ?? LEASE_DEFAULTS.heartbeatMs;
 	const leaseMs = options.staleAfterMs ?? LEASE_DEFAULTS.staleAfterMs;
 	const key = redisKeyFor(databasePath, options.redis);
-	const pidFile = `${databasePath}.pid`;
+	const pidFile = pidFilePathFor(databasePath);
 	let client: RedisLockClient;
 	try {
 		// A renewal must fail fast enough to leave the lease time to act: at most half a heartbeat.
 		client = await RedisLockClient.connect(options.redis.url, { ...options.redis, commandTimeoutMs: Math.max(100, Math.min(3000, Math.floor(heartbeatMs / 2))) });
 	} catch (error) {
-		return { acquired: false, reason: 'unavailable', detail: (error as Error).message, recovered, waitedMs: Date.now() - started };
+		return { acquired: false, reason: 'unavailable', detail: messageOf(error), recovered, waitedMs: Date.now() - started };
 	}
 	let keep = false;
 	try {
 		for (;;) {
 			if (options.signal?.aborted) return { acquired: false, reason: 'canceled', recovered, waitedMs: Date.now() - started };
-			const token = newLockToken();
+			const token = newToken();
 			const me = selfIdentity();
 			const draft: LockRecord = {
 				pid: me.pid, role: 'supervisor', pidStart: me.startTicks, pgid: me.pgid, command: options.command ?? redactUrlPasswords(me.command), host: hostName(), bootId: bootId(), pidNamespace: pidNamespace(),
@@ -228,9 +237,9 @@ export async function inspectRedisLock(databasePath: string, options: RedisBacke
 	try {
 		client = await RedisLockClient.connect(options.url, options);
 		const state = await client.read(key);
-		return { key, state, inspection: state ? redisInspection(`${databasePath}.pid`, key, state) : undefined };
+		return { key, state, inspection: state ? redisInspection(pidFilePathFor(databasePath), key, state) : undefined };
 	} catch (error) {
-		return { key, error: (error as Error).message };
+		return { key, error: messageOf(error) };
 	} finally {
 		client?.close();
 	}
@@ -249,7 +258,7 @@ export async function removeStaleRedisLock(databasePath: string, options: RedisB
 		}
 		return { key };
 	} catch (error) {
-		return { key, error: (error as Error).message };
+		return { key, error: messageOf(error) };
 	} finally {
 		client?.close();
 	}
