@@ -89,7 +89,11 @@ export async function executeSafeIngest(this: IExecuteFunctions): Promise<INodeE
 			outcome = await runItem(this, itemIndex, secrets);
 		} catch (error) {
 			const nodeError = asNodeError(this, error, itemIndex);
-			nodeError.message = maskSecrets(nodeError.message, Object.values(secrets));
+			// Everything n8n keeps of the error: its message, description and stack (which repeats the message).
+			const values = Object.values(secrets);
+			nodeError.message = maskSecrets(nodeError.message, values);
+			if (nodeError.description) nodeError.description = maskSecrets(nodeError.description, values);
+			if (nodeError.stack) nodeError.stack = maskSecrets(nodeError.stack, values);
 			if (!this.continueOnFail()) throw nodeError;
 			// Only an `error` key: with "Continue (using error output)" n8n moves it to the Error output.
 			outputs[failedOutput].push(item({ error: nodeError.message }, itemIndex));

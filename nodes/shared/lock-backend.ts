@@ -3,9 +3,11 @@
  * several containers sharing a volume, thanks to the lease) or Redis (n8n queue-mode workers on several machines),
  * with n8n's own Redis credential, and the lease's stale period.
  */
+import { isIP } from 'node:net';
 import { NodeOperationError, type ICredentialDataDecryptedObject, type ICredentialsDecrypted, type ICredentialTestFunctions, type IExecuteFunctions, type INodeCredentialTestResult, type INodeProperties } from 'n8n-workflow';
 import type { RedisBackendOptions } from '../../lib/lock/database-lock';
 import { RedisLockClient } from '../../lib/lock/redis';
+import { messageOf } from '../../lib/errors';
 
 /** The credential of the Redis lock backend (declared by both node classes, shown when Lock Backend is Redis). */
 export const REDIS_CREDENTIAL = 'duckDbLockRedisApi';
@@ -17,7 +19,7 @@ export async function testLockRedis(this: ICredentialTestFunctions, credential: 
 		client.close();
 		return { status: 'OK', message: 'Connected to Redis' };
 	} catch (error) {
-		return { status: 'Error', message: (error as Error).message };
+		return { status: 'Error', message: messageOf(error) };
 	}
 }
 
@@ -58,8 +60,10 @@ function redisUrl(data: ICredentialDataDecryptedObject): string {
 	const user = String(data.user ?? '');
 	const password = String(data.password ?? '');
 	const auth = user || password ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}@` : '';
-	const host = String(data.host ?? 'localhost');
-	return `${data.ssl ? 'rediss' : 'redis'}://${auth}${host.includes(':') ? `[${host}]` : host}:${Number(data.port ?? 6379)}/${Number(data.database ?? 0)}`;
+	const host = String(data.host ?? 'localhost').trim();
+	// A bare IPv6 address needs brackets in a URL; one already in brackets keeps them.
+	const urlHost = isIP(host) === 6 ? `[${host}]` : host;
+	return `${data.ssl ? 'rediss' : 'redis'}://${auth}${urlHost}:${Number(data.port ?? 6379)}/${Number(data.database ?? 0)}`;
 }
 
 export async function lockBackendFor(context: IExecuteFunctions, itemIndex: number): Promise<{ redis?: RedisBackendOptions; staleAfterMs?: number }> {

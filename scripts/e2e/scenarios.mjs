@@ -97,7 +97,8 @@ export const ingestFilesRun = (ctx) => execute(ctx, WF.ingestFiles);
 export async function concurrentRuns(ctx) {
   const pidFile = `${ctx.db('concurrent')}.pid`;
   const first = execute(ctx, WF.concurrent);
-  await h.waitFor(() => existsSync(pidFile), { timeoutMs: 120_000, what: `${pidFile} (first run's job started)` });
+  // The file names the supervisor first and the job a moment later: wait for the job, which Blocked must name.
+  await h.waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').includes('role=job'), { timeoutMs: 120_000, intervalMs: 50, what: `${pidFile} naming the first run's job` });
   const second = execute(ctx, WF.concurrent);
   const [a, b] = await Promise.all([first, second]);
   return { first: a, second: b, messages: [...new Set([...a.messages, ...b.messages])] };

@@ -165,6 +165,17 @@ export function defineNodeSuite(line: EngineLine): void {
 		assert.ok(!text.includes(secret), 'the secret appears nowhere in the item');
 		assert.match(String((item.output as { stdout: { tail: string } }).stdout.tail), /^token=\*{8}\n$/, 'the job received it (masked here)');
 		assert.match(String(item.summary), /auth failed for \*{8}$/);
+
+		// An error that quotes a secret (here in the working directory's path): masked in everything n8n keeps of it.
+		const failing = await engine.run({
+			nodes: [ingestNode({ databasePath: db, command: 'true', workingDirectory: `/nonexistent-${secret}` }, { credentials: { duckDbJobSecretsApi: { id: '1', name: 'secrets' } } })],
+			connections: connect('Start', 'Ingest'),
+			credentials: { duckDbJobSecretsApi: { name1: 'API_TOKEN', value1: secret } },
+		});
+		assert.equal(failing.status, 'error');
+		assert.match(failing.error?.message ?? '', /nonexistent-\*{8}/);
+		assert.ok(!JSON.stringify(failing.error, ['message', 'description', 'stack']).includes(secret), 'the secret appears nowhere in the error');
+		assert.ok(JSON.stringify(failing.error, ['stack']).includes('nonexistent-'), 'the stack was looked at');
 	});
 
 	test(`[${line}] Lock Cleanup routes Clean, Recovered and Held on real situations`, async () => {
