@@ -9,6 +9,9 @@ import { delimiter, isAbsolute, join, sep } from 'node:path';
 
 export const ALLOWLIST_ENV = 'DUCKDB_SAFE_INGEST_ALLOWED_COMMANDS';
 
+/** Variables that make a program load or run other code: with an allowlist, they would let a listed program run anything. */
+const CODE_LOADING_VARIABLES = /^(LD_\w+|DYLD_\w+|BASH_ENV|ENV|SHELLOPTS|NODE_OPTIONS|NODE_PATH|PYTHONSTARTUP|PYTHONPATH|PYTHONHOME|PERL5OPT|PERL5LIB|RUBYOPT|RUBYLIB|PATH)$/;
+
 export type AllowlistVerdict = { allowed: true; resolved?: string } | { allowed: false; reason: string };
 
 function realpathOrUndefined(path: string): string | undefined {
@@ -40,8 +43,10 @@ export function parseAllowlist(value: string | undefined): string[] | undefined 
 	return value.split(delimiter).map((entry) => entry.trim()).filter(Boolean);
 }
 
-export function checkAllowed(command: string, options: { allowlist: string[] | undefined; path?: string; cwd?: string; shell?: string }): AllowlistVerdict {
+export function checkAllowed(command: string, options: { allowlist: string[] | undefined; path?: string; cwd?: string; shell?: string; envNames?: string[] }): AllowlistVerdict {
 	if (!options.allowlist) return { allowed: true };
+	const hook = options.envNames?.find((name) => CODE_LOADING_VARIABLES.test(name));
+	if (hook) return { allowed: false, reason: `The environment variable ${hook} can make an allowlisted program run other code, so it is refused while ${ALLOWLIST_ENV} is set. Ask your n8n instance admin.` };
 	const program = options.shell ?? command;
 	const resolved = resolveExecutable(program, options.path, options.cwd);
 	const askAdmin = `Ask your n8n instance admin to add it to ${ALLOWLIST_ENV}, or use a command that is listed there.`;

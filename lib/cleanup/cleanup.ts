@@ -10,7 +10,7 @@ import { basename, dirname } from 'node:path';
 import { formatDuration, sleep } from '../duration';
 import { UsageError } from '../errors';
 import { isDirectory } from '../paths';
-import { inspectLock, pidFilePathFor, removeStaleLock, type JudgeOptions, type LockInspection } from '../lock/lock';
+import { inspectLock, pidFilePathFor, removeStaleLock, type JudgeOptions, type LockInspection, type RecoveredLock } from '../lock/lock';
 import { inspectRedisLock, redisKeyFor, removeStaleRedisLock, takeDatabaseLock, type RedisBackendOptions } from '../lock/database-lock';
 import type { HolderReport } from '../outcome';
 import { holderFromInspection } from '../run/reports';
@@ -166,6 +166,10 @@ async function waitForRelease(databasePath: string, timeoutMs: number, judge: Ju
 	}
 }
 
+function previousPid(previous: RecoveredLock['previous']): number {
+	return previous.kind === 'record' ? previous.record.pid : previous.pid;
+}
+
 /** A mistyped path must not be reported as a clean database: something of it (file, lock, WAL) has to exist. */
 function checkDatabasePath(databasePath: string): void {
 	const folder = dirname(databasePath);
@@ -213,14 +217,13 @@ export async function cleanupDatabase(databasePath: string, policy: CleanupPolic
 		if (policy.redis && !canceled()) {
 			const redisRemoval = await removeStaleRedisLock(databasePath, policy.redis);
 			if (redisRemoval.removed) {
-				actions.push({ action: 'remove-stale-redis-lock', target: redisRemoval.key, done: true, detail: `PID ${redisRemoval.removed.previous.kind === 'legacy' ? redisRemoval.removed.previous.pid : '?'}: ${redisRemoval.removed.detail}` });
+				actions.push({ action: 'remove-stale-redis-lock', target: redisRemoval.key, done: true, detail: `PID ${previousPid(redisRemoval.removed.previous)}: ${redisRemoval.removed.detail}` });
 				found = await inspect(databasePath, false, policy);
 			}
 		}
 		const removed = canceled() ? undefined : await removeStaleLock(databasePath, found.judge);
 		if (removed) {
-			const pid = removed.previous.kind === 'record' ? removed.previous.record.pid : removed.previous.pid;
-			actions.push({ action: 'remove-stale-pid-file', target: pidFilePathFor(databasePath), done: true, detail: `PID ${pid}: ${removed.detail}` });
+			actions.push({ action: 'remove-stale-pid-file', target: pidFilePathFor(databasePath), done: true, detail: `PID ${previousPid(removed.previous)}: ${removed.detail}` });
 		}
 		found = await inspect(databasePath, policy.removeStale, policy);
 	}

@@ -36,7 +36,8 @@ function send(target: StopTarget, signal: NodeJS.Signals): boolean {
 	try {
 		process.kill(target.pid, signal);
 		return true;
-	} catch {
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code === 'EPERM') throw error;
 		// Gone between the check and the signal: nothing left to stop.
 		return false;
 	}
@@ -52,7 +53,19 @@ export function refusalFor(pid: number): string | undefined {
 export async function stopHolder(target: StopTarget, graceMs: number): Promise<StopResult> {
 	const refusal = refusalFor(target.pid);
 	if (refusal) return { stopped: false, sigkillSent: false, detail: refusal };
-	if (procAvailable && target.startTicks === undefined) {
+	if (!procAvailable) {
+		return { stopped: false, sigkillSent: false, detail: `PID ${target.pid}: without /proc its identity cannot be re-checked right before a signal, so it is not signalled; stop it by hand` };
+	}
+	try {
+		return await signalAndWait(target, graceMs);
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+		return { stopped: false, sigkillSent: false, detail: `PID ${target.pid}: not permitted to signal it (EPERM); run the cleanup as that process's user or as root` };
+	}
+}
+
+async function signalAndWait(target: StopTarget, graceMs: number): Promise<StopResult> {
+	if (target.startTicks === undefined) {
 		return { stopped: false, sigkillSent: false, detail: `PID ${target.pid}: its start time is unknown, so a reused PID cannot be ruled out; not signalled` };
 	}
 	if (!sameProcess(target) && !(target.group && groupAlive(target.pid))) {

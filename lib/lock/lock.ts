@@ -90,7 +90,8 @@ function self(): ReturnType<typeof selfIdentity> {
 	return cachedSelf;
 }
 
-function supervisorRecord(token: string, owner: string, command: string | undefined, lease: Pick<AcquireOptions, 'heartbeatMs' | 'staleAfterMs' | 'redisKey'> = {}): LockRecord {
+/** The record a lock starts with: this process supervising, before any job. */
+export function supervisorRecord(token: string, owner: string, command: string | undefined, lease: Pick<AcquireOptions, 'heartbeatMs' | 'staleAfterMs' | 'redisKey'> = {}): LockRecord {
 	const me = self();
 	const ownCommand = me.command;
 	return {

@@ -3,12 +3,11 @@
  * scripts. A holder provably dead on this machine is cleared at once; any other only when its lease runs out.
  */
 import { resolve } from 'node:path';
-import { bootId, hostName, pidNamespace, selfIdentity } from '../proc/identity';
+import { bootId, hostName, pidNamespace } from '../proc/identity';
 import { lookupProcess } from '../proc/lookup';
 import { groupAlive } from '../proc/group';
-import { acquireLock, pidFilePathFor, type AcquireOptions, type AcquireResult, type HeldLock, type JobIdentity, type LockInspection, type RecoveredLock, type ReleaseResult } from './lock';
+import { acquireLock, pidFilePathFor, supervisorRecord, type AcquireOptions, type AcquireResult, type HeldLock, type JobIdentity, type LockInspection, type RecoveredLock, type ReleaseResult } from './lock';
 import { checkableByPid, judgeLock, LEASE_DEFAULTS } from './liveness';
-import { redactUrlPasswords } from '../mask';
 import { messageOf } from '../errors';
 import { newToken } from './files';
 import { sleep } from '../duration';
@@ -151,7 +150,7 @@ export function redisInspection(pidFile: string, key: string, state: RedisLockSt
 }
 
 /** A Redis holder on this kernel and PID namespace can be checked by PID: if provably gone, its lock is stale now. */
-async function deadLocalHolder(state: RedisLockState): Promise<{ detail: string; reason: RecoveredLock['reason'] } | undefined> {
+async function deadLocalHolder(state: RedisLockState): Promise<{ detail: string; reason: RecoveredLock['reason']; record: LockRecord } | undefined> {
 	const holder = state.holder;
 	if (!holder) return undefined;
 	const record: LockRecord = {
@@ -164,7 +163,7 @@ async function deadLocalHolder(state: RedisLockState): Promise<{ detail: string;
 	const pids = [...new Set([holder.pid, holder.supervisorPid])];
 	const facts = new Map(await Promise.all(pids.map(async (pid) => [pid, await lookupProcess(pid)] as const)));
 	const verdict = judgeLock({ kind: 'record', record }, { ...local, process: (pid) => facts.get(pid), groupAlive });
-	return verdict.state === 'stale' ? { detail: verdict.detail, reason: verdict.reason } : undefined;
+	return verdict.state === 'stale' ? { detail: verdict.detail, reason: verdict.reason, record } : undefined;
 }
 
 export async function takeRedisLock(databasePath: string, options: AcquireOptions & { redis: RedisBackendOptions }): Promise<TakeResult> {
@@ -186,11 +185,7 @@ export async function takeRedisLock(databasePath: string, options: AcquireOption
 		for (;;) {
 			if (options.signal?.aborted) return { acquired: false, reason: 'canceled', recovered, waitedMs: Date.now() - started };
 			const token = newToken();
-			const me = selfIdentity();
-			const draft: LockRecord = {
-				pid: me.pid, role: 'supervisor', pidStart: me.startTicks, pgid: me.pgid, command: options.command ?? redactUrlPasswords(me.command), host: hostName(), bootId: bootId(), pidNamespace: pidNamespace(),
-				lockedAt: new Date().toISOString(), owner: options.owner ?? '', supervisor: { pid: me.pid, startTicks: me.startTicks, command: redactUrlPasswords(me.command) }, token,
-			};
+			const draft = supervisorRecord(token, options.owner ?? '', options.command, { heartbeatMs, staleAfterMs: leaseMs, redisKey: key });
 			const sentAt = performance.now();
 			if (await client.tryAcquire(key, holderFor(databasePath, token, draft, heartbeatMs, leaseMs))) {
 				// Redis says we hold it. The PID file follows; one left by an earlier Redis holder of this key is stale.
@@ -213,8 +208,7 @@ export async function takeRedisLock(databasePath: string, options: AcquireOption
 			if (!state) continue; // expired or released between our two calls
 			const dead = await deadLocalHolder(state);
 			if (dead && (await client.releaseIfToken(key, state.token))) {
-				const holder = state.holder!;
-				recovered.push({ reason: dead.reason, detail: `${dead.detail} (Redis lock ${key})`, previous: { kind: 'legacy', pid: holder.pid } });
+				recovered.push({ reason: dead.reason, detail: `${dead.detail} (Redis lock ${key})`, previous: { kind: 'record', record: dead.record } });
 				continue;
 			}
 			const waitedMs = Date.now() - started;
@@ -254,7 +248,7 @@ export async function removeStaleRedisLock(databasePath: string, options: RedisB
 		const state = await client.read(key);
 		const dead = state ? await deadLocalHolder(state) : undefined;
 		if (state && dead && (await client.releaseIfToken(key, state.token))) {
-			return { key, removed: { reason: dead.reason, detail: `${dead.detail} (Redis lock ${key})`, previous: { kind: 'legacy', pid: state.holder!.pid } } };
+			return { key, removed: { reason: dead.reason, detail: `${dead.detail} (Redis lock ${key})`, previous: { kind: 'record', record: dead.record } } };
 		}
 		return { key };
 	} catch (error) {

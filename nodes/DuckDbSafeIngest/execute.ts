@@ -14,8 +14,6 @@ import { ingestSpecFor, sqlSpecFor, supervisionFor } from './operations';
 export const SECRETS_CREDENTIAL = 'duckDbJobSecretsApi';
 const SECRET_PAIRS = 4;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Variables that make a program load or run other code (refused when the admin allowlist is set). */
-const CODE_LOADING_VARIABLES = /^(LD_\w+|DYLD_\w+|BASH_ENV|ENV|SHELLOPTS|NODE_OPTIONS|NODE_PATH|PYTHONSTARTUP|PYTHONPATH|PYTHONHOME|PERL5OPT|PERL5LIB|RUBYOPT|RUBYLIB|PATH)$/;
 
 function secretsFrom(data: ICredentialDataDecryptedObject | undefined): Record<string, string> {
 	const env: Record<string, string> = {};
@@ -50,11 +48,7 @@ async function runOptionsFor(context: IExecuteFunctions, itemIndex: number, data
 	Object.assign(env, secrets);
 
 	const allowlist = parseAllowlist(process.env[ALLOWLIST_ENV]);
-	const hook = allowlist ? Object.keys(env).find((name) => CODE_LOADING_VARIABLES.test(name)) : undefined;
-	if (hook) {
-		throw new NodeOperationError(context.getNode(), `The environment variable ${hook} can make an allowlisted program run other code, so it is refused while ${ALLOWLIST_ENV} is set`, { itemIndex, description: 'Ask your n8n instance admin.' });
-	}
-	const verdict = checkAllowed(command, { allowlist, path: env.PATH ?? process.env.PATH, cwd, shell: useShell ? '/bin/sh' : undefined });
+	const verdict = checkAllowed(command, { allowlist, path: env.PATH ?? process.env.PATH, cwd, shell: useShell ? '/bin/sh' : undefined, envNames: Object.keys(env) });
 	if (!verdict.allowed) throw new NodeOperationError(context.getNode(), verdict.reason, { itemIndex });
 
 	return {

@@ -88,7 +88,8 @@ export function loadEngine(line: EngineLine) {
 			webhookTestBaseUrl: `${url}webhook-test`,
 			formWaitingBaseUrl: `${url}form-waiting`,
 			instanceBaseUrl: url,
-			// Stands in for n8n's encrypted credential store (covered for real by the end-to-end suite).
+			// Stands in for n8n's encrypted credential store: hands the nodes the decrypted values a test gives. The real
+			// store is not exercised for our two credential types (the end-to-end suite imports only Discord's).
 			credentialsHelper: {
 				getDecrypted: async (_data: unknown, _nodeCredentials: unknown, type: string) => spec.credentials?.[type] ?? {},
 				getCredentialsProperties: () => [],

@@ -149,6 +149,10 @@ export function defineNodeSuite(line: EngineLine): void {
 		assert.match(shell.error?.message ?? '', /Use Shell needs the shell .* not allowlisted/);
 		const allowed = await engine.run({ nodes: [ingestNode({ databasePath: db, command: 'printf', arguments: args('ok') })], connections: connect('Start', 'Ingest') });
 		assert.equal(json(allowed.outputs('Ingest')[0])[0]?.status, 'success', allowed.error?.message);
+		// A listed program told to load other code through its environment would run anything: refused.
+		const preload = await engine.run({ nodes: [ingestNode({ databasePath: db, command: 'printf', arguments: args('ok'), environment: { variable: [{ name: 'LD_PRELOAD', value: '/tmp/evil.so' }] } })], connections: connect('Start', 'Ingest') });
+		assert.equal(preload.status, 'error');
+		assert.match(preload.error?.message ?? '', /The environment variable LD_PRELOAD can make an allowlisted program run other code/);
 	});
 
 	test(`[${line}] job secrets from the credential reach the job and are masked in tails, summary and errors`, async () => {
