@@ -56,7 +56,9 @@ const log = (msg) => console.log(`[ingest-aggtrades ${new Date().toISOString()}]
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.fail) {
-    console.error(`ingest-aggtrades: simulated failure for ${opts.symbol} (--fail): upstream returned HTTP 503`);
+    // Like many real scripts, it names the key it used in its error (the node masks credential values in output).
+    const key = process.env.BINANCE_API_KEY ? ` (API key ${process.env.BINANCE_API_KEY})` : '';
+    console.error(`ingest-aggtrades: simulated failure for ${opts.symbol} (--fail): upstream returned HTTP 503${key}`);
     process.exit(2);
   }
   const dataDir = resolve(opts.dataDir);

@@ -120,9 +120,13 @@ export function nodeError(result) {
   return result?.data?.resultData?.error;
 }
 
+/** The demo's Job Secrets credential: imported into n8n's encrypted store, used by the failing-job variant. */
+export const DEMO_SECRET = { id: 'duckdbDemoSecrets', name: 'Demo job secrets', variable: 'BINANCE_API_KEY', value: 'demo-key-7f3a9c21e5' };
+
 /**
  * Template user folder: this package installed like n8n's GUI installer does, a Discord webhook credential
- * pointing at `sinkUrl`, and `workflows` imported. Per-run folders are cheap copies (see cloneUserFolder).
+ * pointing at `sinkUrl`, the demo's Job Secrets credential, and `workflows` imported. Per-run folders are cheap
+ * copies (see cloneUserFolder).
  */
 export async function makeTemplate(n8n, { dir, tarball, sinkUrl, workflows, restrictTo }) {
   const nodesDir = join(dir, '.n8n', 'nodes');
@@ -135,8 +139,11 @@ export async function makeTemplate(n8n, { dir, tarball, sinkUrl, workflows, rest
   const port = await freePort();
   const env = n8nEnv(n8n, dir, { brokerPort: port, restrictTo });
   const creds = join(dir, 'creds.json');
-  writeFileSync(creds, JSON.stringify([{ id: 'duckdbDemoDiscord', name: 'Discord webhook (alerts)', type: 'discordWebhookApi', data: { webhookUri: sinkUrl } }]));
-  log('migrating n8n database + importing credential (first run: ~300 migrations)');
+  writeFileSync(creds, JSON.stringify([
+    { id: 'duckdbDemoDiscord', name: 'Discord webhook (alerts)', type: 'discordWebhookApi', data: { webhookUri: sinkUrl } },
+    { id: DEMO_SECRET.id, name: DEMO_SECRET.name, type: 'duckDbJobSecretsApi', data: { name1: DEMO_SECRET.variable, value1: DEMO_SECRET.value } },
+  ]));
+  log('migrating n8n database + importing credentials (first run: ~300 migrations)');
   let r = await runN8n(n8n, ['import:credentials', `--input=${creds}`], env);
   if (r.code !== 0) throw new Error(`import:credentials failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
   const wfDir = join(dir, 'workflows');

@@ -18,6 +18,13 @@ export const WF = {
   ingestFiles: 'duckdbDemoIngestFiles',
 };
 
+/** The ingest node of a workflow given the demo's Job Secrets credential (n8n decrypts it for the node). */
+function withJobSecrets(wf) {
+  const node = wf.nodes.find((n) => n.name === INGEST);
+  node.credentials = { duckDbJobSecretsApi: { id: h.DEMO_SECRET.id, name: h.DEMO_SECRET.name } };
+  return wf;
+}
+
 /**
  * Builds + packs the package, installs it into a template n8n user folder, starts the Discord sink and imports
  * the demo workflow variants. Returns the context every scenario needs.
@@ -46,7 +53,7 @@ export async function setup({ build = true } = {}) {
     h.variant(demo, { id: WF.success, name: 'Demo: normal run', values: { ...common, dbPath: db('success') } }),
     h.variant(demo, { id: WF.concurrent, name: 'Demo: two runs at once', values: { ...common, dbPath: db('concurrent'), throttleMs: '1500' } }),
     h.variant(demo, { id: WF.timeout, name: 'Demo: timeout', values: { ...common, dbPath: db('timeout'), throttleMs: '60000', timeoutMinutes: 0.1 } }),
-    h.variant(demo, { id: WF.failed, name: 'Demo: failing job', values: { ...common, dbPath: db('failed'), flag: '--fail' } }),
+    withJobSecrets(h.variant(demo, { id: WF.failed, name: 'Demo: failing job', values: { ...common, dbPath: db('failed'), flag: '--fail' } })),
     h.variant(demo, { id: WF.execTimeout, name: 'Demo: workflow executionTimeout', values: { ...common, dbPath: db('exectimeout'), throttleMs: '60000', timeoutMinutes: 10 }, settings: { executionTimeout: 5 } }),
     h.variant(demoCleanup, { id: WF.cleanup, name: 'Demo: lock cleanup', values: { dbPath: db('crash') } }),
     h.variant(ingestFiles, { id: WF.ingestFiles, name: 'Demo: Ingest Files', values: { dbPath: db('ingest-files'), sourceGlob: join(sources, 'BTCUSDT-aggTrades-*.csv') } }),

@@ -89,7 +89,7 @@ export function loadEngine(line: EngineLine) {
 			formWaitingBaseUrl: `${url}form-waiting`,
 			instanceBaseUrl: url,
 			// Stands in for n8n's encrypted credential store: hands the nodes the decrypted values a test gives. The real
-			// store is not exercised for our two credential types (the end-to-end suite imports only Discord's).
+			// store is exercised end to end with the Job Secrets credential (the failing-job scenario), not with Redis's.
 			credentialsHelper: {
 				getDecrypted: async (_data: unknown, _nodeCredentials: unknown, type: string) => spec.credentials?.[type] ?? {},
 				getCredentialsProperties: () => [],
