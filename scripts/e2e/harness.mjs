@@ -28,10 +28,24 @@ export function prepareN8n() {
   return { NODE24: vars.NODE24, N8N_BIN: vars.N8N_BIN };
 }
 
+/**
+ * The environment for an npm we call: without the npm_config_* settings `npm run` exported to us (this project's
+ * ignore-scripts=true among them), except those that say how to reach the registry. Each call passes what it needs.
+ */
+export function npmEnv(extra = {}) {
+  const keep = /^npm_config_(registry|.*_registry|cache|proxy|https?_proxy|no_?proxy|ca|cafile|strict_ssl|userconfig|globalconfig|fetch_.*)$/i;
+  const env = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (/^npm_(config|package|lifecycle)_/i.test(name) && !keep.test(name)) continue;
+    env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
 /** npm run build + npm pack into outDir; returns the tarball path. */
 export function buildAndPack(outDir, { build = true } = {}) {
-  if (build) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  const json = execFileSync('npm', ['pack', '--json', '--pack-destination', outDir], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (build) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: npmEnv() });
+  const json = execFileSync('npm', ['pack', '--json', '--ignore-scripts=true', '--pack-destination', outDir], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: npmEnv() });
   const [info] = JSON.parse(json);
   return join(outDir, info.filename);
 }
@@ -90,6 +104,31 @@ export function runN8n(n8n, args, env, { onSpawn, timeoutMs = 300_000 } = {}) {
 }
 
 /**
+ * Starts a long-running `n8n <args>` (start, worker): { child, output(), exited, stop() }. stop() sends SIGTERM, then
+ * SIGKILL after `graceMs`, and resolves when the process has exited.
+ */
+export function startN8n(n8n, args, env, { graceMs = 20_000 } = {}) {
+  const child = spawn(n8n.NODE24, [n8n.N8N_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    output: () => output,
+    exited,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+}
+
+/**
  * JSON printed by `n8n execute --rawOutput`: from the first line that is `{` to the first line that is `}` (the
  * document is indented, so only its own braces sit in column 0). n8n may log other lines around it, such as
  * "Registered runner ..." from the task runner broker, which can come before or after the JSON.
@@ -134,7 +173,7 @@ export async function makeTemplate(n8n, { dir, tarball, sinkUrl, workflows, rest
   writeFileSync(join(nodesDir, 'package.json'), JSON.stringify({ name: 'installed-nodes', private: true }, null, 2));
   log(`installing ${tarball} into ${nodesDir}`);
   execFileSync('npm', ['install', '--ignore-scripts=true', '--install-strategy=shallow', '--bin-links=false', '--no-audit', '--no-fund', tarball], {
-    cwd: nodesDir, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, npm_config_loglevel: 'error' },
+    cwd: nodesDir, stdio: ['ignore', 'ignore', 'inherit'], env: npmEnv({ npm_config_loglevel: 'error' }),
   });
   const port = await freePort();
   const env = n8nEnv(n8n, dir, { brokerPort: port, restrictTo });
