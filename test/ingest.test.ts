@@ -8,7 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, utime
 import { DuckDBInstance } from '@duckdb/node-api';
 import { join } from 'node:path';
 import { runIngestFiles, runSqlScript, withReport } from '../lib/ingest/run';
-import { allowedDirectories, resolveIngestSpec, type IngestSpec, type WorkerTask } from '../lib/ingest/spec';
+import { fileAccessFor, resolveIngestSpec, type IngestSpec, type WorkerTask } from '../lib/ingest/spec';
 import type { IngestReport } from '../lib/ingest/report';
 import { MANIFEST_TABLE } from '../lib/ingest/manifest';
 import { UsageError } from '../lib/errors';
@@ -317,7 +317,7 @@ target.${name} = async (...args) => {
 };
 `);
 	const resolved = resolveIngestSpec(spec);
-	const task: WorkerTask = { operation: 'ingestFiles', spec: resolved, allowedDirectories: allowedDirectories(resolved.databasePath, resolved.sources), resultPath: join(folder, 'result.json') };
+	const task: WorkerTask = { operation: 'ingestFiles', spec: resolved, access: fileAccessFor(resolved.databasePath, resolved.sources), resultPath: join(folder, 'result.json') };
 	writeFileSync(join(folder, 'task.json'), JSON.stringify(task));
 	const worker = new JsonChild(process.execPath, ['--require', preload, require.resolve('../lib/ingest/worker'), join(folder, 'task.json')]);
 	await worker.next('held', 60_000);

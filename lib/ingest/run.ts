@@ -11,7 +11,7 @@ import { hostName } from '../proc/identity';
 import { summarize, type Outcome } from '../outcome';
 import { runUnderLock, type RunHooks, type RunOptions } from '../run/supervise';
 import type { IngestReport, SqlReport } from './report';
-import { allowedDirectories, resolveIngestSpec, resolveSqlSpec, type IngestSpec, type SqlSpec, type WorkerTask } from './spec';
+import { fileAccessFor, resolveIngestSpec, resolveSqlSpec, type IngestSpec, type SqlSpec, type WorkerTask } from './spec';
 
 /** How to supervise the worker: everything of a run except what the operation decides (command, shell, env). */
 export type OperationRunOptions = Omit<RunOptions, 'databasePath' | 'command' | 'shell' | 'operation' | 'env' | 'cwd' | 'probeDatabase'>;
@@ -84,13 +84,13 @@ export function withReport(outcome: Outcome, operation: Task['operation'], repor
 /** Ingest Files under the lock. Throws only UsageError (bad spec or run options), before anything is created. */
 export async function runIngestFiles(spec: IngestSpec, run: OperationRunOptions, hooks: RunHooks = {}): Promise<Outcome> {
 	const resolved = resolveIngestSpec({ ...spec, databasePath: resolve(spec.databasePath) });
-	const folders = allowedDirectories(resolved.databasePath, resolved.sources, spec.extraDirectories);
-	return runOperation({ operation: 'ingestFiles', spec: resolved, allowedDirectories: folders }, run, hooks);
+	const access = fileAccessFor(resolved.databasePath, resolved.sources, spec.extraDirectories);
+	return runOperation({ operation: 'ingestFiles', spec: resolved, access }, run, hooks);
 }
 
 /** Run SQL under the lock, in one transaction. Throws only UsageError, before anything is created. */
 export async function runSqlScript(spec: SqlSpec, run: OperationRunOptions, hooks: RunHooks = {}): Promise<Outcome> {
 	const resolved = resolveSqlSpec({ ...spec, databasePath: resolve(spec.databasePath) });
-	const folders = allowedDirectories(resolved.databasePath, [], spec.extraDirectories);
-	return runOperation({ operation: 'runSql', spec: resolved, allowedDirectories: folders }, run, hooks);
+	const access = fileAccessFor(resolved.databasePath, [], spec.extraDirectories);
+	return runOperation({ operation: 'runSql', spec: resolved, access }, run, hooks);
 }

@@ -1,18 +1,23 @@
 /**
  * Opening the database for a built-in operation, confined: DuckDB SQL can otherwise read and write any file the
- * process can (read_csv('/etc/passwd'), COPY ... TO anywhere, ATTACH). After connecting we set the allowed folders,
- * turn external access off (DuckDB refuses to turn it back on while the database is open) and lock the
- * configuration, so a script cannot widen the list, move the temp directory or load an extension.
+ * process can (read_csv('/etc/passwd'), COPY ... TO anywhere, ATTACH). After connecting we set the allowed folders
+ * and files, turn external access off (DuckDB refuses to turn it back on while the database is open) and lock the
+ * configuration, so a script cannot widen the lists, move the temp directory or load an extension.
  *
- * DuckDB compares path strings, not real paths: a symbolic link placed inside an allowed folder by someone with
- * shell access is followed. SQL itself cannot create links.
+ * DuckDB has an allowlist only. A denied path inside an allowed folder (n8n's own folder inside the home folder
+ * that holds the database) is carved out: the folder is replaced by its entries, except the denied one, down to
+ * the denied path's parent. DuckDB 1.5 resolves links before it compares (checked: a link inside an allowed folder
+ * to a file outside is refused), so a link to n8n's folder does not reopen it.
  */
+import { readdirSync, realpathSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { isDirectory, isInside, type FileAccess } from '../paths';
 import { quoteLiteral } from './spec';
 
 export interface OpenSettings {
 	databasePath: string;
-	allowedDirectories: string[];
+	access: FileAccess;
 	threads?: number;
 	memoryLimit?: string;
 }
@@ -23,6 +28,55 @@ export interface OpenDatabase {
 	close(): void;
 }
 
+/** DuckDB's two lists: folders (as prefixes ending in a separator) and single files. */
+export interface SandboxLists {
+	directories: string[];
+	paths: string[];
+}
+
+function realOrUndefined(path: string): string | undefined {
+	try {
+		return realpathSync(path);
+	} catch {
+		// Vanished or unreadable link target: neither listed nor reachable.
+		return undefined;
+	}
+}
+
+/** One allowed folder with the denied paths inside it carved out. */
+function carve(folder: string, denied: string[], lists: SandboxLists): void {
+	if (denied.some((path) => isInside(path, folder))) return;
+	const inner = denied.filter((path) => isInside(folder, path));
+	if (!inner.length) {
+		lists.directories.push(folder.endsWith(sep) ? folder : folder + sep);
+		return;
+	}
+	let entries;
+	try {
+		entries = readdirSync(folder, { withFileTypes: true });
+	} catch {
+		// Unreadable: DuckDB could not read it either; allowing nothing of it loses nothing.
+		return;
+	}
+	for (const entry of entries) {
+		const path = join(folder, entry.name);
+		const real = entry.isSymbolicLink() ? realOrUndefined(path) : path;
+		if (!real || denied.some((deny) => isInside(deny, real) || isInside(real, deny))) {
+			if (!entry.isSymbolicLink() && entry.isDirectory()) carve(path, denied, lists);
+			continue;
+		}
+		if (entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(real))) lists.directories.push(path + sep);
+		else lists.paths.push(path);
+	}
+}
+
+/** The lists DuckDB gets for this policy, from the folders' entries as they are now. */
+export function sandboxLists(access: FileAccess): SandboxLists {
+	const lists: SandboxLists = { directories: [], paths: [] };
+	for (const folder of new Set(access.allowed)) carve(folder, access.denied, lists);
+	return { directories: [...new Set(lists.directories)], paths: [...new Set(lists.paths)] };
+}
+
 export async function openConfined(settings: OpenSettings): Promise<OpenDatabase> {
 	const options: Record<string, string> = {};
 	if (settings.threads) options.threads = String(settings.threads);
@@ -31,9 +85,10 @@ export async function openConfined(settings: OpenSettings): Promise<OpenDatabase
 	let connection: DuckDBConnection | undefined;
 	try {
 		connection = await instance.connect();
-		// A trailing slash: '/data/src' must not also allow '/data/src-other'.
-		const folders = settings.allowedDirectories.map((folder) => quoteLiteral(folder.endsWith('/') ? folder : `${folder}/`));
-		await connection.run(`SET allowed_directories = [${folders.join(', ')}]`);
+		const lists = sandboxLists(settings.access);
+		const list = (values: string[]): string => `[${values.map(quoteLiteral).join(', ')}]`;
+		await connection.run(`SET allowed_directories = ${list(lists.directories)}`);
+		await connection.run(`SET allowed_paths = ${list(lists.paths)}`);
 		await connection.run('SET enable_external_access = false');
 		await connection.run('SET lock_configuration = true');
 	} catch (error) {

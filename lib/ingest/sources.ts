@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { constants as zlib, gunzipSync } from 'node:zlib';
+import { judgeAccess, type FileAccess } from '../paths';
 import { openConfined } from './sandbox';
 import { quoteLiteral, type Column, type CsvHeader } from './spec';
 
@@ -17,8 +18,8 @@ export interface SourceFile {
 	modifiedMs: number;
 }
 
-export async function listSources(sources: string[], allowedDirectories: string[]): Promise<SourceFile[]> {
-	const database = await openConfined({ databasePath: ':memory:', allowedDirectories });
+export async function listSources(sources: string[], access: FileAccess): Promise<SourceFile[]> {
+	const database = await openConfined({ databasePath: ':memory:', access });
 	const paths = new Set<string>();
 	try {
 		for (const source of sources) {
@@ -36,6 +37,22 @@ export async function listSources(sources: string[], allowedDirectories: string[
 		if (!byKey.has(key)) byKey.set(key, { path, key, size: stat.size, modifiedMs: stat.mtimeMs });
 	}
 	return [...byKey.values()];
+}
+
+/**
+ * Every matched file is checked by its real path before anything is opened: a link to a file outside the allowed
+ * folders, or a file in n8n's own folder reached through a wildcard in a folder name, refuses the whole run.
+ */
+export function refusedSource(files: SourceFile[], access: FileAccess): string | undefined {
+	for (const file of files) {
+		const verdict = judgeAccess(file.key, access);
+		if (verdict.ok) continue;
+		const what = file.key === file.path ? file.path : `${file.path} (a link to ${file.key})`;
+		return verdict.reason === 'denied'
+			? `refusing ${what}: it is inside ${verdict.by}, which n8n protects (its folder holds the key to every credential). Narrow the source pattern`
+			: `refusing ${what}: it is outside the allowed folders (${access.allowed.join(', ')}). Copy the file into the source folder, or allow its folder`;
+	}
+	return undefined;
 }
 
 function firstLine(path: string): string | undefined {

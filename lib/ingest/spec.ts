@@ -4,7 +4,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors';
-import { isDirectory } from '../paths';
+import { isDirectory, n8nProtectedPaths, realPathOf, type FileAccess } from '../paths';
 
 export const WRITE_MODES = ['append', 'replace', 'insertOrIgnore', 'upsert'] as const;
 export type WriteMode = (typeof WRITE_MODES)[number];
@@ -53,10 +53,10 @@ export interface SqlSpec extends DatabaseSettings {
 
 export const SQL_DEFAULTS = { rowLimit: 1000, maxRowLimit: 100_000 };
 
-/** What the worker process is handed (as a JSON file): a checked spec plus the folders SQL is confined to. */
+/** What the worker process is handed (as a JSON file): a checked spec plus what SQL is confined to. */
 export type WorkerTask =
-	| { operation: 'ingestFiles'; spec: ResolvedIngest; allowedDirectories: string[]; resultPath: string }
-	| { operation: 'runSql'; spec: ResolvedSql; allowedDirectories: string[]; resultPath: string };
+	| { operation: 'ingestFiles'; spec: ResolvedIngest; access: FileAccess; resultPath: string }
+	| { operation: 'runSql'; spec: ResolvedSql; access: FileAccess; resultPath: string };
 
 export type ResolvedIngest = Required<Pick<IngestSpec, 'databasePath' | 'sources' | 'table' | 'format' | 'csvHeader' | 'mode' | 'primaryKey'>> &
 	Pick<IngestSpec, 'csvDelimiter' | 'columns' | 'threads' | 'memoryLimit'> & { tableName: QualifiedName };
@@ -203,11 +203,14 @@ export function resolveSqlSpec(spec: SqlSpec): ResolvedSql {
 	return { databasePath: spec.databasePath, sql: spec.sql, returnRows: spec.returnRows ?? false, rowLimit, threads: spec.threads, memoryLimit: spec.memoryLimit?.trim() };
 }
 
-/** The folders SQL may touch: the database's, the sources', and what the caller widens explicitly. */
-export function allowedDirectories(databasePath: string, sources: string[], extra: string[] = []): string[] {
-	const folders = [dirname(resolve(databasePath)), ...sources.map(globBase), ...extra.map((folder) => resolve(folder))];
+/**
+ * What SQL may touch: the database's folder, the sources' folders and what the caller widens explicitly, minus n8n's
+ * own files (its folder holds the key to every credential), which no setting opens. Real paths throughout.
+ */
+export function fileAccessFor(databasePath: string, sources: string[], extra: string[] = [], env: NodeJS.ProcessEnv = process.env): FileAccess {
 	for (const folder of extra) {
 		if (!isDirectory(resolve(folder))) throw new UsageError(`The allowed folder ${folder} does not exist. Create it, or remove it from the list.`);
 	}
-	return [...new Set(folders)];
+	const folders = [dirname(resolve(databasePath)), ...sources.map(globBase), ...extra.map((folder) => resolve(folder))];
+	return { allowed: [...new Set(folders.map(realPathOf))], denied: n8nProtectedPaths(env) };
 }

@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { messageOf } from '../errors';
 import { emptyReport, ingestFiles, refuseBeforeOpening, type WorkerControl } from './ingest';
-import { listSources, type SourceFile } from './sources';
+import { listSources, refusedSource, type SourceFile } from './sources';
 import { openConfined, type OpenDatabase } from './sandbox';
 import { runScript } from './sql';
 import type { WorkerTask } from './spec';
@@ -60,8 +60,14 @@ async function main(): Promise<number> {
 	let files: SourceFile[] = [];
 	if (task.operation === 'ingestFiles') {
 		// Listed before the database is opened: a run with nothing to do (or a refusal) creates nothing.
-		files = await listSources(task.spec.sources, task.allowedDirectories);
-		const refusal = refuseBeforeOpening(task.spec, files, existsSync(task.spec.databasePath));
+		let refusal: string | undefined;
+		try {
+			files = await listSources(task.spec.sources, task.access);
+		} catch (error) {
+			// DuckDB's glob refused a folder the pattern reaches (n8n's own, or outside the allowed folders).
+			refusal = `cannot list ${task.spec.sources.join(', ')}: ${messageOf(error)}. The pattern reaches a folder that is not allowed (n8n's own files are never allowed); narrow it`;
+		}
+		refusal ??= refusedSource(files, task.access) ?? refuseBeforeOpening(task.spec, files, existsSync(task.spec.databasePath));
 		if (refusal) {
 			process.stderr.write(`${refusal}\n`);
 			save({ ...emptyReport(task.spec, files.length), error: refusal });
@@ -71,7 +77,7 @@ async function main(): Promise<number> {
 	// No connection to interrupt yet: a stop that came meanwhile is only seen here.
 	if (stopping) return stoppedBeforeWork();
 	try {
-		database = await openConfined({ databasePath: task.spec.databasePath, allowedDirectories: task.allowedDirectories, threads: task.spec.threads, memoryLimit: task.spec.memoryLimit });
+		database = await openConfined({ databasePath: task.spec.databasePath, access: task.access, threads: task.spec.threads, memoryLimit: task.spec.memoryLimit });
 	} catch (error) {
 		const message = `cannot open the database: ${messageOf(error)}`;
 		process.stderr.write(`${message}\n`);
