@@ -18,7 +18,7 @@ import { stopAll, tempDir } from '../helpers/processes';
 
 const dir = tempDir();
 let n = 0;
-const KEY = 'n8n-encryption-key-5f1e9a';
+const MARKER = 'n8n-encryption-key-5f1e9a';
 const saved = { home: process.env.HOME, userFolder: process.env.N8N_USER_FOLDER, configFiles: process.env.N8N_CONFIG_FILES };
 afterEach(() => stopAll());
 after(() => dir.remove());
@@ -29,7 +29,7 @@ function home(): { home: string; db: string; config: string } {
 	mkdirSync(join(root, '.n8n'), { recursive: true });
 	mkdirSync(join(root, 'data'), { recursive: true });
 	const config = join(root, '.n8n', 'config');
-	writeFileSync(config, JSON.stringify({ encryptionKey: KEY }));
+	writeFileSync(config, JSON.stringify({ encryptionKey: MARKER }));
 	process.env.HOME = root;
 	process.env.N8N_USER_FOLDER = root;
 	return { home: root, db: join(root, 'market.duckdb'), config };
@@ -47,7 +47,7 @@ function sql(databasePath: string, text: string) {
 }
 
 function assertNoKey(outcome: object): void {
-	assert.doesNotMatch(JSON.stringify(outcome), new RegExp(KEY), 'the encryption key never reaches the outcome');
+	assert.doesNotMatch(JSON.stringify(outcome), new RegExp(MARKER), 'the encryption key never reaches the outcome');
 }
 
 test("finding 1: Run SQL cannot read n8n's config (encryption key) when the database sits in the home folder", async () => {
@@ -76,7 +76,7 @@ test("finding 1: a link in the home folder to n8n's folder does not open it to R
 test('finding 1: files n8n blocks by its settings (N8N_CONFIG_FILES) are not readable either', async () => {
 	const { home: root, db } = home();
 	const extra = join(root, 'data', 'n8n-settings.json');
-	writeFileSync(extra, JSON.stringify({ encryptionKey: KEY }));
+	writeFileSync(extra, JSON.stringify({ encryptionKey: MARKER }));
 	process.env.N8N_CONFIG_FILES = extra;
 	const outcome = await sql(db, `SELECT content FROM read_text('${extra}')`);
 	assert.equal(outcome.status, 'failed', outcome.summary);
