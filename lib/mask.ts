@@ -14,7 +14,10 @@ export function maskSecrets<T>(value: T, secrets: string[]): T {
 	return walk(value) as T;
 }
 
-/** A URL's password (redis://user:secret@host) replaced by ***, wherever a command line carries one. */
+/**
+ * A URL's password (redis://user:secret@host) replaced by ***, wherever a command line carries one. The password
+ * runs to the last @ before the host (an unencoded @ in it is not the end), so no part of it is left.
+ */
 export function redactUrlPasswords(text: string): string {
-	return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:)[^\s@/]*@/gi, '$1***@');
+	return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:)[^\s/]*@/gi, '$1***@');
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePidFile, serializeRecord, type LockRecord } from '../lib/lock/record';
+import { boundValue, MAX_VALUE_BYTES, parsePidFile, serializeRecord, type LockRecord } from '../lib/lock/record';
+import { redactUrlPasswords } from '../lib/mask';
 import { judgeLock, type LocalFacts } from '../lib/lock/liveness';
 import { parseStat } from '../lib/proc/identity';
 import { formatDuration, parseDuration } from '../lib/duration';
@@ -145,4 +146,24 @@ test('liveness with a lease: a holder in another PID namespace or on another mac
 	assert.equal(gone.state === 'stale' && gone.reason, 'lease-expired', 'past our default stale period (60 s)');
 	// Same kernel and namespace: local PID checks as always, whatever the heartbeat.
 	assert.equal(judgeLock(parsed, { ...facts({}), pidNamespace: 'pid:[1]', heartbeatAgeMs: 0 }).state, 'stale');
+});
+
+test('record values are bounded in bytes, cut on whole characters with a mark; short values are untouched', () => {
+	assert.equal(boundValue('python3 ingest.py'), 'python3 ingest.py');
+	for (const value of ['a'.repeat(10_000), '€'.repeat(5000), '\n'.repeat(5000), `${'x'.repeat(4094)}😀😀`]) {
+		const bounded = boundValue(value);
+		assert.ok(bounded.endsWith('…'));
+		assert.ok(value.startsWith(bounded.slice(0, -1)), 'a prefix of the value');
+		const line = serializeRecord({ ...record, command: value }).split('\n').find((entry) => entry.startsWith('command='))!;
+		assert.ok(Buffer.byteLength(line) <= MAX_VALUE_BYTES + 'command='.length, `${Buffer.byteLength(line)} bytes`);
+	}
+	const parsed = parsePidFile(serializeRecord({ ...record, command: '\\'.repeat(9000), owner: 'o'.repeat(9000), supervisor: { pid: 4000, command: 's'.repeat(9000) } }));
+	assert.equal(parsed.kind, 'record');
+	assert.ok(parsed.kind === 'record' && /^\\+…$/.test(parsed.record.command), 'escapes are never cut in half');
+});
+
+test('URL passwords are redacted whole, also with an unencoded @ in them', () => {
+	assert.equal(redactUrlPasswords('x --redis redis://:pa@ss-w0rd@127.0.0.1:6379/0 y'), 'x --redis redis://:***@127.0.0.1:6379/0 y');
+	assert.equal(redactUrlPasswords('redis://worker:s3cret@redis:6379'), 'redis://worker:***@redis:6379');
+	assert.equal(redactUrlPasswords('http://host/a@b mail@example.com'), 'http://host/a@b mail@example.com', 'no password, nothing changed');
 });

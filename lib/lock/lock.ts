@@ -61,6 +61,11 @@ export interface AcquireOptions {
 	redisKey?: string;
 	/** The Redis lock's token, reused for the file so that both say who holds them. */
 	token?: string;
+	/**
+	 * Applied to every text written into the lock (the job's and our own command line, the owner): masks the run's
+	 * secrets, which our own command line may carry (`--env API_KEY=…`). URL passwords are always redacted.
+	 */
+	mask?: (text: string) => string;
 }
 
 /** How holders that cannot be checked by PID are judged. */
@@ -91,20 +96,21 @@ function self(): ReturnType<typeof selfIdentity> {
 }
 
 /** The record a lock starts with: this process supervising, before any job. */
-export function supervisorRecord(token: string, owner: string, command: string | undefined, lease: Pick<AcquireOptions, 'heartbeatMs' | 'staleAfterMs' | 'redisKey'> = {}): LockRecord {
+export function supervisorRecord(token: string, owner: string, command: string | undefined, lease: Pick<AcquireOptions, 'heartbeatMs' | 'staleAfterMs' | 'redisKey' | 'mask'> = {}): LockRecord {
 	const me = self();
-	const ownCommand = me.command;
+	const mask = lease.mask ?? ((text: string) => text);
+	const ownCommand = mask(me.command);
 	return {
 		pid: me.pid,
 		role: 'supervisor',
 		pidStart: me.startTicks,
 		pgid: me.pgid,
-		command: command ?? ownCommand,
+		command: command === undefined ? ownCommand : mask(command),
 		host: hostName(),
 		bootId: bootId(),
 		pidNamespace: pidNamespace(),
 		lockedAt: new Date().toISOString(),
-		owner,
+		owner: mask(owner),
 		supervisor: { pid: me.pid, startTicks: me.startTicks, command: ownCommand },
 		token,
 		heartbeatMs: lease.heartbeatMs ?? LEASE_DEFAULTS.heartbeatMs,
@@ -122,6 +128,8 @@ function previousOf(parsed: ParsedPidFile): PreviousHolder | undefined {
 
 interface JudgeContext extends JudgeOptions {
 	databasePath: string;
+	/** Masks what a recovery claim records (our own command line). */
+	mask?: (text: string) => string;
 }
 
 /** Whether DuckDB reports its file as locked (a probe without a clear answer counts as locked). */
@@ -189,7 +197,7 @@ type StaleRemoval = 'removed' | 'changed' | 'busy';
 async function removeStale(path: string, seen: { text: string; ino: number; mtimeMs: number }, depth: number, context: JudgeContext): Promise<StaleRemoval> {
 	const claimPath = `${path}.recover`;
 	const claimToken = newToken();
-	const claim = serializeRecord(supervisorRecord(claimToken, `recovering ${path}`, undefined));
+	const claim = serializeRecord(supervisorRecord(claimToken, `recovering ${path}`, undefined, { mask: context.mask }));
 	let owned = false;
 	for (let attempt = 0; attempt < 3 && !owned; attempt++) {
 		owned = createExclusive(claimPath, claim) !== undefined;
@@ -235,7 +243,7 @@ export async function acquireLock(databasePath: string, options: AcquireOptions 
 	const record = supervisorRecord(token, options.owner ?? '', options.command, options);
 	const content = serializeRecord(record);
 	// Holding the Redis key (the caller took it first), every other Redis holder's file is stale.
-	const context: JudgeContext = { databasePath, staleAfterMs: options.staleAfterMs, redis: options.redisKey ? { key: options.redisKey, currentToken: async () => token } : undefined };
+	const context: JudgeContext = { databasePath, staleAfterMs: options.staleAfterMs, mask: options.mask, redis: options.redisKey ? { key: options.redisKey, currentToken: async () => token } : undefined };
 	for (;;) {
 		if (options.signal?.aborted) return { acquired: false, reason: 'canceled', recovered, waitedMs: Date.now() - started };
 		let stamp: FileStamp | undefined;

@@ -70,6 +70,22 @@ function unescapeValue(value: string): string {
 	return value.replace(/\\(.)/g, (_match, char: string) => (char === 'n' ? '\n' : char === 'r' ? '\r' : char));
 }
 
+/**
+ * The most bytes one value takes in the file. Five free-form values (command, owner, supervisor command, host,
+ * Redis key) of any length keep the record far below MAX_PID_FILE_BYTES, so a run with a huge command line never
+ * takes its own lock for someone else's.
+ */
+export const MAX_VALUE_BYTES = 4096;
+
+/** A value cut (by whole characters, marked with …) so that its escaped form fits in maxBytes. */
+export function boundValue(value: string, maxBytes = MAX_VALUE_BYTES): string {
+	if (Buffer.byteLength(escapeValue(value)) <= maxBytes) return value;
+	const chars = [...value];
+	let keep = Math.min(chars.length, maxBytes);
+	while (keep > 0 && Buffer.byteLength(escapeValue(`${chars.slice(0, keep).join('')}…`)) > maxBytes) keep = Math.floor(keep * 0.9);
+	return `${chars.slice(0, keep).join('')}…`;
+}
+
 export function serializeRecord(record: LockRecord): string {
 	const fields: Array<[string, string | number | undefined]> = [
 		['format', RECORD_FORMAT],
@@ -93,7 +109,7 @@ export function serializeRecord(record: LockRecord): string {
 		['redis_key', record.redisKey],
 		['abandoned_at', record.abandonedAt],
 	];
-	const lines = fields.filter(([, value]) => value !== undefined).map(([key, value]) => `${key}=${escapeValue(String(value))}`);
+	const lines = fields.filter(([, value]) => value !== undefined).map(([key, value]) => `${key}=${escapeValue(boundValue(String(value)))}`);
 	return `${record.pid}\n${lines.join('\n')}\n`;
 }
 

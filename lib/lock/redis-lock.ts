@@ -11,7 +11,7 @@ import { checkableByPid, judgeLock, LEASE_DEFAULTS } from './liveness';
 import { messageOf } from '../errors';
 import { newToken } from './files';
 import { sleep } from '../duration';
-import type { LockRecord } from './record';
+import { boundValue, type LockRecord } from './record';
 import { RedisLockClient, RedisUnavailable, type RedisHolder, type RedisLockState } from './redis';
 import { abandonQuietly, FileLock, lostBy, type RenewResult, type TakeResult } from './file-lock';
 
@@ -42,8 +42,8 @@ function holderFor(databasePath: string, token: string, record: LockRecord, hear
 		pgid: record.pgid,
 		supervisorPid: record.supervisor.pid,
 		supervisorStart: record.supervisor.startTicks,
-		command: record.command,
-		owner: record.owner,
+		command: boundValue(record.command),
+		owner: boundValue(record.owner),
 		lockedAt: record.lockedAt,
 		heartbeatMs,
 		leaseMs,
@@ -185,7 +185,7 @@ export async function takeRedisLock(databasePath: string, options: AcquireOption
 		for (;;) {
 			if (options.signal?.aborted) return { acquired: false, reason: 'canceled', recovered, waitedMs: Date.now() - started };
 			const token = newToken();
-			const draft = supervisorRecord(token, options.owner ?? '', options.command, { heartbeatMs, staleAfterMs: leaseMs, redisKey: key });
+			const draft = supervisorRecord(token, options.owner ?? '', options.command, { heartbeatMs, staleAfterMs: leaseMs, redisKey: key, mask: options.mask });
 			const sentAt = performance.now();
 			if (await client.tryAcquire(key, holderFor(databasePath, token, draft, heartbeatMs, leaseMs))) {
 				// Redis says we hold it. The PID file follows; one left by an earlier Redis holder of this key is stale.

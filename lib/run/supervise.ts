@@ -85,8 +85,11 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		return { status, summary: summarize(body), ...rest };
 	};
 
-	// The job's command line as it is written down where others read it (PID file, Redis holder, log file).
-	const recordedCommand = redactUrlPasswords(maskSecrets([resolved.file, ...resolved.args].join(' '), secretsOf(options)));
+	// Everything written down where others read it (PID file, Redis holder, log file) has the run's secrets masked:
+	// the job's command line, and ours (a CLI's `--env NAME=VALUE`).
+	const secrets = secretsOf(options);
+	const mask = (text: string): string => redactUrlPasswords(maskSecrets(text, secrets));
+	const recordedCommand = mask([resolved.file, ...resolved.args].join(' '));
 	hooks.onEvent?.({ type: 'lock-check', pidFile: `${resolved.databasePath}.pid` });
 	const acquisition = await takeDatabaseLock(resolved.databasePath, {
 		owner: options.owner,
@@ -96,6 +99,7 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		heartbeatMs: resolved.heartbeatMs,
 		staleAfterMs: resolved.staleAfterMs,
 		redis: options.redis,
+		mask,
 	});
 	const recovered = acquisition.recovered.map(recoveredReport);
 	const pidFile = `${resolved.databasePath}.pid`;

@@ -15,8 +15,16 @@ export interface CliResult<T = Outcome> {
 	json?: T;
 }
 
-export function startCli<T = Outcome>(tool: string, args: string[], options: { cwd?: string } = {}): { child: ChildProcess; result: Promise<CliResult<T>>; stdout: () => string } {
-	const child = track(spawn(process.execPath, [join(BIN, `${tool}.js`), ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
+export interface CliOptions {
+	cwd?: string;
+	env?: NodeJS.ProcessEnv;
+	/** Runs the tool through this command line, e.g. ['setpriv', '--reuid=65534', ...] to run it as another user. */
+	prefix?: string[];
+}
+
+export function startCli<T = Outcome>(tool: string, args: string[], options: CliOptions = {}): { child: ChildProcess; result: Promise<CliResult<T>>; stdout: () => string } {
+	const argv = [...(options.prefix ?? []), process.execPath, join(BIN, `${tool}.js`), ...args];
+	const child = track(spawn(argv[0], argv.slice(1), { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] }));
 	let stdout = '';
 	let stderr = '';
 	child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -36,6 +44,6 @@ export function startCli<T = Outcome>(tool: string, args: string[], options: { c
 	return { child, result, stdout: () => stdout };
 }
 
-export function runCli<T = Outcome>(tool: string, args: string[], options: { cwd?: string } = {}): Promise<CliResult<T>> {
+export function runCli<T = Outcome>(tool: string, args: string[], options: CliOptions = {}): Promise<CliResult<T>> {
 	return startCli<T>(tool, args, options).result;
 }

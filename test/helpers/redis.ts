@@ -29,18 +29,19 @@ export function freePort(): Promise<number> {
  * `untracked`: for a server shared by a whole file (started in before(), stopped in after()), which the per-test
  * stopAll() must leave alone.
  */
-export async function startRedis(options: { port?: number; untracked?: boolean } = {}): Promise<RedisServer> {
+export async function startRedis(options: { port?: number; untracked?: boolean; password?: string } = {}): Promise<RedisServer> {
 	if (spawnSync('redis-server', ['--version']).error) {
-		throw new Error('redis-server is not installed: apt-get install redis-server (.ci/run does it)');
+		throw new Error('redis-server is not installed: npm test installs it (node scripts/system-deps.mjs test), or apt-get install redis-server');
 	}
 	const chosen = options.port ?? (await freePort());
-	const spawned = spawn('redis-server', ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
+	const auth = options.password ? ['--requirepass', options.password] : [];
+	const spawned = spawn('redis-server', ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', ...auth], { stdio: ['ignore', 'pipe', 'pipe'] });
 	const child = options.untracked ? spawned : track(spawned);
 	let log = '';
 	child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
 	child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
 	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-	const url = `redis://127.0.0.1:${chosen}`;
+	const url = `redis://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${chosen}`;
 	for (let i = 0; i < 200; i++) {
 		try {
 			(await RedisLockClient.connect(url, { connectTimeoutMs: 500 })).close();
