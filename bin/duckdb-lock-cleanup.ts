@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
+import { constants as osConstants } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { parseDuration, formatDuration } from '../lib/duration';
 import { messageOf, UsageError } from '../lib/errors';
@@ -147,11 +148,16 @@ async function main(): Promise<number> {
 			};
 		}
 	}
-	// Ctrl-C or SIGTERM: start nothing more (a stop under way finishes), report what was done. A second one ends us.
+	// Ctrl-C or SIGTERM: start nothing more (a stop under way finishes), report what was done. A second one ends us
+	// at once, through process.exit, so that the exit hook still releases a lock we hold (during a probe or a recovery).
 	const cancel = new AbortController();
 	for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-		process.once(signal, () => {
-			say(`duckdb-lock-cleanup: ${signal}: canceling; nothing further is started`);
+		process.on(signal, () => {
+			if (cancel.signal.aborted) {
+				say(`duckdb-lock-cleanup: ${signal} again: ending now`);
+				process.exit(128 + osConstants.signals[signal]);
+			}
+			say(`duckdb-lock-cleanup: ${signal}: canceling; nothing further is started (again to end at once)`);
 			cancel.abort();
 		});
 	}

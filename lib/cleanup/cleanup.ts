@@ -17,7 +17,9 @@ import { holderFromInspection } from '../run/reports';
 import { findDatabaseHolders, lockHolders, type DatabaseHolder } from '../duckdb/holders';
 import { recoverWal, type WalRecovery } from '../duckdb/recover';
 import { findWalFiles, type WalReport } from '../wal';
+import { readProcess } from '../proc/identity';
 import { keepLease } from '../lock/lease';
+import { trackRun } from '../run/guard';
 import { stopHolder, refusalFor, type StopTarget } from './stop';
 
 export const CLEANUP_DEFAULTS = { graceMs: 10_000, stuckAfterMs: 180 * 60_000, releaseWaitMs: 3000 };
@@ -123,9 +125,12 @@ async function inspect(databasePath: string, mayProbe: boolean, policy: CleanupP
 		// Nobody visible: ask DuckDB (a holder in another PID namespace), under our own lock so no run starts meanwhile.
 		const ours = await takeDatabaseLock(databasePath, { owner: 'duckdb-lock-cleanup probe', redis: policy.redis, staleAfterMs: policy.staleAfterMs });
 		if (ours.acquired) {
+			// Released on every path, also when this process is made to exit during the probe.
+			const untrack = trackRun({ lock: ours.lock });
 			try {
 				holders = await findDatabaseHolders(databasePath, { record, probe: true });
 			} finally {
+				untrack();
 				await ours.lock.release();
 			}
 		}
@@ -136,24 +141,34 @@ async function inspect(databasePath: string, mayProbe: boolean, policy: CleanupP
 	return { pidFile, redis, judge, holders, wal: { ...wal, status } };
 }
 
-/** Our job as the PID file names it: stoppable as a whole process group. */
-function pidFileJob(pidFile: LockInspection): (StopCandidate & StopTarget) | undefined {
+/** What a process really runs (from /proc), with what the lock file claims beside it when that differs. */
+function realCommand(pid: number, claimed: string): string {
+	const actual = readProcess(pid)?.command;
+	if (!actual || actual === claimed) return claimed;
+	return `${actual}; the lock file says "${claimed.length > 80 ? `${claimed.slice(0, 77)}...` : claimed}"`;
+}
+
+/** Our job as the PID file names it: stoppable as a whole process group, once proven to be that job. */
+function pidFileJob(databasePath: string, pidFile: LockInspection): (StopCandidate & StopTarget) | undefined {
 	if (pidFile.state !== 'held' || pidFile.remote || pidFile.holder.role === 'legacy' || !pidFile.holder.identityProven) return undefined;
 	const record = pidFile.previous?.kind === 'record' ? pidFile.previous.record : undefined;
 	if (!record || record.role !== 'job' || pidFile.holder.role !== 'job') return undefined;
-	return { pid: record.pid, startTicks: record.pidStart, group: true, command: record.command, elapsedSeconds: pidFile.holder.elapsedSeconds, ours: true, why: 'our job (named by the PID file)' };
+	return {
+		pid: record.pid, startTicks: record.pidStart, group: true, command: realCommand(record.pid, record.command), elapsedSeconds: pidFile.holder.elapsedSeconds, ours: true,
+		why: 'our job (named by the PID file)', proof: { databasePath, lock: { pidFile: pidFile.pidFile, token: record.token } },
+	};
 }
 
-function candidates(found: Inspection, policy: CleanupPolicy): Array<StopCandidate & StopTarget> {
+function candidates(databasePath: string, found: Inspection, policy: CleanupPolicy): Array<StopCandidate & StopTarget> {
 	const list: Array<StopCandidate & StopTarget> = [];
-	const job = pidFileJob(found.pidFile);
+	const job = pidFileJob(databasePath, found.pidFile);
 	const stuck = (elapsedSeconds: number | undefined): boolean => policy.stopStuckAfterMs !== undefined && (elapsedSeconds ?? 0) * 1000 >= policy.stopStuckAfterMs;
 	if (job && (policy.stopAllHolders || stuck(job.elapsedSeconds))) list.push(job);
 	for (const holder of found.holders) {
 		if (holder.pid === null || holder.lock === 'open') continue;
 		if (list.some((entry) => entry.pid === holder.pid) || (job && holder.ours)) continue;
 		const eligible = policy.stopAllHolders || (holder.ours && stuck(holder.elapsedSeconds));
-		if (eligible) list.push({ pid: holder.pid, startTicks: holder.startTicks, group: false, command: holder.command, elapsedSeconds: holder.elapsedSeconds, ours: holder.ours, why: `holds DuckDB's ${holder.lock} lock` });
+		if (eligible) list.push({ pid: holder.pid, startTicks: holder.startTicks, group: false, command: holder.command, elapsedSeconds: holder.elapsedSeconds, ours: holder.ours, why: `holds DuckDB's ${holder.lock} lock`, proof: { databasePath } });
 	}
 	return list;
 }
@@ -195,7 +210,7 @@ export async function cleanupDatabase(databasePath: string, policy: CleanupPolic
 	let found = await inspect(databasePath, policy.removeStale, policy);
 
 	if (policy.removeStale) {
-		for (const candidate of candidates(found, policy)) {
+		for (const candidate of candidates(databasePath, found, policy)) {
 			if (canceled()) {
 				actions.push({ action: 'stop-holder', target: `PID ${candidate.pid}`, done: false, detail: `${CANCELED}: ${describeCandidate(candidate)} left running` });
 				continue;
@@ -238,6 +253,7 @@ export async function cleanupDatabase(databasePath: string, policy: CleanupPolic
 		} else {
 			// A replay can outlast a lease: keep ours alive so no worker elsewhere takes the database for abandoned.
 			const lease = keepLease(ours.lock, () => undefined);
+			const untrack = trackRun({ lock: ours.lock });
 			try {
 				const holding = lockHolders(await findDatabaseHolders(databasePath, { probe: true }));
 				if (holding.length) {
@@ -254,6 +270,7 @@ export async function cleanupDatabase(databasePath: string, policy: CleanupPolic
 					});
 				}
 			} finally {
+				untrack();
 				lease.stop();
 				if (lease.report.lost) actions.push({ action: 'recover-wal', target: found.wal.files[0].path, done: false, detail: `our lock was lost during the recovery: ${lease.report.lost}` });
 				await ours.lock.release();
@@ -290,7 +307,9 @@ function report(databasePath: string, found: Inspection, actions: CleanupAction[
 		remaining.push(`${holder.pid === null ? 'a process in another PID namespace' : `PID ${holder.pid} (${holder.command})`} holds DuckDB's ${holder.lock} lock`);
 	}
 	if (found.wal.status === 'left-by-crash') remaining.push(`a WAL left by a crash (${found.wal.totalBytes} bytes) awaits recovery: it holds committed data; recover it (--recover-wal), never delete it`);
-	const held = pidFile.state === 'held' || pidFile.state === 'unreadable' || lockHolders(found.holders).length > 0 || (redis !== undefined && redis.state !== 'free');
+	// Anything that keeps a run from starting is held: a stale PID file behind a recovery claim blocks every run too.
+	const claimBlocks = pidFile.state === 'stale' && existsSync(`${pidFilePathFor(databasePath)}.recover`);
+	const held = pidFile.state === 'held' || pidFile.state === 'unreadable' || claimBlocks || lockHolders(found.holders).length > 0 || (redis !== undefined && redis.state !== 'free');
 	const state: CleanupReport['state'] = held ? 'held' : actions.some((action) => action.done) ? 'recovered' : 'clean';
 	const db = basename(databasePath);
 	const did = actions.filter((action) => action.done).map((action) => action.action.replace(/-/g, ' '));

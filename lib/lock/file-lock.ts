@@ -8,6 +8,8 @@ export type RenewResult = { ok: true } | { ok: false; lost: boolean; detail: str
 
 export interface DatabaseLock {
 	readonly pidFile: string;
+	/** The token written into the lock; the job gets it in its environment (JOB_PROOF_ENV) as proof of who it is. */
+	readonly token: string;
 	readonly heartbeatMs: number;
 	readonly staleAfterMs: number;
 	recordJob(job: JobIdentity): Promise<void>;
@@ -56,6 +58,10 @@ export class FileLock implements DatabaseLock {
 
 	get pidFile(): string {
 		return this.held.pidFile;
+	}
+
+	get token(): string {
+		return this.held.token;
 	}
 
 	async recordJob(job: JobIdentity): Promise<void> {

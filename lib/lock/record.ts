@@ -8,6 +8,13 @@
 
 export const RECORD_FORMAT = 'duckdb-safe-ingest 1';
 
+/**
+ * Set in every job's environment: the lock file and token of its run. The cleanup reads them back from
+ * /proc/<pid>/environ before it signals a job a lock file names: a forged lock file cannot put them into another
+ * process's environment, while every fact in the file (PID, start time, boot id) is readable by anyone.
+ */
+export const JOB_PROOF_ENV = { lockFile: 'DUCKDB_SAFE_INGEST_LOCK_FILE', token: 'DUCKDB_SAFE_INGEST_LOCK_TOKEN' } as const;
+
 export interface ProcessRef {
 	pid: number;
 	/** Start time in clock ticks since boot; absent where /proc is not available. */

@@ -57,7 +57,7 @@ class RedisLock extends FileLock {
 		staleAfterMs: number,
 		private readonly client: RedisLockClient,
 		private readonly key: string,
-		private readonly token: string,
+		private readonly keyToken: string,
 		private readonly databasePath: string,
 		/** performance.now() when the SET that took the key was sent: the lease runs from there. */
 		takenAt: number,
@@ -74,8 +74,8 @@ class RedisLock extends FileLock {
 		this.held.recordJob(job);
 		// The holder details follow: the lease itself is unchanged, and a failed update is retried by the next renewal
 		// (until then Redis names the supervisor, whose death alone must not make the key look abandoned).
-		this.pendingHolder = holderFor(this.databasePath, this.token, this.held.record, this.heartbeatMs, this.staleAfterMs);
-		if (await this.client.renew(this.key, this.token, this.staleAfterMs, this.pendingHolder).catch(() => false)) this.pendingHolder = undefined;
+		this.pendingHolder = holderFor(this.databasePath, this.keyToken, this.held.record, this.heartbeatMs, this.staleAfterMs);
+		if (await this.client.renew(this.key, this.keyToken, this.staleAfterMs, this.pendingHolder).catch(() => false)) this.pendingHolder = undefined;
 	}
 
 	async renew(): Promise<RenewResult> {
@@ -89,7 +89,7 @@ class RedisLock extends FileLock {
 		}
 		if (!file.ok && file.lost) return file;
 		try {
-			const ours = await this.client.renew(this.key, this.token, this.staleAfterMs, this.pendingHolder);
+			const ours = await this.client.renew(this.key, this.keyToken, this.staleAfterMs, this.pendingHolder);
 			if (ours) this.pendingHolder = undefined;
 			if (!ours) return { ok: false, lost: true, detail: `the Redis lock ${this.key} is no longer ours (its lease ran out or it was removed)` };
 			this.lastRenewed = sentAt;
@@ -104,7 +104,7 @@ class RedisLock extends FileLock {
 	async release(): Promise<ReleaseResult> {
 		const file = this.held.release();
 		try {
-			const released = await this.client.releaseIfToken(this.key, this.token);
+			const released = await this.client.releaseIfToken(this.key, this.keyToken);
 			if (!released) return { released: false, reason: 'not-owner', detail: `the Redis lock ${this.key} was no longer ours when released (its lease had run out)` };
 			return file.released || file.reason === 'absent' ? { released: true } : file;
 		} catch (error) {

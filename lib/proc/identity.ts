@@ -109,6 +109,22 @@ function readCommand(pid: number): string | undefined {
 	return raw.replace(/\0+$/, '').split('\0').join(' ');
 }
 
+/**
+ * The environment a process was started with (/proc/<pid>/environ), or undefined when it cannot be read: only the
+ * process's own user (or root) may read it, which is what makes it a proof a file writer cannot forge.
+ */
+export function readEnvironment(pid: number): Map<string, string> | undefined {
+	if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+	const raw = safeRead(`/proc/${pid}/environ`);
+	if (raw === undefined) return undefined;
+	const environment = new Map<string, string>();
+	for (const entry of raw.split('\0')) {
+		const eq = entry.indexOf('=');
+		if (eq > 0) environment.set(entry.slice(0, eq), entry.slice(eq + 1));
+	}
+	return environment;
+}
+
 function readUid(pid: number): number | undefined {
 	const status = safeRead(`/proc/${pid}/status`);
 	const match = status?.match(/^Uid:\s+(\d+)/m);

@@ -11,6 +11,7 @@ import { groupAlive, type GroupIdentity } from '../proc/group';
 import { readProcess } from '../proc/identity';
 import { summarize, type Outcome, type RecoveredLockReport } from '../outcome';
 import { findWalFiles } from '../wal';
+import { JOB_PROOF_ENV } from '../lock/record';
 import { messageOf } from '../errors';
 import { sleep } from '../duration';
 import { maskSecrets, redactUrlPasswords } from '../mask';
@@ -173,7 +174,9 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 			}
 			log.write(`--- ${new Date().toISOString()} duckdb-safe-ingest: starting ${recordedCommand}\n`);
 		}
-		const job = await startJob({ file: resolved.file, args: resolved.args, cwd: resolved.cwd, env: options.env ?? {} });
+		// The lock file and its token go into the job's environment: the cleanup's proof that a process is this job.
+		const proof = { [JOB_PROOF_ENV.lockFile]: lock.pidFile, [JOB_PROOF_ENV.token]: lock.token };
+		const job = await startJob({ file: resolved.file, args: resolved.args, cwd: resolved.cwd, env: { ...options.env, ...proof } });
 		if (!('pid' in job)) {
 			outcome = finish({
 				status: 'failed', exitCode: job.exitCode, signal: null, jobPid: null, lock: lockReport(), error: job.error,
