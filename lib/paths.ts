@@ -78,3 +78,24 @@ export function judgeAccess(realPath: string, access: FileAccess): AccessVerdict
 	if (by) return { ok: false, reason: 'denied', by };
 	return access.allowed.some((folder) => isInside(folder, realPath)) ? { ok: true } : { ok: false, reason: 'outside' };
 }
+
+/** The longest name most file systems take, in bytes; the lock files add up to 40 bytes to the database's name. */
+const MAX_NAME_BYTES = 255;
+const LOCK_SUFFIX_BYTES = 40;
+const MAX_PATH_BYTES = 4000;
+
+/**
+ * Why a path given by a person cannot be used as it is, or undefined. Node turns bytes that are not UTF-8 into
+ * U+FFFD, so such a path would name another file than the one meant (the lock would guard the wrong file); names
+ * longer than the file system takes would fail deep inside the run.
+ */
+export function pathProblem(path: string, what: string, options: { lockFiles?: boolean } = {}): string | undefined {
+	if (path.includes('\uFFFD')) return `The ${what} ${JSON.stringify(path)} contains bytes that are not valid UTF-8 (shown as \uFFFD), so it cannot be named exactly. Rename the file or folder using UTF-8.`;
+	if (Buffer.byteLength(path) > MAX_PATH_BYTES) return `The ${what} is too long (${Buffer.byteLength(path)} bytes; at most ${MAX_PATH_BYTES}).`;
+	const names = path.split(sep);
+	const long = names.find((name) => Buffer.byteLength(name) > MAX_NAME_BYTES);
+	if (long !== undefined) return `A name in the ${what} is too long (${Buffer.byteLength(long)} bytes; file systems take at most ${MAX_NAME_BYTES}).`;
+	const last = Buffer.byteLength(names[names.length - 1] ?? '');
+	if (options.lockFiles && last > MAX_NAME_BYTES - LOCK_SUFFIX_BYTES) return `The ${what}'s file name is too long for its lock files (${last} bytes; at most ${MAX_NAME_BYTES - LOCK_SUFFIX_BYTES}).`;
+	return undefined;
+}

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { formatDuration, sleep } from '../duration';
 import { UsageError } from '../errors';
-import { isDirectory } from '../paths';
+import { isDirectory, pathProblem } from '../paths';
 import { inspectLock, pidFilePathFor, removeStaleLock, type JudgeOptions, type LockInspection, type RecoveredLock } from '../lock/lock';
 import { inspectRedisLock, redisKeyFor, removeStaleRedisLock, takeDatabaseLock, type RedisBackendOptions } from '../lock/database-lock';
 import type { HolderReport } from '../outcome';
@@ -187,6 +187,8 @@ function previousPid(previous: RecoveredLock['previous']): number {
 
 /** A mistyped path must not be reported as a clean database: something of it (file, lock, WAL) has to exist. */
 function checkDatabasePath(databasePath: string): void {
+	const problem = pathProblem(databasePath, 'database path', { lockFiles: true });
+	if (problem) throw new UsageError(problem);
 	const folder = dirname(databasePath);
 	if (!isDirectory(folder)) throw new UsageError(`The database folder ${folder} does not exist. Fix the database path.`);
 	const traces = [databasePath, pidFilePathFor(databasePath), `${pidFilePathFor(databasePath)}.recover`];

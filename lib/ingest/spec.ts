@@ -2,6 +2,7 @@
  * What the built-in operations are asked to do (Ingest Files, Run SQL), and the checks made before anything runs:
  * bad input is a UsageError with a message that says what to fix, and nothing is created.
  */
+import { availableParallelism, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors';
 import { isDirectory, n8nProtectedPaths, realPathOf, type FileAccess } from '../paths';
@@ -127,12 +128,28 @@ export function parseNameList(text: string): string[] {
 	return text.split(',').map((name) => name.trim()).filter(Boolean);
 }
 
-function checkSettings(settings: DatabaseSettings): void {
-	if (settings.threads !== undefined && (!Number.isInteger(settings.threads) || settings.threads < 1)) {
-		throw new UsageError(`Threads must be a whole number of at least 1 (got ${settings.threads}).`);
+const MEMORY_UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+
+/** `4GB`, `512 MiB` in bytes (DuckDB's units: KB = 1000, KiB = 1024). */
+export function memoryBytes(text: string): number {
+	const match = MEMORY.exec(text.trim());
+	if (!match) return Number.NaN;
+	return Number.parseFloat(text) * MEMORY_UNITS[match[2].toLowerCase()];
+}
+
+/**
+ * DuckDB's threads and memory, bounded by the machine: DuckDB makes every thread it is told to (100,000 once made
+ * 30,557 threads and a load of 6,400 within seconds), and a memory limit above the RAM limits nothing.
+ */
+function checkSettings(settings: DatabaseSettings, machine = { cores: availableParallelism(), memoryBytes: totalmem() }): void {
+	if (settings.threads !== undefined && (!Number.isInteger(settings.threads) || settings.threads < 1 || settings.threads > machine.cores)) {
+		throw new UsageError(`Threads must be a whole number of at least 1 and at most ${machine.cores}, the cores of this machine (got ${settings.threads}).`);
 	}
-	if (settings.memoryLimit !== undefined && !MEMORY.test(settings.memoryLimit.trim())) {
-		throw new UsageError(`Memory limit "${settings.memoryLimit}" is not a size. Write it like 512MB or 4GB.`);
+	if (settings.memoryLimit === undefined) return;
+	const bytes = memoryBytes(settings.memoryLimit);
+	if (Number.isNaN(bytes)) throw new UsageError(`Memory limit "${settings.memoryLimit}" is not a size. Write it like 512MB or 4GB.`);
+	if (bytes > machine.memoryBytes) {
+		throw new UsageError(`Memory limit ${settings.memoryLimit} is more than this machine has (${Math.floor(machine.memoryBytes / 2 ** 20)} MiB). Give a smaller limit, e.g. half of it.`);
 	}
 }
 

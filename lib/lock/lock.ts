@@ -226,6 +226,7 @@ function explainFsError(error: unknown, pidFile: string): never {
 	const folder = dirname(pidFile);
 	if (code === 'ENOENT') throw new UsageError(`The database folder ${folder} does not exist. Create it, or fix the database path.`);
 	if (code === 'ENOTDIR') throw new UsageError(`${folder} is not a folder. Fix the database path.`);
+	if (code === 'ENAMETOOLONG') throw new UsageError(`The lock file name ${pidFile.slice(0, 80)}… is too long for the file system. Give the database a shorter name.`);
 	if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
 		throw new UsageError(`Cannot create the lock file ${pidFile} (${code}). Give this user write access to ${folder}.`);
 	}

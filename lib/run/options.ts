@@ -5,7 +5,7 @@
 import { accessSync, closeSync, constants as fsConstants, existsSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { messageOf, UsageError } from '../errors';
-import { isDirectory, isNonEmptyFile } from '../paths';
+import { isDirectory, isNonEmptyFile, pathProblem } from '../paths';
 import { findWalFiles } from '../wal';
 import type { Operation } from '../outcome';
 import type { RedisBackendOptions } from '../lock/database-lock';
@@ -83,6 +83,8 @@ interface Resolved {
 export function resolveRunOptions(options: RunOptions): Resolved {
 	if (!options.databasePath) throw new UsageError('The database path is empty. Give the path of the DuckDB file.');
 	const databasePath = resolve(options.databasePath);
+	const problem = pathProblem(databasePath, 'database path', { lockFiles: true }) ?? (options.logFile ? pathProblem(resolve(options.logFile), 'log file path') : undefined) ?? (options.cwd ? pathProblem(resolve(options.cwd), 'working directory') : undefined);
+	if (problem) throw new UsageError(problem);
 	if (!isDirectory(dirname(databasePath))) {
 		throw new UsageError(`The database folder ${dirname(databasePath)} does not exist. Create it, or fix the database path (${databasePath}).`);
 	}
