@@ -1,13 +1,13 @@
 /**
- * The allowlist's decisions, case by case: which path a command invokes, and whether a listed entry allows it. Real
- * files and links in a temporary folder.
+ * The allowlist's decisions, case by case: which path a command invokes, whether a listed entry allows it, which extra
+ * variable names a job may get, and which inherited ones it keeps. Real files and links in a temporary folder.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkAllowed, findExecutable, invokedPath, parseAllowlist } from '../lib/allowlist';
+import { ALLOWED_ENV_ENV, checkAllowed, checkEnvNames, findExecutable, inheritedEnvFilter, invokedPath, parseAllowlist, parseEnvAllowlist } from '../lib/allowlist';
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), 'allowlist-')));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -135,4 +135,61 @@ test('checkAllowed: /bin/sh on this machine is allowed by listing /bin/sh, not b
 	if (!lstatSync('/bin/sh').isSymbolicLink()) return t.skip('/bin/sh is not a link here');
 	assert.equal(checkAllowed('true', { allowlist: ['/bin/sh'], shell: '/bin/sh' }).allowed, true);
 	assert.equal(checkAllowed('true', { allowlist: [realpathSync('/bin/sh')], shell: '/bin/sh' }).allowed, false);
+});
+
+const names = (list: string[], allowedEnv?: string) => checkEnvNames(list, { allowlist: [tool], allowedEnv, from: 'Environment Variables' });
+const unconfined = (list: string[], allowedEnv?: string) => checkEnvNames(list, { allowlist: undefined, allowedEnv, from: 'Environment Variables' });
+const reason = (verdict: ReturnType<typeof checkEnvNames>): string => (verdict.allowed ? '' : verdict.reason);
+
+test('checkEnvNames: names must be portable, with or without the allowlist', () => {
+	for (const bad of ['BASH_FUNC_date%%', 'BASH_FUNC_date()', '1X', 'A-B', 'A=B', 'A B', '', 'Ä']) {
+		for (const check of [names, unconfined]) {
+			assert.match(reason(check(['TZ', bad])), new RegExp(`^"${bad.replace(/[()%]/g, '\\$&')}" \\(in Environment Variables\\) is not a valid environment variable name`), bad);
+		}
+	}
+	assert.deepEqual(unconfined(['HOME', 'LD_PRELOAD', 'PATH', 'ANYTHING_1'], '*'), { allowed: true }, 'without the allowlist, any portable name (and the admin variable is ignored)');
+});
+
+test('checkEnvNames: with the allowlist, harmless names pass and everything else is refused by default', () => {
+	assert.deepEqual(names([]), { allowed: true });
+	assert.deepEqual(names(['TZ', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'NO_COLOR']), { allowed: true });
+	for (const name of ['HOME', 'USER', 'TMPDIR', 'API_TOKEN', 'DATABASE_URL', 'TZX', 'LC_', 'lang', 'no_color']) {
+		assert.match(reason(names([name])), new RegExp(`^The environment variable ${name} \\(in Environment Variables\\) is not allowed for jobs while .* Ask your n8n instance admin to add it to ${ALLOWED_ENV_ENV}`), name);
+	}
+});
+
+test('checkEnvNames: the admin allows names and PREFIX_* patterns, exactly and case-sensitively', () => {
+	for (const allowed of ['INGEST_TABLE', 'INGEST_*', 'A, INGEST_* :B', 'INGEST*']) assert.deepEqual(names(['INGEST_TABLE', 'TZ'], allowed), { allowed: true }, allowed);
+	for (const [name, allowed] of [['INGESTX', 'INGEST_*'], ['ingest_table', 'INGEST_*'], ['INGEST_TABLE_2', 'INGEST_TABLE'], ['XINGEST_TABLE', 'INGEST_*']]) {
+		assert.equal(names([name], allowed).allowed, false, `${name} with ${allowed}`);
+	}
+});
+
+test('checkEnvNames: code-loading variables and PATH are refused even when the admin variable matches them', () => {
+	const broad = 'LD_*:PATH:PYTHON*:PERL*:GIT_*:NODE_*:BASH_*:JAVA_TOOL_OPTIONS:OPENSSL_*:GCONV_PATH';
+	for (const name of ['LD_PRELOAD', 'LD_LIBRARY_PATH', 'PATH', 'NODE_OPTIONS', 'PYTHONPATH', 'PYTHONUSERBASE', 'PYTHONSTARTUP', 'PERLLIB', 'PERL5LIB', 'PERL5OPT', 'BASH_ENV', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'JAVA_TOOL_OPTIONS', 'OPENSSL_CONF', 'GCONV_PATH']) {
+		assert.match(reason(names([name], broad)), new RegExp(`^The environment variable ${name} can make an allowlisted program run other code`), name);
+	}
+	assert.deepEqual(names(['PYTHONUNBUFFERED', 'GIT_AUTHOR_NAME'], broad), { allowed: true }, 'other names the patterns match pass');
+});
+
+test('checkEnvNames: an admin entry that is neither a name nor PREFIX* makes every run refused, telling the admin', () => {
+	for (const bad of ['*', 'A-B', 'X*Y', '$HOME', '*_KEY']) {
+		assert.match(reason(names([], `TZ:${bad}`)), new RegExp(`^${ALLOWED_ENV_ENV} has entries that are neither .* \\(${bad.replace(/[*$]/g, '\\$&')}\\)`), bad);
+	}
+});
+
+test('parseEnvAllowlist: split on ":" and ",", trimmed; names, prefixes and invalid entries apart', () => {
+	assert.deepEqual(parseEnvAllowlist(undefined), { names: [], prefixes: [], invalid: [] });
+	assert.deepEqual(parseEnvAllowlist(' A ,B_*: :C*,*, 1X '), { names: ['A'], prefixes: ['B_', 'C'], invalid: ['*', '1X'] });
+});
+
+test('inheritedEnvFilter: the safe base and the admin names pass; n8n secrets and everything else do not', () => {
+	const plain = inheritedEnvFilter(undefined);
+	for (const name of ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_MESSAGES', 'TZ', 'TMPDIR', 'TERM']) assert.equal(plain(name), true, name);
+	for (const name of ['N8N_ENCRYPTION_KEY', 'DB_POSTGRESDB_PASSWORD', 'DUCKDB_SAFE_INGEST_REDIS_URL', 'AWS_SECRET_ACCESS_KEY', 'LD_PRELOAD', 'NODE_OPTIONS', 'PYTHONPATH', 'INGEST_SOURCE', 'path', 'PATH2']) {
+		assert.equal(plain(name), false, name);
+	}
+	const admin = inheritedEnvFilter('INGEST_*, PYTHONPATH, *');
+	assert.deepEqual(['INGEST_SOURCE', 'PYTHONPATH', 'PATH', 'N8N_ENCRYPTION_KEY', 'INGESTX'].map(admin), [true, true, true, false, false], 'the admin\'s own values pass; an invalid entry allows nothing');
 });

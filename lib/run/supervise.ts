@@ -169,7 +169,7 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 			}
 			log.write(`--- ${new Date().toISOString()} duckdb-safe-ingest: starting ${recordedCommand}\n`);
 		}
-		const job = await startJob({ file: resolved.file, args: resolved.args, cwd: resolved.cwd, env: options.env ?? {} });
+		const job = await startJob({ file: resolved.file, args: resolved.args, cwd: resolved.cwd, env: options.env ?? {}, inheritEnv: options.inheritEnv });
 		if (!('pid' in job)) {
 			outcome = finish({
 				status: 'failed', exitCode: job.exitCode, signal: null, jobPid: null, lock: lockReport(), error: job.error,
