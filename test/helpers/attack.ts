@@ -35,7 +35,8 @@ export interface Attempt {
 export function attackBench() {
 	const root = mkdtempSync(join(tmpdir(), 'attack-'));
 	process.env.N8N_RESTRICT_FILE_ACCESS_TO = root;
-	process.env.N8N_USER_FOLDER = mkdtempSync(join(tmpdir(), 'attack-n8n-user-'));
+	const userFolder = mkdtempSync(join(tmpdir(), 'attack-n8n-user-'));
+	process.env.N8N_USER_FOLDER = userFolder;
 	const engine = loadEngine('v2');
 	let n = 0;
 
@@ -70,7 +71,10 @@ export function attackBench() {
 		}
 	}
 
-	return { root, folder, run, remove: () => rmSync(root, { recursive: true, force: true }) };
+	const remove = (): void => {
+		for (const path of [root, userFolder]) rmSync(path, { recursive: true, force: true });
+	};
+	return { root, folder, run, remove };
 }
 
 /** What a run did, in one line, for assertion messages. */
