@@ -269,3 +269,21 @@ test('the job does not inherit DUCKDB_SAFE_INGEST_REDIS_URL (the Redis password 
 		else process.env.DUCKDB_SAFE_INGEST_REDIS_URL = saved;
 	}
 });
+
+test('inheritEnv: the job inherits only what the policy lets through, its own variables on top; never the Redis URL', async () => {
+	const saved = { url: process.env.DUCKDB_SAFE_INGEST_REDIS_URL, kept: process.env.RUN_TEST_KEPT, dropped: process.env.RUN_TEST_DROPPED };
+	Object.assign(process.env, { DUCKDB_SAFE_INGEST_REDIS_URL: 'redis://:pa55word@127.0.0.1:1/0', RUN_TEST_KEPT: 'kept', RUN_TEST_DROPPED: 'dropped' });
+	try {
+		const line = 'echo "[${RUN_TEST_KEPT-unset}] [${RUN_TEST_DROPPED-unset}] [${DUCKDB_SAFE_INGEST_REDIS_URL-unset}] [$OWN]"';
+		const inheritEnv = (name: string): boolean => name !== 'RUN_TEST_DROPPED';
+		const outcome = await runUnderLock({ databasePath: freshDb(), command: ['/bin/sh', '-c', line], env: { OWN: 'own', RUN_TEST_DROPPED: 'given' }, inheritEnv });
+		assert.equal(outcome.output.stdout.tail, '[kept] [given] [unset] [own]\n', 'a dropped name the job is given itself is the given value');
+		const none = await runUnderLock({ databasePath: freshDb(), command: ['/usr/bin/env'], env: { OWN: 'own' }, inheritEnv: () => false });
+		assert.equal(none.output.stdout.tail, 'OWN=own\n', 'nothing inherited: the environment is the job\'s own variables');
+	} finally {
+		for (const [name, value] of [['DUCKDB_SAFE_INGEST_REDIS_URL', saved.url], ['RUN_TEST_KEPT', saved.kept], ['RUN_TEST_DROPPED', saved.dropped]] as const) {
+			if (value === undefined) delete process.env[name];
+			else process.env[name] = value;
+		}
+	}
+});

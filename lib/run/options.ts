@@ -47,7 +47,13 @@ export interface RunOptions {
 	/** Run `command[0]` as a shell line: true for /bin/sh, or the shell's path. Off by default. */
 	shell?: boolean | string;
 	cwd?: string;
+	/** The job's own variables, on top of what it inherits. */
 	env?: Record<string, string>;
+	/**
+	 * Which variables of our own environment the job inherits (the caller's policy, e.g. the node's with the admin
+	 * allowlist); absent: all of them. The Redis URL variable never is.
+	 */
+	inheritEnv?: (name: string) => boolean;
 	timeoutMs?: number;
 	graceMs?: number;
 	waitMs?: number;

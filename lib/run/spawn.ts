@@ -13,6 +13,8 @@ export interface JobSpec {
 	args: string[];
 	cwd: string;
 	env: Record<string, string>;
+	/** Which of our variables the job inherits; absent: all (the Redis URL variable never). */
+	inheritEnv?: (name: string) => boolean;
 }
 
 export interface StartedJob {
@@ -37,10 +39,12 @@ function loadExeca(): Promise<Execa> {
 
 export async function startJob(spec: JobSpec): Promise<StartedJob | FailedStart> {
 	const execa = await loadExeca();
-	// Our environment, minus the Redis URL `--redis env` reads (its password is kept out of ps, and out of the job),
-	// plus the job's own variables.
-	const inherited: NodeJS.ProcessEnv = { ...process.env };
-	delete inherited[REDIS_URL_ENV];
+	// Our environment as the caller's policy lets through, minus the Redis URL `--redis env` reads (its password is kept
+	// out of ps, and out of the job), plus the job's own variables.
+	const inherited: NodeJS.ProcessEnv = {};
+	for (const [name, value] of Object.entries(process.env)) {
+		if (name !== REDIS_URL_ENV && (spec.inheritEnv?.(name) ?? true)) inherited[name] = value;
+	}
 	const subprocess = execa(spec.file, spec.args, {
 		cwd: spec.cwd,
 		env: { ...inherited, ...spec.env },

@@ -176,7 +176,7 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		}
 		// The lock file and its token go into the job's environment: the cleanup's proof that a process is this job.
 		const proof = { [JOB_PROOF_ENV.lockFile]: lock.pidFile, [JOB_PROOF_ENV.token]: lock.token };
-		const job = await startJob({ file: resolved.file, args: resolved.args, cwd: resolved.cwd, env: { ...options.env, ...proof } });
+		const job = await startJob({ file: resolved.file, args: resolved.args, cwd: resolved.cwd, env: { ...options.env, ...proof }, inheritEnv: options.inheritEnv });
 		if (!('pid' in job)) {
 			outcome = finish({
 				status: 'failed', exitCode: job.exitCode, signal: null, jobPid: null, lock: lockReport(), error: job.error,

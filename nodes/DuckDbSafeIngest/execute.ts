@@ -3,17 +3,16 @@
  * goes to exactly one output.
  */
 import { NodeOperationError, type ICredentialDataDecryptedObject, type ICredentialTestFunctions, type ICredentialsDecrypted, type IDataObject, type IExecuteFunctions, type INodeCredentialTestResult, type INodeExecutionData } from 'n8n-workflow';
-import { ALLOWLIST_ENV, checkAllowed, parseAllowlist } from '../../lib/allowlist';
+import { ALLOWED_ENV_ENV, ALLOWLIST_ENV, checkAllowed, checkEnvNames, ENV_NAME, inheritedEnvFilter, parseAllowlist } from '../../lib/allowlist';
 import { maskSecrets } from '../../lib/mask';
 import { OUTPUT_NAMES, outputIndexFor, type Outcome } from '../../lib/outcome';
-import { runUnderLock, type RunOptions } from '../../lib/run/supervise';
+import { RUN_DEFAULTS, runUnderLock, type RunOptions } from '../../lib/run/supervise';
 import { runIngestFiles, runSqlScript } from '../../lib/ingest/run';
 import { asNodeError, databaseFor, item } from '../shared/glue';
 import { ingestSpecFor, sqlSpecFor, supervisionFor } from './operations';
 
 export const SECRETS_CREDENTIAL = 'duckDbJobSecretsApi';
 const SECRET_PAIRS = 4;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function secretsFrom(data: ICredentialDataDecryptedObject | undefined): Record<string, string> {
 	const env: Record<string, string> = {};
@@ -32,23 +31,33 @@ export async function testJobSecrets(this: ICredentialTestFunctions, credential:
 	return { status: 'OK', message: 'The variable names are valid' };
 }
 
+/**
+ * The job's extra environment: the Environment Variables parameter, then the Job Secrets. Their names are checked at
+ * run time whatever the credential test said (portable names always; with the allowlist, only allowed ones).
+ */
+function jobEnvironment(context: IExecuteFunctions, itemIndex: number, secrets: Record<string, string>, policy: { allowlist: string[] | undefined; allowedEnv: string | undefined }): Record<string, string> {
+	const env: Record<string, string> = {};
+	for (const variable of context.getNodeParameter('environment.variable', itemIndex, []) as Array<{ name?: string; value?: unknown }>) {
+		const name = String(variable.name ?? '').trim();
+		if (name) env[name] = String(variable.value ?? '');
+	}
+	for (const [from, names] of [['Environment Variables', Object.keys(env)], ['the DuckDB Job Secrets credential', Object.keys(secrets)]] as const) {
+		const verdict = checkEnvNames(names, { ...policy, from });
+		if (!verdict.allowed) throw new NodeOperationError(context.getNode(), verdict.reason, { itemIndex });
+	}
+	return Object.assign(env, secrets);
+}
+
 async function runOptionsFor(context: IExecuteFunctions, itemIndex: number, databasePath: string, secrets: Record<string, string>): Promise<RunOptions> {
 	const command = String(context.getNodeParameter('command', itemIndex)).trim();
 	if (!command) throw new NodeOperationError(context.getNode(), 'Command is empty', { itemIndex, description: 'Give the program to run, e.g. python3.' });
 	const useShell = context.getNodeParameter('useShell', itemIndex, false) as boolean;
 	const args = (context.getNodeParameter('arguments.argument', itemIndex, []) as Array<{ value?: unknown }>).map((entry) => String(entry.value ?? ''));
 	const cwd = String(context.getNodeParameter('workingDirectory', itemIndex, '')).trim() || undefined;
-	const env: Record<string, string> = {};
-	for (const variable of context.getNodeParameter('environment.variable', itemIndex, []) as Array<{ name?: string; value?: unknown }>) {
-		const name = String(variable.name ?? '').trim();
-		if (!name) continue;
-		if (!ENV_NAME.test(name)) throw new NodeOperationError(context.getNode(), `"${name}" is not a valid environment variable name`, { itemIndex });
-		env[name] = String(variable.value ?? '');
-	}
-	Object.assign(env, secrets);
-
 	const allowlist = parseAllowlist(process.env[ALLOWLIST_ENV]);
-	const verdict = checkAllowed(command, { allowlist, path: env.PATH ?? process.env.PATH, cwd, shell: useShell ? '/bin/sh' : undefined, envNames: Object.keys(env) });
+	const allowedEnv = process.env[ALLOWED_ENV_ENV];
+	const env = jobEnvironment(context, itemIndex, secrets, { allowlist, allowedEnv });
+	const verdict = checkAllowed(command, { allowlist, path: env.PATH ?? process.env.PATH, cwd, shell: useShell ? RUN_DEFAULTS.shell : undefined });
 	if (!verdict.allowed) throw new NodeOperationError(context.getNode(), verdict.reason, { itemIndex });
 
 	return {
@@ -59,6 +68,8 @@ async function runOptionsFor(context: IExecuteFunctions, itemIndex: number, data
 		shell: useShell,
 		cwd,
 		env,
+		// With the allowlist, n8n's own variables (its encryption key, database password, ...) stay out of the job.
+		inheritEnv: allowlist ? inheritedEnvFilter(allowedEnv) : undefined,
 	};
 }
 
