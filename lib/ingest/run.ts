@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseLockConflict } from '../duckdb/conflict';
+import { inheritedEnvFilter } from '../allowlist';
 import { hostName } from '../proc/identity';
 import { summarize, type Outcome } from '../outcome';
 import { runUnderLock, type RunHooks, type RunOptions } from '../run/supervise';
@@ -14,7 +15,7 @@ import type { IngestReport, SqlReport } from './report';
 import { fileAccessFor, resolveIngestSpec, resolveSqlSpec, type IngestSpec, type SqlSpec, type WorkerTask } from './spec';
 
 /** How to supervise the worker: everything of a run except what the operation decides (command, shell, env). */
-export type OperationRunOptions = Omit<RunOptions, 'databasePath' | 'command' | 'shell' | 'operation' | 'env' | 'cwd' | 'probeDatabase'>;
+export type OperationRunOptions = Omit<RunOptions, 'databasePath' | 'command' | 'shell' | 'operation' | 'env' | 'cwd' | 'probeDatabase' | 'inheritEnv'>;
 
 const WORKER = join(__dirname, 'worker.js');
 
@@ -40,7 +41,8 @@ async function runOperation(task: Task, run: OperationRunOptions, hooks: RunHook
 		writeFileSync(taskPath, JSON.stringify({ ...task, resultPath }), { mode: 0o600 });
 		const outcome = await runUnderLock(
 			// The worker's own open asks DuckDB who holds the database (a conflict becomes Blocked): no separate probe.
-			{ ...run, databasePath: task.spec.databasePath, operation: task.operation, command: [process.execPath, WORKER, taskPath], probeDatabase: false },
+			// It needs nothing of the supervisor's environment (n8n's secrets among it) beyond the safe base.
+			{ ...run, databasePath: task.spec.databasePath, operation: task.operation, command: [process.execPath, WORKER, taskPath], probeDatabase: false, inheritEnv: inheritedEnvFilter(undefined) },
 			hooks,
 		);
 		const report = readReport<WorkerReport>(resultPath);

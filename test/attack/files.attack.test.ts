@@ -6,7 +6,7 @@
  */
 import { after, afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runIngestFiles, runSqlScript } from '../../lib/ingest/run';
 import { UsageError } from '../../lib/errors';
@@ -170,4 +170,22 @@ test("n8n's protected paths follow N8N_USER_FOLDER, then HOME, and n8n's own fil
 	const paths = n8nProtectedPaths({ N8N_USER_FOLDER: '/srv/n8n', HOME: '/home/x', N8N_CONFIG_FILES: '/etc/n8n/a.json, /etc/n8n/b.json', N8N_CUSTOM_EXTENSIONS: '/opt/custom;/opt/more', N8N_BINARY_DATA_STORAGE_PATH: '/data/bin', N8N_UM_EMAIL_TEMPLATES_INVITE: 'relative/ignored' });
 	assert.deepEqual(paths, ['/srv/n8n/.n8n', '/srv/n8n/.cache/n8n', '/etc/n8n/a.json', '/etc/n8n/b.json', '/opt/custom', '/opt/more', '/data/bin']);
 	assert.deepEqual(n8nProtectedPaths({ HOME: '/home/x' }).slice(0, 1), ['/home/x/.n8n']);
+});
+
+test("the built-in worker does not inherit n8n's secrets (N8N_ENCRYPTION_KEY) from the supervisor's environment", async () => {
+	const { db } = home();
+	process.env.N8N_ENCRYPTION_KEY = MARKER;
+	let environ = '';
+	try {
+		const outcome = await runSqlScript({ databasePath: db, sql: 'SELECT 1' }, {}, {
+			onEvent: (event) => {
+				if (event.type === 'job-started') environ = readFileSync(`/proc/${event.pid}/environ`, 'utf8');
+			},
+		});
+		assert.equal(outcome.status, 'success', outcome.summary);
+	} finally {
+		delete process.env.N8N_ENCRYPTION_KEY;
+	}
+	assert.match(environ, /(^|\0)PATH=/, 'the environment was read');
+	assert.doesNotMatch(environ, new RegExp(MARKER));
 });
