@@ -39,7 +39,7 @@ const WORD_PART = /[A-Za-z0-9_\u0080-\uffff]/;
 // An exponent only with digits: in "1e'…'" DuckDB reads 1 and then an E'…' string.
 const NUMBER = /\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?(?:[eE][+-]?\d(?:_?\d)*)?|\.\d(?:_?\d)*(?:[eE][+-]?\d(?:_?\d)*)?/y;
 
-export const lowerAscii = (text: string): string => text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+const lowerAscii = (text: string): string => text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
 
 class Lexer {
 	private pos = 0;
