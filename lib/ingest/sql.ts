@@ -3,20 +3,26 @@
  * runs nothing); statements are then prepared and run one by one (a later one may use a table an earlier one made).
  * Any failure or a stop rolls everything back.
  *
- * Only the statement types in ALLOWED run; every other one is refused after it is prepared (which runs nothing) and
- * before it runs. An allowlist, because a statement reaches us as its own type, not as what it runs: `PREPARE w AS
- * COPY …; EXECUTE w` arrives as PREPARE and EXECUTE, `EXPLAIN ANALYZE COPY …` and `EXPLAIN ANALYZE COMMIT` as
- * EXPLAIN, and all of them ran (seen with DuckDB 1.5). Refused, among others: statements that write files (DuckDB
- * exempts the open database and its WAL from allowed_directories, so `COPY (…) TO '<database>.wal'
- * (USE_TMP_FILE false)` would overwrite them, and ATTACH could create a database file named like the WAL), our
- * transaction's BEGIN/COMMIT/ROLLBACK, extensions, and PRAGMAs that change settings (they bypass
- * lock_configuration). Reading files (read_csv, read_parquet, …) stays allowed in the allowed folders.
+ * Two gates, both deny by default. First, before DuckDB prepares any statement, the guard (sql-guard.ts) reads the
+ * script's text: every statement must start with an allowed keyword, and every built-in table or pragma function it
+ * calls must be one known to only read; a refusal runs and prepares nothing. Preparing is not harmless: DuckDB 1.5
+ * creates EXPORT DATABASE's folder while preparing it, even at '<database>.wal', after which the database no longer
+ * opens. Second, each prepared statement's type must be in ALLOWED before it runs. An allowlist, because a statement
+ * reaches us as its own type, not as what it runs: `PREPARE w AS COPY …; EXECUTE w` arrives as PREPARE and EXECUTE,
+ * `EXPLAIN ANALYZE COPY …` and `EXPLAIN ANALYZE COMMIT` as EXPLAIN, and all of them ran (seen with DuckDB 1.5).
+ * Refused, among others: statements that write files (DuckDB exempts the open database and its WAL from
+ * allowed_directories, so `COPY (…) TO '<database>.wal' (USE_TMP_FILE false)` would overwrite them, and ATTACH
+ * could create a database file named like the WAL), our transaction's BEGIN/COMMIT/ROLLBACK, extensions, PRAGMAs
+ * that change settings (they bypass lock_configuration), and table functions that write files or run SQL from a
+ * string (enable_profiling, enable_logging, query…). Reading files (read_csv, read_parquet, …) stays allowed in the
+ * allowed folders.
  */
-import { ResultReturnType, StatementType, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import { ResultReturnType, StatementType, type DuckDBConnection, type DuckDBExtractedStatements, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { SqlReport } from './report';
 import type { ResolvedSql } from './spec';
 import type { WorkerControl } from './ingest';
 import { messageOf } from '../errors';
+import { checkScript, ONLY, TRANSACTION, WHY } from './sql-guard';
 
 
 /** Rows as n8n items can carry them: BIGINT as a number when exact, else a string; dates as ISO text; bytes as base64. */
@@ -53,25 +59,20 @@ const ALLOWED = new Set<StatementType>([
 	StatementType.VACUUM,
 ]);
 
-const TRANSACTION = 'BEGIN, COMMIT and ROLLBACK are not allowed: the script already runs as one transaction. Remove them';
-const WRITES_FILES = 'it can write over the open database and its WAL. Read files with read_csv()/read_parquet()/read_json() inside INSERT or CREATE TABLE AS instead';
-const UNCHECKED = 'the checks every statement of the script gets (a COPY over the database\'s WAL, or a COMMIT in the middle of the script, would get through)';
-const WRITE_IT_OUT = 'Write the statement itself in the script (SET VARIABLE and getvariable() can stand in for parameters)';
-
-/** Why a statement type is refused, and what to do instead: [what it is, reason and remedy]. */
+/** Why a statement type is refused, and what to do instead (the guard refuses these before; this is the second gate). */
 const REFUSED = new Map<StatementType, [string, string]>([
-	[StatementType.COPY, ['COPY', WRITES_FILES]],
-	[StatementType.EXPORT, ['EXPORT DATABASE', WRITES_FILES]],
-	[StatementType.COPY_DATABASE, ['COPY FROM DATABASE', WRITES_FILES]],
-	[StatementType.ATTACH, ['ATTACH', WRITES_FILES]],
-	[StatementType.DETACH, ['DETACH', WRITES_FILES]],
-	[StatementType.PREPARE, ['PREPARE', `the statement it prepares would run (by EXECUTE) without ${UNCHECKED}. ${WRITE_IT_OUT}`]],
-	[StatementType.EXECUTE, ['EXECUTE', `a prepared statement runs without ${UNCHECKED}. ${WRITE_IT_OUT}`]],
-	[StatementType.EXPLAIN, ['EXPLAIN', `EXPLAIN ANALYZE runs the statement it explains without ${UNCHECKED}; plain EXPLAIN cannot be told apart from it before it runs, so both are refused. Run the query itself, or explain it in the DuckDB CLI on a copy of the database`]],
-	[StatementType.LOAD, ['INSTALL/LOAD', 'extensions run native code outside the sandbox. Use DuckDB\'s built-in functions (read_csv, read_parquet and read_json are built in)']],
-	[StatementType.EXTENSION, ['this extension statement', 'extensions run native code outside the sandbox. Use DuckDB\'s built-in functions']],
-	[StatementType.UPDATE_EXTENSIONS, ['UPDATE EXTENSIONS', 'extensions run native code outside the sandbox, and updating them downloads and writes files']],
-	[StatementType.PRAGMA, ['this PRAGMA', 'it changes a setting (profiling, checkpointing, the optimizer…) past the sandbox\'s locked configuration. PRAGMAs that return information work: table_info, show_tables, database_size, storage_info, version']],
+	[StatementType.COPY, WHY.copy],
+	[StatementType.EXPORT, WHY.export],
+	[StatementType.COPY_DATABASE, WHY.copyDatabase],
+	[StatementType.ATTACH, WHY.attach],
+	[StatementType.DETACH, WHY.detach],
+	[StatementType.PREPARE, WHY.prepare],
+	[StatementType.EXECUTE, WHY.execute],
+	[StatementType.EXPLAIN, WHY.explain],
+	[StatementType.LOAD, WHY.load],
+	[StatementType.EXTENSION, WHY.extension],
+	[StatementType.UPDATE_EXTENSIONS, WHY.updateExtensions],
+	[StatementType.PRAGMA, WHY.pragma],
 ]);
 
 /** Throws when the prepared (not yet run) statement is not one a script may contain. */
@@ -79,10 +80,7 @@ function refuse(prepared: DuckDBPreparedStatement): void {
 	const type = prepared.statementType;
 	if (ALLOWED.has(type)) return;
 	if (type === StatementType.TRANSACTION) throw new Error(TRANSACTION);
-	const [what, why] = REFUSED.get(type) ?? [
-		`a ${StatementType[type] ?? `type ${type}`} statement`,
-		'Run SQL runs queries, INSERT, UPDATE, DELETE, MERGE, CREATE, ALTER, DROP, CALL, SET, ANALYZE and VACUUM only',
-	];
+	const [what, why] = REFUSED.get(type) ?? [`a ${StatementType[type] ?? `type ${type}`} statement`, ONLY];
 	throw new Error(`${what} is not allowed in Run SQL: ${why}`);
 }
 
@@ -96,16 +94,34 @@ async function drain(prepared: DuckDBPreparedStatement): Promise<number> {
 	return 0;
 }
 
-export async function runScript(connection: DuckDBConnection, spec: ResolvedSql, control: WorkerControl): Promise<SqlReport> {
-	const report: SqlReport = { statements: 0, statementsRun: 0, rowsChanged: 0 };
+/** The built-in table, table-macro and pragma functions of this DuckDB (the guard allows the read-only ones only). */
+export async function builtinTableFunctions(connection: DuckDBConnection): Promise<Set<string>> {
+	const reader = await connection.runAndReadAll("SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE internal AND function_type IN ('table', 'table_macro', 'pragma')");
+	return new Set(reader.getRows().map(([name]) => String(name)));
+}
+
+/** DuckDB's statements of the script once the guard let all of it through; undefined when not (the report says why). */
+async function checkedStatements(connection: DuckDBConnection, spec: ResolvedSql, report: SqlReport): Promise<DuckDBExtractedStatements | undefined> {
 	let extracted;
 	try {
 		extracted = await connection.extractStatements(spec.sql);
 	} catch (error) {
 		report.error = `the SQL does not parse: ${messageOf(error).replace(/^Failed to extract statements: /, '')}`;
-		return report;
+		return undefined;
 	}
 	report.statements = extracted.count;
+	// Parsing only split the script; nothing is prepared before the guard has read all of it.
+	const refusal = checkScript(spec.sql, extracted.count, await builtinTableFunctions(connection));
+	if (!refusal) return extracted;
+	report.failedStatement = refusal.statement;
+	report.error = refusal.message;
+	return undefined;
+}
+
+export async function runScript(connection: DuckDBConnection, spec: ResolvedSql, control: WorkerControl): Promise<SqlReport> {
+	const report: SqlReport = { statements: 0, statementsRun: 0, rowsChanged: 0 };
+	const extracted = await checkedStatements(connection, spec, report);
+	if (!extracted) return report;
 	await connection.run('BEGIN TRANSACTION');
 	try {
 		for (let index = 0; index < extracted.count; index++) {
