@@ -278,8 +278,12 @@ test('inheritEnv: the job inherits only what the policy lets through, its own va
 		const inheritEnv = (name: string): boolean => name !== 'RUN_TEST_DROPPED';
 		const outcome = await runUnderLock({ databasePath: freshDb(), command: ['/bin/sh', '-c', line], env: { OWN: 'own', RUN_TEST_DROPPED: 'given' }, inheritEnv });
 		assert.equal(outcome.output.stdout.tail, '[kept] [given] [unset] [own]\n', 'a dropped name the job is given itself is the given value');
-		const none = await runUnderLock({ databasePath: freshDb(), command: ['/usr/bin/env'], env: { OWN: 'own' }, inheritEnv: () => false });
-		assert.equal(none.output.stdout.tail, 'OWN=own\n', 'nothing inherited: the environment is the job\'s own variables');
+		const db = freshDb();
+		const none = await runUnderLock({ databasePath: db, command: ['/usr/bin/env'], env: { OWN: 'own' }, inheritEnv: () => false });
+		const lines = none.output.stdout.tail.trim().split('\n').sort();
+		assert.deepEqual(lines.map((line) => line.replace(/=.*/, '')), ['DUCKDB_SAFE_INGEST_LOCK_FILE', 'DUCKDB_SAFE_INGEST_LOCK_TOKEN', 'OWN'], 'nothing inherited: the job\'s own variables and its lock proof');
+		assert.equal(lines[0], `DUCKDB_SAFE_INGEST_LOCK_FILE=${db}.pid`);
+		assert.equal(lines[2], 'OWN=own');
 	} finally {
 		for (const [name, value] of [['DUCKDB_SAFE_INGEST_REDIS_URL', saved.url], ['RUN_TEST_KEPT', saved.kept], ['RUN_TEST_DROPPED', saved.dropped]] as const) {
 			if (value === undefined) delete process.env[name];
