@@ -1,11 +1,11 @@
 // The n8n-free core of n8n-nodes-duckdb-safe-ingest, for use from plain Node (the CLIs and the nodes call the same).
-export * from './lib/lock/lock';
-export { parsePidFile, serializeRecord, type LockRecord, type ParsedPidFile } from './lib/lock/record';
+export * from './lib/lock/pid-file-lock';
+export { parsePidFile, serializeRecord, type LockRecord, type ParsedPidFile } from './lib/lock/pid-file-format';
 export { judgeLock, type LockHolder, type LockVerdict } from './lib/lock/liveness';
-export { parseDuration, formatDuration } from './lib/duration';
-export { UsageError } from './lib/errors';
+export { parseDuration, formatDuration } from './lib/base/duration';
+export { UsageError } from './lib/base/errors';
 export { runUnderLock, RUN_DEFAULTS, type RunOptions, type RunEvent, type RunHooks } from './lib/run/supervise';
 export { cleanupDatabase, CLEANUP_DEFAULTS, type CleanupPolicy, type CleanupReport } from './lib/cleanup/cleanup';
-export { findDatabaseHolders, type DatabaseHolder } from './lib/duckdb/holders';
-export { findWalFiles, type WalReport } from './lib/wal';
-export { EXIT_CODES, OUTPUT_NAMES, exitCodeFor, outputIndexFor, type Outcome, type OutcomeStatus } from './lib/outcome';
+export { findDatabaseHolders, type DatabaseHolder } from './lib/duckdb/database-holders';
+export { findWalFiles, type WalReport } from './lib/base/wal-files';
+export { EXIT_CODES, OUTPUT_NAMES, exitCodeFor, outputIndexFor, type Outcome, type OutcomeStatus } from './lib/outcome/outcome';

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { findDatabaseHolders } from '../lib/duckdb/holders';
+import { findDatabaseHolders } from '../lib/duckdb/database-holders';
 import { nodeChild, tempDir } from '../test/helpers/processes';
 import { line, median, nowUs } from './stats';
 

@@ -7,8 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { runIngestFiles } from '../lib/ingest/run';
-import { parseColumns } from '../lib/ingest/spec';
+import { runIngestFiles } from '../lib/operations/supervise-worker';
+import { parseColumns } from '../lib/operations/spec';
 import { AGGTRADES_COLUMNS, writeAggTrades } from '../test/helpers/aggtrades';
 import { tempDir } from '../test/helpers/processes';
 import { line, median, nowUs } from './stats';

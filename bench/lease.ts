@@ -8,8 +8,8 @@
 import { utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { acquireLock } from '../lib/lock/lock';
-import { takeDatabaseLock } from '../lib/lock/database-lock';
+import { acquireLock } from '../lib/lock/pid-file-lock';
+import { takeDatabaseLock } from '../lib/lock/take-lock';
 import { tempDir } from '../test/helpers/processes';
 import { startRedis } from '../test/helpers/redis';
 import { line, median, nowUs } from './stats';

@@ -5,7 +5,7 @@
  */
 import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { acquireLock } from '../lib/lock/lock';
+import { acquireLock } from '../lib/lock/pid-file-lock';
 import { tempDir } from '../test/helpers/processes';
 import { Racers } from '../test/helpers/racers';
 import { line, median, nowUs } from './stats';

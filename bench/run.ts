@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { runUnderLock } from '../lib/run/supervise';
-import type { Outcome } from '../lib/outcome';
+import type { Outcome } from '../lib/outcome/outcome';
 import { nodeChild, tempDir } from '../test/helpers/processes';
 import { line, median, nowUs } from './stats';
 

@@ -7,9 +7,9 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { createInterface } from 'node:readline/promises';
-import { parseDuration, formatDuration } from '../lib/duration';
-import { messageOf, UsageError } from '../lib/errors';
-import { EXIT_CODES } from '../lib/outcome';
+import { parseDuration, formatDuration } from '../lib/base/duration';
+import { messageOf, UsageError } from '../lib/base/errors';
+import { EXIT_CODES } from '../lib/outcome/outcome';
 import { LEASE_OPTIONS, leaseFrom } from './lease-args';
 import { cleanupDatabase, describeCandidate, CLEANUP_DEFAULTS, type CleanupPolicy, type CleanupReport, type StopCandidate } from '../lib/cleanup/cleanup';
 

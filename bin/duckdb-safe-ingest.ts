@@ -4,12 +4,12 @@
  * Argument parsing and printing only; the work is lib/run/supervise.ts.
  */
 import { parseArgs } from 'node:util';
-import { parseDuration, formatDuration } from '../lib/duration';
-import { messageOf, UsageError } from '../lib/errors';
-import { EXIT_CODES, exitCodeFor, describeHolder, type Outcome } from '../lib/outcome';
+import { parseDuration, formatDuration } from '../lib/base/duration';
+import { messageOf, UsageError } from '../lib/base/errors';
+import { EXIT_CODES, exitCodeFor, describeHolder, type Outcome } from '../lib/outcome/outcome';
 import { runUnderLock, RUN_DEFAULTS, type RunEvent } from '../lib/run/supervise';
 import { REDIS_URL_ENV } from '../lib/run/options';
-import { runIngestFiles, runSqlScript } from '../lib/ingest/run';
+import { runIngestFiles, runSqlScript } from '../lib/operations/supervise-worker';
 import { OPERATION_HELP, OPERATION_OPTIONS, operationFrom, type OperationRequest } from './operation-args';
 import { LEASE_OPTIONS, leaseFrom, type LeaseArgs } from './lease-args';
 import { resolve } from 'node:path';

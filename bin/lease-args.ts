@@ -1,7 +1,7 @@
 /** The lease and lock-backend options both command-line tools share: --heartbeat, --stale-after, --redis, --redis-key. */
-import { parseDuration } from '../lib/duration';
-import { UsageError } from '../lib/errors';
-import type { RedisBackendOptions } from '../lib/lock/database-lock';
+import { parseDuration } from '../lib/base/duration';
+import { UsageError } from '../lib/base/errors';
+import type { RedisBackendOptions } from '../lib/lock/take-lock';
 import { isRedisUrl, REDIS_URL_ENV } from '../lib/run/options';
 
 export const LEASE_OPTIONS = {

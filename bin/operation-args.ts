@@ -3,8 +3,8 @@
  * table, help text and conversion into the core's specs.
  */
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../lib/errors';
-import { CSV_HEADERS, FORMATS, parseColumns, parseNameList, SQL_DEFAULTS, type CsvHeader, type Format, type IngestSpec, type SqlSpec, type WriteMode } from '../lib/ingest/spec';
+import { UsageError } from '../lib/base/errors';
+import { CSV_HEADERS, FORMATS, parseColumns, parseNameList, SQL_DEFAULTS, type CsvHeader, type Format, type IngestSpec, type SqlSpec, type WriteMode } from '../lib/operations/spec';
 
 export const OPERATION_OPTIONS = {
 	ingest: { type: 'string', multiple: true },

@@ -7,20 +7,20 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { formatDuration, sleep } from '../duration';
-import { UsageError } from '../errors';
-import { isDirectory, pathProblem } from '../paths';
-import { inspectLock, pidFilePathFor, removeStaleLock, type JudgeOptions, type LockInspection, type RecoveredLock } from '../lock/lock';
-import { inspectRedisLock, redisKeyFor, removeStaleRedisLock, takeDatabaseLock, type RedisBackendOptions } from '../lock/database-lock';
-import type { HolderReport } from '../outcome';
-import { holderFromInspection } from '../run/reports';
-import { findDatabaseHolders, lockHolders, type DatabaseHolder } from '../duckdb/holders';
-import { recoverWal, type WalRecovery } from '../duckdb/recover';
-import { findWalFiles, type WalReport } from '../wal';
+import { formatDuration, sleep } from '../base/duration';
+import { UsageError } from '../base/errors';
+import { isDirectory, pathProblem } from '../base/paths';
+import { inspectLock, pidFilePathFor, removeStaleLock, type JudgeOptions, type LockInspection, type RecoveredLock } from '../lock/pid-file-lock';
+import { inspectRedisLock, redisKeyFor, removeStaleRedisLock, takeDatabaseLock, type RedisBackendOptions } from '../lock/take-lock';
+import type { HolderReport } from '../outcome/outcome';
+import { holderFromInspection } from '../outcome/holder-reports';
+import { findDatabaseHolders, lockHolders, type DatabaseHolder } from '../duckdb/database-holders';
+import { recoverWal, type WalRecovery } from '../duckdb/recover-wal';
+import { findWalFiles, type WalReport } from '../base/wal-files';
 import { readProcess } from '../proc/identity';
 import { keepLease } from '../lock/lease';
 import { trackRun } from '../run/guard';
-import { stopHolder, refusalFor, type StopTarget } from './stop';
+import { stopHolder, refusalFor, type StopTarget } from './stop-holder';
 
 export const CLEANUP_DEFAULTS = { graceMs: 10_000, stuckAfterMs: 180 * 60_000, releaseWaitMs: 3000 };
 

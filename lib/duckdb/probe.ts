@@ -6,10 +6,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { runNodeScript } from '../run/spawn';
-import type { LockConflict } from './conflict';
+import { runNodeScript } from '../proc/start';
+import type { LockConflict } from './lock-conflict';
 
-export const WORKER_SCRIPT = join(__dirname, 'worker.js');
+export const WORKER_SCRIPT = join(__dirname, 'child.js');
 
 export const PROBE_DEFAULTS = { timeoutMs: 30_000 };
 

@@ -1,26 +1,101 @@
 /**
- * The lock of one database, whichever backend decides: the PID file next to it (default), or a Redis key (workers
- * on several machines). With Redis, the PID file is still written for people and scripts, but only after the Redis
- * key was won, and a PID file left by a Redis holder whose key is gone counts as stale. Both backends keep a lease
- * that the supervisor renews (`renew()` every heartbeat).
+ * What a held database lock can do, whichever backend decides, and the local-file one: the PID file and its lease.
  */
-import { acquireLock, type AcquireOptions } from './lock';
-import { LEASE_DEFAULTS } from './liveness';
-import { FileLock, type TakeResult } from './file-lock';
-import { takeRedisLock, type RedisBackendOptions } from './redis-lock';
+import type { AcquireResult, HeldLock, JobIdentity, RecoveredLock, ReleaseResult } from './pid-file-lock';
+import { messageOf } from '../base/errors';
 
-export { redisKeyFor, inspectRedisLock, removeStaleRedisLock, redisInspection, type RedisBackendOptions } from './redis-lock';
-export type { DatabaseLock, RenewResult, TakeResult } from './file-lock';
+export type RenewResult = { ok: true } | { ok: false; lost: boolean; detail: string };
 
-export interface LockBackendOptions {
-	redis?: RedisBackendOptions;
+export interface DatabaseLock {
+	readonly pidFile: string;
+	/** The token written into the lock; the job gets it in its environment (JOB_PROOF_ENV) as proof of who it is. */
+	readonly token: string;
+	readonly heartbeatMs: number;
+	readonly staleAfterMs: number;
+	recordJob(job: JobIdentity): Promise<void>;
+	/** Refreshes the lease. `lost`: someone else owns the lock now (or it expired): the job must not go on. */
+	renew(): Promise<RenewResult>;
+	release(): Promise<ReleaseResult>;
+	/** Last resort from an exit hook: the file part only (a Redis lease then runs out by itself). */
+	releaseSync(): void;
+	/** Keeps the lock (processes survived SIGKILL) but frees our resources: a Redis lease then runs out by itself. */
+	abandon(): void;
 }
 
-/** Takes the database lock with the chosen backend. */
-export async function takeDatabaseLock(databasePath: string, options: AcquireOptions & LockBackendOptions = {}): Promise<TakeResult> {
-	if (options.redis) return takeRedisLock(databasePath, { ...options, redis: options.redis });
-	const result = await acquireLock(databasePath, options);
-	if (!result.acquired) return result;
-	return { ...result, lock: new FileLock(result.lock, options.heartbeatMs ?? LEASE_DEFAULTS.heartbeatMs, options.staleAfterMs ?? LEASE_DEFAULTS.staleAfterMs) };
+/** Marks the file as left to the job's group; an I/O error leaves it as it was (we then still count as its holder). */
+export function abandonQuietly(held: HeldLock): void {
+	try {
+		held.abandon();
+	} catch {
+		// Called while stopping; the unmarked file is merely held longer (until we exit), never lost.
+	}
+}
+
+export type TakeResult =
+	| { acquired: true; lock: DatabaseLock; recovered: RecoveredLock[]; waitedMs: number }
+	| Exclude<AcquireResult, { acquired: true }>
+	/** The backend cannot be asked (Redis unreachable): never run unprotected. */
+	| { acquired: false; reason: 'unavailable'; detail: string; recovered: RecoveredLock[]; waitedMs: number };
+
+/**
+ * A lease counts as lost before it can expire: once renewals have failed for all but two heartbeats of the stale
+ * period (measured on the monotonic clock, from when the last successful renewal was sent), so that the job is
+ * stopped (SIGKILL, no grace) before anyone else may take the lock.
+ */
+export function lostBy(silentMs: number, staleAfterMs: number, heartbeatMs: number): boolean {
+	return silentMs >= staleAfterMs - 2 * heartbeatMs;
+}
+
+export class FileLock implements DatabaseLock {
+	/** performance.now() when the last renewal that succeeded was started. */
+	protected lastRenewed = performance.now();
+
+	constructor(
+		protected readonly held: HeldLock,
+		readonly heartbeatMs: number,
+		readonly staleAfterMs: number,
+	) {}
+
+	get pidFile(): string {
+		return this.held.pidFile;
+	}
+
+	get token(): string {
+		return this.held.token;
+	}
+
+	async recordJob(job: JobIdentity): Promise<void> {
+		this.held.recordJob(job);
+	}
+
+	/** The file part of a renewal: false when the file is no longer ours; an I/O error is a failure, not a loss. */
+	protected renewFile(): RenewResult {
+		const sentAt = performance.now();
+		try {
+			if (!this.held.heartbeat()) return { ok: false, lost: true, detail: `${this.pidFile} is no longer ours (removed or replaced by another process that judged it stale)` };
+		} catch (error) {
+			const silentMs = performance.now() - this.lastRenewed;
+			return { ok: false, lost: lostBy(silentMs, this.staleAfterMs, this.heartbeatMs), detail: `the heartbeat of ${this.pidFile} failed: ${messageOf(error)}` };
+		}
+		this.lastRenewed = sentAt;
+		return { ok: true };
+	}
+
+	async renew(): Promise<RenewResult> {
+		return this.renewFile();
+	}
+
+	async release(): Promise<ReleaseResult> {
+		return this.held.release();
+	}
+
+	releaseSync(): void {
+		this.held.release();
+	}
+
+	abandon(): void {
+		// The file stays, naming the processes that survived; it is stale (cleanup removes it) once they are gone.
+		abandonQuietly(this.held);
+	}
 }
 

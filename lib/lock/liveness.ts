@@ -10,7 +10,7 @@
  * kernels hides them, lock.ts confirms an expired lease by asking DuckDB itself before calling it stale.
  */
 import type { LookedUpProcess } from '../proc/lookup';
-import type { LockRecord, ParsedPidFile, ProcessRef } from './record';
+import type { LockRecord, ParsedPidFile, ProcessRef } from './pid-file-format';
 
 export type StaleReason = 'dead' | 'reused-pid' | 'zombie' | 'rebooted' | 'lease-expired';
 

@@ -4,11 +4,11 @@
  */
 import { accessSync, closeSync, constants as fsConstants, existsSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { messageOf, UsageError } from '../errors';
-import { isDirectory, isNonEmptyFile, pathProblem } from '../paths';
-import { findWalFiles } from '../wal';
-import type { Operation } from '../outcome';
-import type { RedisBackendOptions } from '../lock/database-lock';
+import { messageOf, UsageError } from '../base/errors';
+import { isDirectory, isNonEmptyFile, pathProblem } from '../base/paths';
+import { findWalFiles } from '../base/wal-files';
+import type { Operation } from '../outcome/outcome';
+import type { RedisBackendOptions } from '../lock/take-lock';
 import { LEASE_DEFAULTS } from '../lock/liveness';
 
 export const RUN_DEFAULTS = {

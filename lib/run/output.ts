@@ -4,7 +4,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { messageOf } from '../errors';
+import { messageOf } from '../base/errors';
 
 export const OUTPUT_DEFAULTS = {
 	tailBytes: 64 * 1024,

@@ -5,23 +5,23 @@
  *   wait, with a wall-clock deadline and the cancel signal → stop the group (TERM, grace, KILL) when needed →
  *   release the lock on every path.
  */
-import { takeDatabaseLock, redisKeyFor } from '../lock/database-lock';
+import { takeDatabaseLock, redisKeyFor } from '../lock/take-lock';
 import { keepLease, type LeaseKeeper } from '../lock/lease';
 import { groupAlive, type GroupIdentity } from '../proc/group';
 import { readProcess } from '../proc/identity';
-import { summarize, type Outcome, type RecoveredLockReport } from '../outcome';
-import { findWalFiles } from '../wal';
-import { JOB_PROOF_ENV } from '../lock/record';
-import { messageOf } from '../errors';
-import { sleep } from '../duration';
-import { maskSecrets, redactUrlPasswords } from '../mask';
+import { summarize, type Outcome, type RecoveredLockReport } from '../outcome/outcome';
+import { findWalFiles } from '../base/wal-files';
+import { JOB_PROOF_ENV } from '../lock/pid-file-format';
+import { messageOf } from '../base/errors';
+import { sleep } from '../base/duration';
+import { maskSecrets, redactUrlPasswords } from '../base/mask';
 import { LogFile, OutputPump, type OutputOptions, type StreamName } from './output';
-import { startJob } from './spawn';
-import { stopGroup, type Termination } from './terminate';
+import { startJob } from '../proc/start';
+import { stopGroup, type Termination } from '../proc/stop';
 import { trackRun } from './guard';
-import { findDatabaseHolders, lockHolders } from '../duckdb/holders';
+import { findDatabaseHolders, lockHolders } from '../duckdb/database-holders';
 import { resolveRunOptions, RUN_DEFAULTS, type RunOptions } from './options';
-import { holderFromDatabase, holderFromInspection, recoveredReport } from './reports';
+import { holderFromDatabase, holderFromInspection, recoveredReport } from '../outcome/holder-reports';
 
 export { RUN_DEFAULTS, resolveRunOptions, type RunOptions };
 import type { Writable } from 'node:stream';

@@ -3,11 +3,11 @@
  * goes to exactly one output.
  */
 import { NodeOperationError, type ICredentialDataDecryptedObject, type ICredentialTestFunctions, type ICredentialsDecrypted, type IDataObject, type IExecuteFunctions, type INodeCredentialTestResult, type INodeExecutionData } from 'n8n-workflow';
-import { ALLOWED_ENV_ENV, ALLOWLIST_ENV, checkAllowed, checkEnvNames, ENV_NAME, inheritedEnvFilter, parseAllowlist } from '../../lib/allowlist';
-import { maskSecrets } from '../../lib/mask';
-import { OUTPUT_NAMES, outputIndexFor, type Outcome } from '../../lib/outcome';
+import { ALLOWED_ENV_ENV, ALLOWLIST_ENV, checkAllowed, checkEnvNames, ENV_NAME, inheritedEnvFilter, parseAllowlist } from '../../lib/proc/allowlist';
+import { maskSecrets } from '../../lib/base/mask';
+import { OUTPUT_NAMES, outputIndexFor, type Outcome } from '../../lib/outcome/outcome';
 import { RUN_DEFAULTS, runUnderLock, type RunOptions } from '../../lib/run/supervise';
-import { runIngestFiles, runSqlScript } from '../../lib/ingest/run';
+import { runIngestFiles, runSqlScript } from '../../lib/operations/supervise-worker';
 import { asNodeError, databaseFor, item } from '../shared/glue';
 import { ingestSpecFor, sqlSpecFor, supervisionFor } from './operations';
 

@@ -3,8 +3,8 @@
  * built-in operations into the core's specs. File paths go through the instance's file-access policy first.
  */
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
-import { globBase, normaliseSource, parseNameList, type IngestSpec, type SqlSpec } from '../../lib/ingest/spec';
-import type { OperationRunOptions } from '../../lib/ingest/run';
+import { globBase, normaliseSource, parseNameList, type IngestSpec, type SqlSpec } from '../../lib/operations/spec';
+import type { OperationRunOptions } from '../../lib/operations/supervise-worker';
 import { allowedPath, cancelSignal, instanceFolders, ownerLabel } from '../shared/glue';
 import { lockBackendFor } from '../shared/lock-backend';
 

@@ -5,8 +5,8 @@
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type IDataObject } from 'n8n-workflow';
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
-import { isDirectory } from '../../lib/paths';
-import { UsageError } from '../../lib/errors';
+import { isDirectory } from '../../lib/base/paths';
+import { UsageError } from '../../lib/base/errors';
 
 /**
  * Resolves a path the way n8n does and refuses it when the instance's file-access policy

@@ -9,10 +9,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { parsePidFile, serializeRecord, type LockRecord } from '../../lib/lock/record';
+import { parsePidFile, serializeRecord, type LockRecord } from '../../lib/lock/pid-file-format';
 import { bootId, hostName, pidNamespace, readProcess } from '../../lib/proc/identity';
 import type { CleanupReport } from '../../lib/cleanup/cleanup';
-import { judgeProof } from '../../lib/cleanup/stop';
+import { judgeProof } from '../../lib/cleanup/stop-holder';
 import { runCli, startCli } from '../helpers/cli';
 import { sleep, stopAll, tempDir, track } from '../helpers/processes';
 

@@ -8,11 +8,11 @@ import { after, afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runIngestFiles, runSqlScript } from '../../lib/ingest/run';
-import { UsageError } from '../../lib/errors';
-import { parseColumns } from '../../lib/ingest/spec';
-import { sandboxLists } from '../../lib/ingest/sandbox';
-import { judgeAccess, n8nProtectedPaths } from '../../lib/paths';
+import { runIngestFiles, runSqlScript } from '../../lib/operations/supervise-worker';
+import { UsageError } from '../../lib/base/errors';
+import { parseColumns } from '../../lib/operations/spec';
+import { sandboxLists } from '../../lib/duckdb/sandbox';
+import { judgeAccess, n8nProtectedPaths } from '../../lib/base/paths';
 import { AGGTRADES_COLUMNS, query, writeAggTrades } from '../helpers/aggtrades';
 import { stopAll, tempDir } from '../helpers/processes';
 

@@ -10,8 +10,8 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, re
 import { tmpdir } from 'node:os';
 import Redis from 'ioredis';
 import { join } from 'node:path';
-import { MAX_PID_FILE_BYTES } from '../../lib/lock/files';
-import { parsePidFile, serializeRecord, type LockRecord } from '../../lib/lock/record';
+import { MAX_PID_FILE_BYTES } from '../../lib/lock/pid-file-io';
+import { parsePidFile, serializeRecord, type LockRecord } from '../../lib/lock/pid-file-format';
 import { bootId, hostName, pidNamespace, readProcess } from '../../lib/proc/identity';
 import { runCli, startCli } from '../helpers/cli';
 import { sleep, stopAll, tempDir, track } from '../helpers/processes';

@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { runSqlScript } from '../../lib/ingest/run';
-import { UsageError } from '../../lib/errors';
+import { runSqlScript } from '../../lib/operations/supervise-worker';
+import { UsageError } from '../../lib/base/errors';
 import { BIN, runCli } from '../helpers/cli';
 import { stopAll, tempDir } from '../helpers/processes';
 

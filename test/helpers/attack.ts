@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
-import { ALLOWLIST_ENV } from '../../lib/allowlist';
+import { ALLOWLIST_ENV } from '../../lib/proc/allowlist';
 import { loadEngine, type EngineRun } from './engine';
 import { connect, ingestNode } from './workflow';
 

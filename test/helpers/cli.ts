@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { track } from './processes';
-import type { Outcome } from '../../lib/outcome';
+import type { Outcome } from '../../lib/outcome/outcome';
 
 export const BIN = join(__dirname, '..', '..', 'bin');
 

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { track } from './processes';
 import { BIN } from './cli';
-import type { Outcome } from '../../lib/outcome';
+import type { Outcome } from '../../lib/outcome/outcome';
 
 export interface Container {
 	child: ChildProcess;

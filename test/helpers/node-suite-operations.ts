@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 import type { Engine, EngineLine, WorkflowNode } from './engine';
 import { AGGTRADES_COLUMNS, countRows, writeAggTrades } from './aggtrades';
-import { parseColumns } from '../../lib/ingest/spec';
+import { parseColumns } from '../../lib/operations/spec';
 import { args, CLEANUP, connect, ingestNode, json } from './workflow';
 import { startRedis } from './redis';
 import { sleep } from './processes';
-import { RedisLockClient } from '../../lib/lock/redis';
-import { redisKeyFor } from '../../lib/lock/database-lock';
+import { RedisLockClient } from '../../lib/lock/redis-client';
+import { redisKeyFor } from '../../lib/lock/take-lock';
 
 export function defineOperationCases(line: EngineLine, engine: Engine, root: string): void {
 	let n = 0;

@@ -3,7 +3,7 @@
  * Used by the race tests and by the benchmark.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { pidFilePathFor } from '../../lib/lock/lock';
+import { pidFilePathFor } from '../../lib/lock/pid-file-lock';
 import { nodeChild, type JsonChild } from './processes';
 
 export interface RaceResult {

@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { connect, createServer } from 'node:net';
-import { RedisLockClient } from '../../lib/lock/redis';
+import { RedisLockClient } from '../../lib/lock/redis-client';
 import { sleep, track } from './processes';
 
 export interface RedisServer {

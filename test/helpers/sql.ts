@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
-import { runSqlScript } from '../../lib/ingest/run';
-import type { SqlSpec } from '../../lib/ingest/spec';
-import type { Outcome } from '../../lib/outcome';
+import { runSqlScript } from '../../lib/operations/supervise-worker';
+import type { SqlSpec } from '../../lib/operations/spec';
+import type { Outcome } from '../../lib/outcome/outcome';
 
 export interface SqlWorkspace {
 	db: string;
