@@ -8,4 +8,5 @@ export { runUnderLock, RUN_DEFAULTS, type RunOptions, type RunEvent, type RunHoo
 export { cleanupDatabase, CLEANUP_DEFAULTS, type CleanupPolicy, type CleanupReport } from './lib/cleanup/cleanup';
 export { findDatabaseHolders, type DatabaseHolder } from './lib/duckdb/database-holders';
 export { findWalFiles, type WalReport } from './lib/base/wal-files';
-export { EXIT_CODES, OUTPUT_NAMES, exitCodeFor, outputIndexFor, type Outcome, type OutcomeStatus } from './lib/outcome/outcome';
+export { EXIT_CODES, type Outcome, type OutcomeStatus } from './lib/outcome/outcome';
+export { OUTPUT_NAMES, exitCodeFor, outputIndexFor } from './lib/outcome/status';

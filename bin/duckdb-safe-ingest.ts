@@ -6,7 +6,9 @@
 import { parseArgs } from 'node:util';
 import { parseDuration, formatDuration } from '../lib/base/duration';
 import { messageOf, UsageError } from '../lib/base/errors';
-import { EXIT_CODES, exitCodeFor, describeHolder, type Outcome } from '../lib/outcome/outcome';
+import { EXIT_CODES, type Outcome } from '../lib/outcome/outcome';
+import { exitCodeFor } from '../lib/outcome/status';
+import { describeHolder } from '../lib/outcome/summary';
 import { runUnderLock, RUN_DEFAULTS, type RunEvent } from '../lib/run/supervise';
 import { REDIS_URL_ENV } from '../lib/run/options';
 import { runIngestFiles, runSqlScript } from '../lib/operations/supervise-worker';

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../lib/base/errors';
-import { CSV_HEADERS, FORMATS, parseColumns, parseNameList, SQL_DEFAULTS, type CsvHeader, type Format, type IngestSpec, type SqlSpec, type WriteMode } from '../lib/operations/spec';
+import {CSV_HEADERS, FORMATS, parseColumns, parseNameList, SQL_DEFAULTS, type CsvHeader, type Format, type IngestSpec, type SqlSpec } from '../lib/operations/spec';
+import type { WriteMode } from '../lib/outcome/operation-reports';
 
 export const OPERATION_OPTIONS = {
 	ingest: { type: 'string', multiple: true },

@@ -34,19 +34,3 @@ export function formatDuration(ms: number): string {
 	if (minutes > 0) return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 	return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
 }
-
-/** Waits `ms`, or less when `signal` aborts (never rejects). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-	return new Promise((resolve) => {
-		if (signal?.aborted) return resolve();
-		const onAbort = (): void => {
-			clearTimeout(timer);
-			resolve();
-		};
-		const timer = setTimeout(() => {
-			signal?.removeEventListener('abort', onAbort);
-			resolve();
-		}, ms);
-		signal?.addEventListener('abort', onAbort, { once: true });
-	});
-}

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { formatDuration, sleep } from '../base/duration';
+import { formatDuration } from '../base/duration';
 import { UsageError } from '../base/errors';
 import { isDirectory, pathProblem } from '../base/paths';
 import { inspectLock, pidFilePathFor, removeStaleLock, type JudgeOptions, type LockInspection, type RecoveredLock } from '../lock/pid-file-lock';
@@ -21,6 +21,7 @@ import { readProcess } from '../proc/identity';
 import { keepLease } from '../lock/lease';
 import { trackRun } from '../run/guard';
 import { stopHolder, refusalFor, type StopTarget } from './stop-holder';
+import { sleep } from '../base/sleep';
 
 export const CLEANUP_DEFAULTS = { graceMs: 10_000, stuckAfterMs: 180 * 60_000, releaseWaitMs: 3000 };
 
@@ -119,7 +120,7 @@ async function inspect(databasePath: string, mayProbe: boolean, policy: CleanupP
 	const redis = options ? (await inspectRedis(databasePath, options)).report : undefined;
 	// Only a lock held here, by a process proven to be its holder, says which processes are our jobs.
 	const record = pidFile.state === 'held' && !pidFile.remote && pidFile.holder.identityProven && pidFile.previous?.kind === 'record' ? pidFile.previous.record : undefined;
-	let holders = await findDatabaseHolders(databasePath, { record });
+	let holders = await findDatabaseHolders(databasePath, { ourJob: record?.role === 'job' ? record : undefined });
 	// Inspect Only takes no lock at all, not even our own for a moment; the other policies may.
 	if (mayProbe && !lockHolders(holders).length && pidFile.state === 'none' && (!redis || redis.state === 'free')) {
 		// Nobody visible: ask DuckDB (a holder in another PID namespace), under our own lock so no run starts meanwhile.
@@ -128,7 +129,7 @@ async function inspect(databasePath: string, mayProbe: boolean, policy: CleanupP
 			// Released on every path, also when this process is made to exit during the probe.
 			const untrack = trackRun({ lock: ours.lock });
 			try {
-				holders = await findDatabaseHolders(databasePath, { record, probe: true });
+				holders = await findDatabaseHolders(databasePath, { ourJob: record?.role === 'job' ? record : undefined, probe: true });
 			} finally {
 				untrack();
 				await ours.lock.release();

@@ -1,15 +1,15 @@
 /**
- * Stopping a holder the cleanup decided to stop: SIGTERM (to the process group when it is our job, else to the
- * process), a grace period, SIGKILL. Right before each signal two things are checked again: the process's start time
+ * Stopping a holder the cleanup decided to stop, with the one stop loop (proc/stop): SIGTERM (to the process group
+ * when it is our job, else to the process), a grace period, SIGKILL. Right before each signal two things are checked again: the process's start time
  * (a reused PID is never hit) and the proof that it holds this database. Everything a lock file says can be forged
  * by whoever can write a file next to the database, so the file alone is never the proof: the process must hold
  * DuckDB's lock on the database (/proc/locks), or, for our job, carry the lock's file and token in its environment
  * (which only its own user can read). PID 1, this process and its parent are never signalled.
  */
-import { sleep } from '../base/duration';
-import { groupAlive, groupMembers, signalGroup } from '../proc/group';
+import { groupMembers } from '../proc/group';
 import { fileLocks } from '../proc/file-holders';
-import { procAvailable, readEnvironment, readProcess } from '../proc/identity';
+import { procAvailable, readEnvironment } from '../proc/identity';
+import { isSameProcess, stopTarget, targetAlive, type StopTarget as Stoppable } from '../proc/stop';
 import { JOB_PROOF_ENV } from '../lock/pid-file-format';
 
 /** What must hold right before a signal for the target to be what the cleanup decided to stop. */
@@ -55,32 +55,15 @@ export function judgeProof(pids: number[], lockPids: number[], environment: (pid
 	return { proven: false, why: `not proven to be what the lock file names: it ${expected} (a lock file can be forged by anyone who can write to its folder)` };
 }
 
-function sameProcess(target: StopTarget): boolean {
-	const now = readProcess(target.pid, { details: false });
-	return Boolean(now && now.state !== 'Z' && (target.startTicks === undefined || now.startTicks === target.startTicks));
+/** The target as the one stop loop knows it: a process group (our job) or one process. */
+function stoppable(target: StopTarget & { startTicks: number }): Stoppable {
+	return target.group ? { group: { pgid: target.pid, leaderStartTicks: target.startTicks } } : { process: { pid: target.pid, startTicks: target.startTicks } };
 }
 
-function proofNow(target: StopTarget): ProofVerdict {
-	const pids = target.group ? groupMembers(target.pid).map((member) => member.pid) : sameProcess(target) ? [target.pid] : [];
+function proofNow(target: StopTarget & { startTicks: number }): ProofVerdict {
+	const pids = target.group ? groupMembers(target.pid).map((member) => member.pid) : isSameProcess({ pid: target.pid, startTicks: target.startTicks }) ? [target.pid] : [];
 	const lockPids = fileLocks(target.proof.databasePath).flatMap((entry) => (entry.pid === null ? [] : [entry.pid]));
 	return judgeProof(pids, lockPids, readEnvironment, target.proof);
-}
-
-function alive(target: StopTarget): boolean {
-	return target.group ? groupAlive(target.pid) : sameProcess(target);
-}
-
-function send(target: StopTarget, signal: NodeJS.Signals): boolean {
-	if (target.group) return signalGroup({ pgid: target.pid, leaderStartTicks: target.startTicks }, signal);
-	if (!sameProcess(target)) return false;
-	try {
-		process.kill(target.pid, signal);
-		return true;
-	} catch (error) {
-		if ((error as NodeJS.ErrnoException).code === 'EPERM') throw error;
-		// Gone between the check and the signal: nothing left to stop.
-		return false;
-	}
 }
 
 export function refusalFor(pid: number): string | undefined {
@@ -96,36 +79,23 @@ export async function stopHolder(target: StopTarget, graceMs: number): Promise<S
 	if (!procAvailable) {
 		return { stopped: false, sigkillSent: false, detail: `PID ${target.pid}: without /proc its identity cannot be re-checked right before a signal, so it is not signalled; stop it by hand` };
 	}
-	try {
-		return await signalAndWait(target, graceMs);
-	} catch (error) {
-		if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
-		return { stopped: false, sigkillSent: false, detail: `PID ${target.pid}: not permitted to signal it (EPERM); run the cleanup as that process's user or as root` };
-	}
-}
-
-async function signalAndWait(target: StopTarget, graceMs: number): Promise<StopResult> {
 	if (target.startTicks === undefined) {
 		return { stopped: false, sigkillSent: false, detail: `PID ${target.pid}: its start time is unknown, so a reused PID cannot be ruled out; not signalled` };
 	}
-	if (!sameProcess(target) && !(target.group && groupAlive(target.pid))) {
+	return signalAndWait({ ...target, startTicks: target.startTicks }, graceMs);
+}
+
+async function signalAndWait(target: StopTarget & { startTicks: number }, graceMs: number): Promise<StopResult> {
+	const what = stoppable(target);
+	if (!targetAlive(what)) {
 		return { stopped: true, sigkillSent: false, detail: `PID ${target.pid} had already exited (or its PID now belongs to another process, which was left alone)` };
 	}
 	const proof = proofNow(target);
 	if (!proof.proven) return { stopped: false, sigkillSent: false, detail: `PID ${target.pid} ${proof.why}; not signalled` };
-	send(target, 'SIGTERM');
-	const started = Date.now();
-	while (alive(target) && Date.now() - started < graceMs) await sleep(20);
-	let sigkillSent = false;
-	if (alive(target)) {
-		// A holder that let go of the database after SIGTERM is no longer proven to hold it: no SIGKILL for it.
-		const still = proofNow(target);
-		if (!still.proven) return { stopped: true, sigkillSent: false, detail: `PID ${target.pid} let go of the database after SIGTERM and was left running` };
-		sigkillSent = send(target, 'SIGKILL');
-		const killed = Date.now();
-		while (alive(target) && Date.now() - killed < 5000) await sleep(20);
-	}
-	const gone = !alive(target);
-	const how = sigkillSent ? 'SIGTERM, then SIGKILL after the grace period' : 'SIGTERM';
-	return { stopped: gone, sigkillSent, detail: gone ? `stopped ${target.group ? 'process group' : 'PID'} ${target.pid} (${how}; ${proof.by})` : `PID ${target.pid} survived ${how}` };
+	// Before SIGKILL the proof is asked again: a holder that let go of the database after SIGTERM is left running.
+	const report = await stopTarget(what, { graceMs, maySignal: (signal) => signal === 'SIGTERM' || proofNow(target).proven }).done;
+	if (report.notPermitted) return { stopped: false, sigkillSent: false, detail: `PID ${target.pid}: not permitted to signal it (EPERM); run the cleanup as that process's user or as root` };
+	if (report.refused === 'SIGKILL') return { stopped: true, sigkillSent: false, detail: `PID ${target.pid} let go of the database after SIGTERM and was left running` };
+	const how = report.sigkillSent ? 'SIGTERM, then SIGKILL after the grace period' : 'SIGTERM';
+	return { stopped: report.gone, sigkillSent: report.sigkillSent, detail: report.gone ? `stopped ${target.group ? 'process group' : 'PID'} ${target.pid} (${how}; ${proof.by})` : `PID ${target.pid} survived ${how}` };
 }

@@ -5,7 +5,6 @@
  */
 import { findFileHolders, unseenFileLocks, type FileHolder } from '../proc/file-holders';
 import { readProcess } from '../proc/identity';
-import type { LockRecord } from '../lock/pid-file-format';
 import { probeDatabase } from './probe';
 
 export interface DatabaseHolder {
@@ -25,16 +24,22 @@ export interface DatabaseHolder {
 }
 
 /** Our job is what a "stuck job" policy may stop; the supervisor (n8n itself when the node runs) never is. */
-function isOurs(holder: Pick<FileHolder, 'pid' | 'pgid'>, record: LockRecord | undefined): boolean {
-	if (!record || record.role !== 'job') return false;
-	return holder.pid === record.pid || (record.pgid !== undefined && holder.pgid === record.pgid);
+function isOurs(holder: Pick<FileHolder, 'pid' | 'pgid'>, job: OurJob | undefined): boolean {
+	if (!job) return false;
+	return holder.pid === job.pid || (job.pgid !== undefined && holder.pgid === job.pgid);
+}
+
+/** A job of ours, as the lock names it: its leader and its process group. */
+export interface OurJob {
+	pid: number;
+	pgid?: number;
 }
 
 export interface HolderQuery {
 	/** Probe DuckDB when /proc shows no lock (costs a short child process). */
 	probe?: boolean;
-	/** Our PID file's record, to mark our own jobs. */
-	record?: LockRecord;
+	/** The job our PID file names (only when its role is job), to mark our own jobs. */
+	ourJob?: OurJob;
 	/** Include processes that only have the file open, without a lock. */
 	includeOpen?: boolean;
 }
@@ -49,7 +54,7 @@ export async function findDatabaseHolders(databasePath: string, query: HolderQue
 		startTicks: holder.startTicks,
 		elapsedSeconds: holder.elapsedSeconds,
 		lock: holder.lock,
-		ours: isOurs(holder, query.record),
+		ours: isOurs(holder, query.ourJob),
 		source: 'duckdb-file-lock',
 	}));
 	// A lock the kernel shows without a PID we can map: a holder in another container on this machine.

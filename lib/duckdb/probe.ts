@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { runNodeScript } from '../proc/start';
+import { runNodeScript } from '../proc/node-script';
 import type { LockConflict } from './lock-conflict';
 
 export const WORKER_SCRIPT = join(__dirname, 'child.js');

@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import { findWalFiles } from '../base/wal-files';
-import { runNodeScript } from '../proc/start';
+import { runNodeScript } from '../proc/node-script';
 import { WORKER_SCRIPT } from './probe';
 
 export interface WalRecovery {

@@ -12,8 +12,9 @@
 import { readdirSync, realpathSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { isDirectory, isInside, type FileAccess } from '../base/paths';
-import { quoteLiteral } from '../operations/spec';
+import { isDirectory, isInside } from '../base/paths';
+import { quoteLiteral } from './sql-text';
+import { type FileAccess } from '../base/file-access';
 
 export interface OpenSettings {
 	databasePath: string;

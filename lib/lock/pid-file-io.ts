@@ -4,7 +4,7 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { sleep } from '../base/duration';
+import { sleep } from '../base/sleep';
 
 /** A PID file larger than this is not ours: reported as unreadable, never parsed. */
 export const MAX_PID_FILE_BYTES = 64 * 1024;

@@ -11,11 +11,12 @@ import { fileLocks } from '../proc/file-holders';
 import { probeDatabase } from '../duckdb/probe';
 import { redactUrlPasswords } from '../base/mask';
 import { UsageError } from '../base/errors';
-import { sleep } from '../base/duration';
+
 import { createExclusive, newToken, readPidFile, readPidFileSettled, type FileStamp, type PidFileRead } from './pid-file-io';
 import { HeldLock, releaseByToken, type JobIdentity, type ReleaseResult } from './held-pid-file';
 import { checkableByPid, judgeLock, LEASE_DEFAULTS, type LockHolder, type LockVerdict, type StaleReason } from './liveness';
 import { parsePidFile, serializeRecord, type LockRecord, type ParsedPidFile } from './pid-file-format';
+import { sleep } from '../base/sleep';
 
 export const LOCK_DEFAULTS = {
 	/** How often a waiting acquirer looks again. */
@@ -42,7 +43,6 @@ export interface RecoveredLock {
 	detail: string;
 	previous: PreviousHolder;
 }
-
 
 export interface AcquireOptions {
 	/** Who holds the lock, for people and the cleanup tools (e.g. the n8n workflow and execution). */
@@ -83,7 +83,6 @@ export type AcquireResult =
 	| { acquired: true; lock: HeldLock; recovered: RecoveredLock[]; waitedMs: number }
 	| { acquired: false; reason: 'held'; inspection: LockInspection & { state: 'held' | 'unreadable' }; recovered: RecoveredLock[]; waitedMs: number }
 	| { acquired: false; reason: 'canceled'; recovered: RecoveredLock[]; waitedMs: number };
-
 
 let cachedSelf: ReturnType<typeof selfIdentity> | undefined;
 /** This process, once: its command line already cleared of URL passwords (it goes into a world-readable file). */

@@ -10,10 +10,11 @@ import { acquireLock, pidFilePathFor, supervisorRecord, type AcquireOptions, typ
 import { checkableByPid, judgeLock, LEASE_DEFAULTS } from './liveness';
 import { messageOf } from '../base/errors';
 import { newToken } from './pid-file-io';
-import { sleep } from '../base/duration';
+
 import { boundValue, type LockRecord } from './pid-file-format';
 import { RedisLockClient, RedisUnavailable, type RedisHolder, type RedisLockState } from './redis-client';
 import { abandonQuietly, FileLock, lostBy, type RenewResult, type TakeResult } from './database-lock';
+import { sleep } from '../base/sleep';
 
 export interface RedisBackendOptions {
 	url: string;

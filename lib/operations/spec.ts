@@ -5,10 +5,11 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../base/errors';
-import { isDirectory, n8nProtectedPaths, realPathOf, type FileAccess } from '../base/paths';
+import { quoteIdentifier } from '../duckdb/sql-text';
+import { WRITE_MODES, type WriteMode } from '../outcome/operation-reports';
+import { isDirectory, realPathOf } from '../base/paths';
+import { n8nProtectedPaths, type FileAccess } from '../base/file-access';
 
-export const WRITE_MODES = ['append', 'replace', 'insertOrIgnore', 'upsert'] as const;
-export type WriteMode = (typeof WRITE_MODES)[number];
 export const FORMATS = ['auto', 'csv', 'parquet', 'json', 'ndjson'] as const;
 export type Format = (typeof FORMATS)[number];
 export const CSV_HEADERS = ['auto', 'yes', 'no'] as const;
@@ -74,14 +75,6 @@ const TYPE = /^[A-Za-z][A-Za-z0-9_]*( [A-Za-z][A-Za-z0-9_]*)*( ?\(\s*\d+(\s*,\s*
 /** Words that would turn a type into a constraint or a default: not a type. */
 const NOT_TYPE_WORDS = /\b(CHECK|DEFAULT|PRIMARY|KEY|REFERENCES|GENERATED|AS|NOT|NULL|COLLATE|UNIQUE|CONSTRAINT)\b/i;
 const MEMORY = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
-
-export function quoteIdentifier(name: string): string {
-	return `"${name.replace(/"/g, '""')}"`;
-}
-
-export function quoteLiteral(value: string): string {
-	return `'${value.replace(/'/g, "''")}'`;
-}
 
 export function qualified(name: QualifiedName): string {
 	return `${quoteIdentifier(name.schema)}.${quoteIdentifier(name.name)}`;

@@ -5,6 +5,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { messageOf } from '../base/errors';
+import type { StreamSummary } from '../outcome/outcome';
 
 export const OUTPUT_DEFAULTS = {
 	tailBytes: 64 * 1024,
@@ -12,14 +13,6 @@ export const OUTPUT_DEFAULTS = {
 	maxLineBytes: 64 * 1024,
 };
 
-export interface StreamSummary {
-	/** The last bytes of the stream (UTF-8, at most the tail size). */
-	tail: string;
-	/** Total bytes the job wrote to this stream. */
-	bytes: number;
-	/** True when the tail holds less than everything. */
-	truncated: boolean;
-}
 
 export type StreamName = 'stdout' | 'stderr';
 

@@ -9,22 +9,24 @@ import { takeDatabaseLock, redisKeyFor } from '../lock/take-lock';
 import { keepLease, type LeaseKeeper } from '../lock/lease';
 import { groupAlive, type GroupIdentity } from '../proc/group';
 import { readProcess } from '../proc/identity';
-import { summarize, type Outcome, type RecoveredLockReport } from '../outcome/outcome';
+import type { Outcome, RecoveredLockReport } from '../outcome/outcome';
+import { summarize } from '../outcome/summary';
 import { findWalFiles } from '../base/wal-files';
 import { JOB_PROOF_ENV } from '../lock/pid-file-format';
 import { messageOf } from '../base/errors';
-import { sleep } from '../base/duration';
+
 import { maskSecrets, redactUrlPasswords } from '../base/mask';
 import { LogFile, OutputPump, type OutputOptions, type StreamName } from './output';
 import { startJob } from '../proc/start';
 import { stopGroup, type Termination } from '../proc/stop';
 import { trackRun } from './guard';
 import { findDatabaseHolders, lockHolders } from '../duckdb/database-holders';
-import { resolveRunOptions, RUN_DEFAULTS, type RunOptions } from './options';
+import { REDIS_URL_ENV, resolveRunOptions, RUN_DEFAULTS, type RunOptions } from './options';
 import { holderFromDatabase, holderFromInspection, recoveredReport } from '../outcome/holder-reports';
 
 export { RUN_DEFAULTS, resolveRunOptions, type RunOptions };
 import type { Writable } from 'node:stream';
+import { sleep } from '../base/sleep';
 
 export type RunEvent =
 	| { type: 'lock-check'; pidFile: string }
@@ -176,7 +178,9 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 		}
 		// The lock file and its token go into the job's environment: the cleanup's proof that a process is this job.
 		const proof = { [JOB_PROOF_ENV.lockFile]: lock.pidFile, [JOB_PROOF_ENV.token]: lock.token };
-		const job = await startJob({ file: resolved.file, args: resolved.args, cwd: resolved.cwd, env: { ...options.env, ...proof }, inheritEnv: options.inheritEnv });
+		// The Redis URL `--redis env` reads never reaches the job (its password is kept out of ps, and out of the job).
+		const inheritEnv = (name: string): boolean => name !== REDIS_URL_ENV && (options.inheritEnv?.(name) ?? true);
+		const job = await startJob({ file: resolved.file, args: resolved.args, cwd: resolved.cwd, env: { ...options.env, ...proof }, inheritEnv });
 		if (!('pid' in job)) {
 			outcome = finish({
 				status: 'failed', exitCode: job.exitCode, signal: null, jobPid: null, lock: lockReport(), error: job.error,

@@ -1,5 +1,5 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
-import { OUTPUT_NAMES } from '../../lib/outcome/outcome';
+import { OUTPUT_NAMES } from '../../lib/outcome/status';
 import { safeIngestProperties } from './description';
 import { executeSafeIngest, testJobSecrets } from './execute';
 import { testLockRedis } from '../shared/lock-backend';

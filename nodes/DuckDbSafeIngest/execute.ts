@@ -5,7 +5,8 @@
 import { NodeOperationError, type ICredentialDataDecryptedObject, type ICredentialTestFunctions, type ICredentialsDecrypted, type IDataObject, type IExecuteFunctions, type INodeCredentialTestResult, type INodeExecutionData } from 'n8n-workflow';
 import { ALLOWED_ENV_ENV, ALLOWLIST_ENV, checkAllowed, checkEnvNames, ENV_NAME, inheritedEnvFilter, parseAllowlist } from '../../lib/proc/allowlist';
 import { maskSecrets } from '../../lib/base/mask';
-import { OUTPUT_NAMES, outputIndexFor, type Outcome } from '../../lib/outcome/outcome';
+import type { Outcome } from '../../lib/outcome/outcome';
+import { OUTPUT_NAMES, outputIndexFor } from '../../lib/outcome/status';
 import { RUN_DEFAULTS, runUnderLock, type RunOptions } from '../../lib/run/supervise';
 import { runIngestFiles, runSqlScript } from '../../lib/operations/supervise-worker';
 import { asNodeError, databaseFor, item } from '../shared/glue';

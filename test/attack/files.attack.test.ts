@@ -12,9 +12,10 @@ import { runIngestFiles, runSqlScript } from '../../lib/operations/supervise-wor
 import { UsageError } from '../../lib/base/errors';
 import { parseColumns } from '../../lib/operations/spec';
 import { sandboxLists } from '../../lib/duckdb/sandbox';
-import { judgeAccess, n8nProtectedPaths } from '../../lib/base/paths';
+
 import { AGGTRADES_COLUMNS, query, writeAggTrades } from '../helpers/aggtrades';
 import { stopAll, tempDir } from '../helpers/processes';
+import { judgeAccess, n8nProtectedPaths } from '../../lib/base/file-access';
 
 const dir = tempDir();
 let n = 0;

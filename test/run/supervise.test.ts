@@ -8,7 +8,8 @@ import { runUnderLock } from '../../lib/run/supervise';
 import { groupMembers, signalGroup } from '../../lib/proc/group';
 import { readProcess } from '../../lib/proc/identity';
 import { parsePidFile } from '../../lib/lock/pid-file-format';
-import { exitCodeFor, type Outcome } from '../../lib/outcome/outcome';
+import type { Outcome } from '../../lib/outcome/outcome';
+import { exitCodeFor } from '../../lib/outcome/status';
 import { UsageError } from '../../lib/base/errors';
 import { nodeChild, sleep, stopAll, tempDir, track } from '../helpers/processes';
 

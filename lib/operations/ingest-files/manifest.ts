@@ -4,8 +4,9 @@
  * the manifest, or in neither, and a re-run skips exactly the files already committed.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { quoteLiteral, type QualifiedName } from '../spec';
+import { type QualifiedName } from '../spec';
 import type { SourceFile } from './sources';
+import { quoteLiteral } from '../../duckdb/sql-text';
 
 export const MANIFEST_TABLE = 'duckdb_safe_ingest_files';
 

@@ -3,7 +3,8 @@
  * CSV is read positionally with the table's own columns once the table exists: Binance's older files have no
  * header and its newer ones do, and DuckDB's sniffer still tells a header line from data when the columns are given.
  */
-import { quoteIdentifier, quoteLiteral, type Column, type CsvHeader, type Format } from '../spec';
+import { type Column, type CsvHeader, type Format } from '../spec';
+import { quoteIdentifier, quoteLiteral } from '../../duckdb/sql-text';
 
 export type FileFormat = Exclude<Format, 'auto'>;
 

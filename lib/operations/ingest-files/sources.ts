@@ -5,9 +5,11 @@
  */
 import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { constants as zlib, gunzipSync } from 'node:zlib';
-import { judgeAccess, type FileAccess } from '../../base/paths';
+
 import { openConfined } from '../../duckdb/sandbox';
-import { quoteLiteral, type Column, type CsvHeader } from '../spec';
+import { type Column, type CsvHeader } from '../spec';
+import { quoteLiteral } from '../../duckdb/sql-text';
+import { judgeAccess, type FileAccess } from '../../base/file-access';
 
 export interface SourceFile {
 	/** The path as matched (what DuckDB reads, what reports show). */

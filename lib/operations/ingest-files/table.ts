@@ -1,8 +1,9 @@
 /** The target table of Ingest Files: does it exist, with which columns and key, and creating it. */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { columnList, readerCall, type FileFormat } from './reader';
-import { qualified, quoteIdentifier, quoteLiteral, type Column, type ResolvedIngest } from '../spec';
+import { qualified, type Column, type ResolvedIngest } from '../spec';
 import type { SourceFile } from './sources';
+import { quoteIdentifier, quoteLiteral } from '../../duckdb/sql-text';
 
 export interface TableShape {
 	columns: Column[];

@@ -1,0 +1,117 @@
+/**
+ * The one-line summaries, written to read well in a Discord or Slack message: of a run (any operation) and of a
+ * holder (the one wording of "who holds the database", for Blocked outcomes, the CLIs and the cleanup).
+ */
+import { basename } from 'node:path';
+import { formatDuration } from '../base/duration';
+import type { HolderReport, Outcome } from './outcome';
+import type { IngestReport } from './operation-reports';
+
+function describeCommand(outcome: Pick<Outcome, 'command' | 'shell'>): string {
+	const text = outcome.shell ? outcome.command.join(' ') : outcome.command.map((arg) => (/\s/.test(arg) ? JSON.stringify(arg) : arg)).join(' ');
+	return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function lastLine(text: string): string | undefined {
+	const line = text.trimEnd().split('\n').pop()?.trim();
+	if (!line) return undefined;
+	return line.length > 160 ? `${line.slice(0, 157)}...` : line;
+}
+
+export function describeHolder(holder: HolderReport): string {
+	const parts = [holder.pid !== null && holder.pid > 0 ? `PID ${holder.pid}` : 'a process we cannot see'];
+	if (holder.remote) parts.push(holder.where ? `in ${holder.where}` : `on host ${holder.host}`);
+	const heartbeat = holder.heartbeatAgeSeconds !== undefined ? `heartbeat ${formatDuration(holder.heartbeatAgeSeconds * 1000)} ago` : undefined;
+	const details = [holder.command, holder.elapsedSeconds !== undefined ? `running ${formatDuration(holder.elapsedSeconds * 1000)}` : undefined, heartbeat, holder.owner]
+		.filter((part): part is string => Boolean(part));
+	return details.length ? `${parts.join(' ')} (${details.join(', ')})` : parts.join(' ');
+}
+
+/** The one-line human summary. */
+export function summarize(outcome: Omit<Outcome, 'summary'>): string {
+	const special = summarizeOperation(outcome);
+	if (special) return special;
+	const db = basename(outcome.database);
+	const command = describeCommand(outcome);
+	const took = formatDuration(outcome.durationMs);
+	const recovered = outcome.lock.recovered.length
+		? ` (recovered a stale lock of PID ${outcome.lock.recovered.map((entry) => `${entry.pid}, ${entry.reason}`).join('; ')})`
+		: '';
+	switch (outcome.status) {
+		case 'success':
+			return `Success: ${command} finished in ${took} on ${db}${recovered}`;
+		case 'blocked':
+			if (outcome.holder?.unreadable) return `Blocked: the lock file of ${db} is unreadable (${outcome.holder.detail}); not started`;
+			return outcome.holder
+				? `Blocked: ${db} is held by ${describeHolder(outcome.holder)}; not started`
+				: outcome.error ? `Blocked: the lock of ${db} cannot be checked: ${outcome.error}; not started (never run unprotected)`
+				: `Blocked: ${db} is locked; not started`;
+		case 'timeout': {
+			const how = outcome.termination?.sigkillSent ? `SIGTERM, then SIGKILL after ${formatDuration(outcome.graceMs)} grace` : 'SIGTERM';
+			return `Timeout: ${command} stopped after ${took} (limit ${formatDuration(outcome.timeoutMs)}; ${how}) on ${db}${recovered}`;
+		}
+		case 'canceled':
+			return `Canceled: ${command} stopped after ${took} on ${db} (${outcome.termination?.reason === 'supervisor-signal' ? 'the supervisor was signalled' : 'execution canceled'})`;
+		case 'failed': {
+			if (outcome.error) return `Failed: ${outcome.error} (on ${db})`;
+			const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
+			const detail = lastLine(outcome.output.stderr.tail) ?? lastLine(outcome.output.stdout.tail);
+			return `Failed: ${command} ${how} after ${took} on ${db}${detail ? `: ${detail}` : ''}`;
+		}
+	}
+}
+
+function count(value: number, one: string, many = `${one}s`): string {
+	return `${value.toLocaleString('en-US')} ${value === 1 ? one : many}`;
+}
+
+function bytes(value: number): string {
+	if (value < 1024) return `${value} B`;
+	const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+	let size = value / 1024;
+	let unit = 0;
+	while (size >= 1024 && unit < units.length - 1) {
+		size /= 1024;
+		unit++;
+	}
+	return `${size.toFixed(1)} ${units[unit]}`;
+}
+
+function describeIngest(report: IngestReport): string {
+	const parts = [`${count(report.files.ingested, 'file')} (${count(report.rows, 'row')}, ${bytes(report.bytes)}) into ${report.table}`];
+	if (report.files.skipped) parts.push(`${report.files.skipped} unchanged skipped`);
+	return parts.join(', ');
+}
+
+/** The summary line of an Ingest Files or Run SQL outcome; the generic one for anything else. */
+export function summarizeOperation(outcome: Omit<Outcome, 'summary'>): string | undefined {
+	const db = basename(outcome.database);
+	const took = formatDuration(outcome.durationMs);
+	const ingest = outcome.ingest;
+	const sql = outcome.sql;
+	if (outcome.status === 'blocked' || outcome.status === 'canceled' || (!ingest && !sql)) return undefined;
+	if (ingest) {
+		const failure = ingest.perFile.find((file) => file.status === 'failed');
+		switch (outcome.status) {
+			case 'success':
+				return `Success: ingested ${describeIngest(ingest)} in ${took} on ${db}`;
+			case 'timeout':
+				return `Timeout: stopped after ${took} (limit ${formatDuration(outcome.timeoutMs)}); committed ${describeIngest(ingest)}; the next run resumes with the rest (on ${db})`;
+			case 'failed':
+				if (failure) return `Failed: ${basename(failure.path)}: ${failure.detail ?? 'failed'}; committed before it: ${describeIngest(ingest)} (on ${db})`;
+				return `Failed: ${ingest.error ?? outcome.error ?? 'ingest failed'} (on ${db})`;
+		}
+	}
+	if (sql) {
+		switch (outcome.status) {
+			case 'success':
+				return `Success: ran ${count(sql.statementsRun, 'statement')}, ${count(sql.rowsChanged, 'row')} changed${sql.rows ? `, ${count(sql.rows.length, 'row')} returned` : ''} in ${took} on ${db}`;
+			case 'timeout':
+				if (sql.committed) return `Timeout: the limit (${formatDuration(outcome.timeoutMs)}) was reached as the script committed: ${count(sql.statementsRun, 'statement')} took effect on ${db}`;
+				return `Timeout: SQL stopped after ${took} (limit ${formatDuration(outcome.timeoutMs)}); rolled back, nothing changed on ${db}`;
+			case 'failed':
+				return `Failed: ${sql.failedStatement ? `statement ${sql.failedStatement}: ` : ''}${sql.error ?? outcome.error ?? 'SQL failed'}; rolled back, nothing changed on ${db}`;
+		}
+	}
+	return undefined;
+}
