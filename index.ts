@@ -4,7 +4,9 @@ export { parsePidFile, serializeRecord, type LockRecord, type ParsedPidFile } fr
 export { judgeLock, type LockHolder, type LockVerdict } from './lib/lock/liveness';
 export { parseDuration, formatDuration } from './lib/base/duration';
 export { UsageError } from './lib/base/errors';
-export { runUnderLock, RUN_DEFAULTS, type RunOptions, type RunEvent, type RunHooks } from './lib/run/supervise';
+export { runUnderLock } from './lib/run/supervise';
+export { RUN_DEFAULTS, type RunOptions } from './lib/run/options';
+export type { RunEvent, RunHooks } from './lib/run/events';
 export { cleanupDatabase, CLEANUP_DEFAULTS, type CleanupPolicy, type CleanupReport } from './lib/cleanup/cleanup';
 export { findDatabaseHolders, type DatabaseHolder } from './lib/duckdb/database-holders';
 export { findWalFiles, type WalReport } from './lib/base/wal-files';

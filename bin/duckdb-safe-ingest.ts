@@ -9,13 +9,15 @@ import { messageOf, UsageError } from '../lib/base/errors';
 import { EXIT_CODES, type Outcome } from '../lib/outcome/outcome';
 import { exitCodeFor } from '../lib/outcome/status';
 import { describeHolder } from '../lib/outcome/summary';
-import { runUnderLock, RUN_DEFAULTS, type RunEvent } from '../lib/run/supervise';
+import { runUnderLock } from '../lib/run/supervise';
 import { REDIS_URL_ENV } from '../lib/run/options';
 import { runIngestFiles, runSqlScript } from '../lib/operations/supervise-worker';
 import { OPERATION_HELP, OPERATION_OPTIONS, operationFrom, type OperationRequest } from './operation-args';
 import { LEASE_OPTIONS, leaseFrom, type LeaseArgs } from './lease-args';
 import { resolve } from 'node:path';
 import { hostname } from 'node:os';
+import { RUN_DEFAULTS } from '../lib/run/options';
+import { type RunEvent } from '../lib/run/events';
 
 const HELP = `Usage: duckdb-safe-ingest --db PATH [options] -- COMMAND [ARG...]
        duckdb-safe-ingest --db PATH [options] --ingest GLOB [--ingest GLOB...] --table NAME [ingest options]

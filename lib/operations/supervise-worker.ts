@@ -11,9 +11,11 @@ import { inheritedEnvFilter } from '../proc/allowlist';
 import { hostName } from '../proc/identity';
 import type { Outcome } from '../outcome/outcome';
 import { summarize } from '../outcome/summary';
-import { runUnderLock, type RunHooks, type RunOptions } from '../run/supervise';
+import { runUnderLock } from '../run/supervise';
 import type { IngestReport, SqlReport } from '../outcome/operation-reports';
 import { fileAccessFor, resolveIngestSpec, resolveSqlSpec, type IngestSpec, type SqlSpec, type WorkerTask } from './spec';
+import { type RunOptions } from '../run/options';
+import { type RunHooks } from '../run/events';
 
 /** How to supervise the worker: everything of a run except what the operation decides (command, shell, env). */
 export type OperationRunOptions = Omit<RunOptions, 'databasePath' | 'command' | 'shell' | 'operation' | 'env' | 'cwd' | 'probeDatabase' | 'inheritEnv'>;

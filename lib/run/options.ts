@@ -71,7 +71,7 @@ export interface RunOptions {
 	redis?: RedisBackendOptions;
 }
 
-interface Resolved {
+export interface ResolvedRun {
 	databasePath: string;
 	file: string;
 	args: string[];
@@ -86,7 +86,7 @@ interface Resolved {
 }
 
 /** Checks everything before anything is created, so bad input leaves no trace. */
-export function resolveRunOptions(options: RunOptions): Resolved {
+export function resolveRunOptions(options: RunOptions): ResolvedRun {
 	if (!options.databasePath) throw new UsageError('The database path is empty. Give the path of the DuckDB file.');
 	const databasePath = resolve(options.databasePath);
 	const problem = pathProblem(databasePath, 'database path', { lockFiles: true }) ?? (options.logFile ? pathProblem(resolve(options.logFile), 'log file path') : undefined) ?? (options.cwd ? pathProblem(resolve(options.cwd), 'working directory') : undefined);

@@ -7,10 +7,11 @@ import { ALLOWED_ENV_ENV, ALLOWLIST_ENV, checkAllowed, checkEnvNames, ENV_NAME, 
 import { maskSecrets } from '../../lib/base/mask';
 import type { Outcome } from '../../lib/outcome/outcome';
 import { OUTPUT_NAMES, outputIndexFor } from '../../lib/outcome/status';
-import { RUN_DEFAULTS, runUnderLock, type RunOptions } from '../../lib/run/supervise';
+import { runUnderLock } from '../../lib/run/supervise';
 import { runIngestFiles, runSqlScript } from '../../lib/operations/supervise-worker';
 import { asNodeError, databaseFor, item } from '../shared/glue';
 import { ingestSpecFor, sqlSpecFor, supervisionFor } from './operations';
+import { RUN_DEFAULTS, type RunOptions } from '../../lib/run/options';
 
 export const SECRETS_CREDENTIAL = 'duckDbJobSecretsApi';
 const SECRET_PAIRS = 4;

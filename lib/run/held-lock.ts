@@ -1,0 +1,90 @@
+/**
+ * The lock phases of a run: taking it (the wait included), keeping it while the run uses it (the lease, renewed from
+ * the supervisor whatever the job is busy with, and the exit hook that never leaves a job without its lock), and
+ * releasing it, or leaving it to a job group that survived SIGKILL.
+ */
+import type { DatabaseLock, TakeResult } from '../lock/database-lock';
+import { keepLease, type LeaseKeeper } from '../lock/lease';
+import { takeDatabaseLock } from '../lock/take-lock';
+import { groupAlive, type GroupIdentity } from '../proc/group';
+import { stopGroup } from '../proc/stop';
+import type { Outcome, RecoveredLockReport } from '../outcome/outcome';
+import { recoveredReport } from '../outcome/holder-reports';
+import type { RunContext } from './context';
+import { trackRun } from './guard';
+
+export function takeLock(run: RunContext): Promise<TakeResult> {
+	const { resolved, options } = run;
+	return takeDatabaseLock(resolved.databasePath, {
+		owner: options.owner,
+		command: run.recordedCommand,
+		waitMs: resolved.waitMs,
+		signal: options.signal,
+		heartbeatMs: resolved.heartbeatMs,
+		staleAfterMs: resolved.staleAfterMs,
+		redis: options.redis,
+		mask: run.mask,
+	});
+}
+
+/** A lock the run holds. Losing it calls the listener set last (the job's stop), once. */
+export class HeldRunLock {
+	readonly lease: LeaseKeeper;
+	readonly recovered: RecoveredLockReport[];
+	/** The job's group once it runs: stopped by the exit hook and before release, whatever happened. */
+	private readonly active: { lock: DatabaseLock; group?: GroupIdentity };
+	private readonly untrack: () => void;
+	private lostListener: () => void = () => undefined;
+
+	constructor(
+		private readonly run: RunContext,
+		readonly lock: DatabaseLock,
+		private readonly taken: Extract<TakeResult, { acquired: true }>,
+	) {
+		this.recovered = taken.recovered.map(recoveredReport);
+		this.active = { lock };
+		// Losing the lease stops the job at once (SIGKILL, no grace): before it can run out, so two writers never run.
+		this.lease = keepLease(lock, () => this.lostListener());
+		this.untrack = trackRun(this.active);
+	}
+
+	/** Why the lock was lost, once it was. */
+	get lost(): string | undefined {
+		return this.lease.report.lost;
+	}
+
+	/** Called when the lock is lost; at once when it already is. */
+	onLost(listener: () => void): void {
+		this.lostListener = listener;
+		if (this.lost) listener();
+	}
+
+	watchGroup(group: GroupIdentity): void {
+		this.active.group = group;
+	}
+
+	report(): Outcome['lock'] {
+		const { pidFile, backend } = this.run;
+		return { pidFile, ...backend, acquired: true, waitedMs: this.taken.waitedMs, recovered: this.recovered, released: false, lease: this.lease.report };
+	}
+
+	/** Never leaves the job running without its lock; keeps the lock only for processes that survive SIGKILL. */
+	async release(): Promise<{ released: boolean; note?: string }> {
+		this.lease.stop();
+		const group = this.active.group;
+		let survivors = false;
+		if (group && groupAlive(group.pgid)) {
+			await stopGroup(group, 0, 'lock-lost').done;
+			survivors = groupAlive(group.pgid);
+		}
+		this.untrack();
+		if (survivors) {
+			// They may still write: the lock stays, naming their group.
+			this.lock.abandon();
+			const redis = this.run.options.redis ? '; the Redis lease runs out by itself' : '';
+			return { released: false, note: `process group ${group?.pgid} survived SIGKILL; the PID file is kept until it is gone (duckdb-lock-cleanup removes it then)${redis}` };
+		}
+		const release = await this.lock.release();
+		return release.released ? { released: true } : { released: false, note: release.detail };
+	}
+}
