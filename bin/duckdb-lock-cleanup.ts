@@ -10,8 +10,14 @@ import { createInterface } from 'node:readline/promises';
 import { parseDuration, formatDuration } from '../lib/base/duration';
 import { messageOf, UsageError } from '../lib/base/errors';
 import { EXIT_CODES } from '../lib/outcome/outcome';
+import { CLEANUP_STATES } from '../lib/outcome/status';
+import { describeHolder } from '../lib/outcome/summary';
+import { holderFromInspection } from '../lib/outcome/holder-reports';
 import { LEASE_OPTIONS, leaseFrom } from './lease-args';
-import { cleanupDatabase, describeCandidate, CLEANUP_DEFAULTS, type CleanupPolicy, type CleanupReport, type StopCandidate } from '../lib/cleanup/cleanup';
+import { cleanupDatabase } from '../lib/cleanup/cleanup';
+import { CLEANUP_DEFAULTS, type CleanupPolicy, type StopCandidate } from '../lib/cleanup/policy';
+import { type CleanupReport } from '../lib/outcome/cleanup-report';
+import { describeCandidate } from '../lib/cleanup/plan';
 
 const HELP = `Usage: duckdb-lock-cleanup --db PATH [--stop-stuck DURATION] [--stop-all-holders] [--recover-wal]
                            [--grace DURATION] [--inspect-only] [--yes] [--json]
@@ -107,7 +113,7 @@ function print(report: CleanupReport): void {
 	const pidFile = report.pidFile;
 	say(`database: ${report.database}`);
 	if (pidFile.state === 'none') say('PID file: none');
-	else if (pidFile.state === 'held') say(`PID file: held by PID ${pidFile.holder.pid}${pidFile.remote ? ` on ${pidFile.holder.host}` : ''} (${pidFile.holder.command}${pidFile.holder.elapsedSeconds !== undefined ? `, running ${formatDuration(pidFile.holder.elapsedSeconds * 1000)}` : ''}${pidFile.holder.owner ? `, ${pidFile.holder.owner}` : ''})`);
+	else if (pidFile.state === 'held') say(`PID file: held by ${describeHolder(holderFromInspection(pidFile)!)}`);
 	else if (pidFile.state === 'stale') say(`PID file: stale (${pidFile.detail})`);
 	else say(`PID file: unreadable (${pidFile.reason})`);
 	if (!report.holders.length) say('holders: none');
@@ -173,7 +179,7 @@ async function main(): Promise<number> {
 	}
 	print(report);
 	if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-	return report.state === 'held' ? 1 : 0;
+	return CLEANUP_STATES[report.state].exitCode;
 }
 
 main().then(

@@ -10,13 +10,12 @@ import { EXIT_CODES, type Outcome } from '../lib/outcome/outcome';
 import { exitCodeFor } from '../lib/outcome/status';
 import { describeHolder } from '../lib/outcome/summary';
 import { runUnderLock } from '../lib/run/supervise';
-import { REDIS_URL_ENV } from '../lib/run/options';
+import { REDIS_URL_ENV, RUN_DEFAULTS } from '../lib/run/options';
 import { runIngestFiles, runSqlScript } from '../lib/operations/supervise-worker';
 import { OPERATION_HELP, OPERATION_OPTIONS, operationFrom, type OperationRequest } from './operation-args';
 import { LEASE_OPTIONS, leaseFrom, type LeaseArgs } from './lease-args';
 import { resolve } from 'node:path';
 import { hostname } from 'node:os';
-import { RUN_DEFAULTS } from '../lib/run/options';
 import { type RunEvent } from '../lib/run/events';
 
 const HELP = `Usage: duckdb-safe-ingest --db PATH [options] -- COMMAND [ARG...]

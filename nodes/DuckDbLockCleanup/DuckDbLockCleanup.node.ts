@@ -1,6 +1,7 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 import { lockCleanupProperties } from './description';
-import { CLEANUP_OUTPUTS, executeLockCleanup } from './execute';
+import { executeLockCleanup } from './execute';
+import { CLEANUP_OUTPUT_NAMES } from '../../lib/outcome/status';
 import { testLockRedis } from '../shared/lock-backend';
 
 // Deliberately not usable as an AI tool (no usableAsTool): it can stop processes on the n8n host.
@@ -17,7 +18,7 @@ export class DuckDbLockCleanup implements INodeType {
 		defaults: { name: 'DuckDB Lock Cleanup' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
-		outputNames: [...CLEANUP_OUTPUTS],
+		outputNames: [...CLEANUP_OUTPUT_NAMES],
 		// The Redis server of the Redis lock backend.
 		credentials: [{ name: 'duckDbLockRedisApi', required: true, testedBy: 'duckDbLockRedisTest', displayOptions: { show: { lockBackend: ['redis'] } } }],
 		properties: lockCleanupProperties,

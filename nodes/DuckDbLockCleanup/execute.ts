@@ -1,11 +1,12 @@
 /** DuckDB Lock Cleanup: each input item is one cleanup of a database; the report goes to Clean, Recovered or Held. */
 import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
-import { cleanupDatabase, type CleanupPolicy, type CleanupReport } from '../../lib/cleanup/cleanup';
+import { CLEANUP_OUTPUT_NAMES, CLEANUP_STATES } from '../../lib/outcome/status';
+import { cleanupDatabase } from '../../lib/cleanup/cleanup';
 import { asNodeError, cancelSignal, databaseFor, item } from '../shared/glue';
 import { lockBackendFor } from '../shared/lock-backend';
+import { type CleanupPolicy } from '../../lib/cleanup/policy';
 
-export const CLEANUP_OUTPUTS = ['Clean', 'Recovered', 'Held'] as const;
-const OUTPUT_OF: Record<CleanupReport['state'], number> = { clean: 0, recovered: 1, held: 2 };
+
 
 async function policyFor(context: IExecuteFunctions, itemIndex: number): Promise<CleanupPolicy> {
 	const action = context.getNodeParameter('action', itemIndex) as 'inspect' | 'removeStale' | 'stopStuck' | 'stopAny';
@@ -27,15 +28,15 @@ async function policyFor(context: IExecuteFunctions, itemIndex: number): Promise
 
 export async function executeLockCleanup(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
-	const outputs: INodeExecutionData[][] = CLEANUP_OUTPUTS.map(() => []);
+	const outputs: INodeExecutionData[][] = CLEANUP_OUTPUT_NAMES.map(() => []);
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
 			const report = await cleanupDatabase(await databaseFor(this, itemIndex), await policyFor(this, itemIndex));
-			outputs[OUTPUT_OF[report.state]].push(item(report as unknown as IDataObject, itemIndex));
+			outputs[CLEANUP_STATES[report.state].output].push(item(report as unknown as IDataObject, itemIndex));
 		} catch (error) {
 			const nodeError = asNodeError(this, error, itemIndex);
 			if (!this.continueOnFail()) throw nodeError;
-			outputs[OUTPUT_OF.held].push(item({ error: nodeError.message }, itemIndex));
+			outputs[CLEANUP_STATES.held.output].push(item({ error: nodeError.message }, itemIndex));
 		}
 	}
 	return outputs;

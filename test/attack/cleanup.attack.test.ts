@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parsePidFile, serializeRecord, type LockRecord } from '../../lib/lock/pid-file-format';
 import { bootId, hostName, pidNamespace, readProcess } from '../../lib/proc/identity';
-import type { CleanupReport } from '../../lib/cleanup/cleanup';
+
 import { judgeProof } from '../../lib/cleanup/stop-holder';
 import { runCli, startCli } from '../helpers/cli';
 import { sleep, stopAll, tempDir, track } from '../helpers/processes';
+import { type CleanupReport } from '../../lib/outcome/cleanup-report';
 
 const dir = tempDir();
 let n = 0;

@@ -13,9 +13,10 @@ import { runUnderLock } from '../../lib/run/supervise';
 import { parsePidFile, serializeRecord } from '../../lib/lock/pid-file-format';
 import { bootId, hostName, readProcess } from '../../lib/proc/identity';
 import { findWalFiles } from '../../lib/base/wal-files';
-import { cleanupDatabase, type CleanupReport } from '../../lib/cleanup/cleanup';
+import { cleanupDatabase } from '../../lib/cleanup/cleanup';
 import { runCli, startCli } from '../helpers/cli';
 import { fixture, nodeChild, stopAll, tempDir, sleep, type JsonChild } from '../helpers/processes';
+import { type CleanupReport } from '../../lib/outcome/cleanup-report';
 
 const dir = tempDir();
 let n = 0;

@@ -13,7 +13,7 @@ import Redis from 'ioredis';
 import { RedisLockClient } from '../../lib/lock/redis-client';
 import { redisKeyFor } from '../../lib/lock/take-lock';
 import { parsePidFile, serializeRecord } from '../../lib/lock/pid-file-format';
-import type { CleanupReport } from '../../lib/cleanup/cleanup';
+import type { CleanupReport } from '../../lib/outcome/cleanup-report';
 import { nodeChild, sleep, stopAll, tempDir, track, type JsonChild } from '../helpers/processes';
 import { bootId, hostName, pidNamespace, readProcess } from '../../lib/proc/identity';
 import { freePort, startRelay, startRedis, type RedisServer } from '../helpers/redis';

@@ -1,0 +1,40 @@
+/** What a cleanup reports (the Lock Cleanup node's item, duckdb-lock-cleanup --json): JSON-safe. */
+import type { WalReport } from '../base/wal-files';
+import type { DatabaseHolder } from '../duckdb/database-holders';
+import type { WalRecovery } from '../duckdb/recover-wal';
+import type { LockInspection } from '../lock/pid-file-lock';
+import type { HolderReport } from './outcome';
+import type { CleanupState } from './status';
+
+/** The Redis side of the lock: free, held (by whom, how long its lease still runs), or unreachable. */
+export interface RedisReport {
+	key: string;
+	state: 'free' | 'held' | 'unreachable';
+	holder?: HolderReport;
+	ttlMs?: number;
+	error?: string;
+}
+
+export type WalStatus = 'none' | 'in-use' | 'left-by-crash';
+
+export interface CleanupAction {
+	action: 'remove-stale-pid-file' | 'remove-stale-redis-lock' | 'stop-holder' | 'recover-wal';
+	target: string;
+	done: boolean;
+	detail: string;
+}
+
+export interface CleanupReport {
+	state: CleanupState;
+	summary: string;
+	database: string;
+	backend: 'file' | 'redis';
+	pidFile: LockInspection;
+	redis?: RedisReport;
+	holders: DatabaseHolder[];
+	wal: WalReport & { status: WalStatus };
+	actions: CleanupAction[];
+	/** What still stands in the way, in words. */
+	remaining: string[];
+	walRecovery?: WalRecovery;
+}
