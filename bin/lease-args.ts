@@ -1,8 +1,9 @@
 /** The lease and lock-backend options both command-line tools share: --heartbeat, --stale-after, --redis, --redis-key. */
 import { parseDuration } from '../lib/base/duration';
 import { UsageError } from '../lib/base/errors';
-import type { RedisBackendOptions } from '../lib/lock/take-lock';
+
 import { isRedisUrl, REDIS_URL_ENV } from '../lib/run/options';
+import { type RedisBackendOptions } from '../lib/lock/redis-backend';
 
 export const LEASE_OPTIONS = {
 	heartbeat: { type: 'string' },

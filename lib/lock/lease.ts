@@ -3,7 +3,7 @@
  * may sit in one long DuckDB call). A renewal that fails is recorded; when the lock is lost (no longer ours, or not
  * renewed for a whole lease), `onLost` fires once so the supervisor can stop the job: two writers must never run.
  */
-import type { DatabaseLock } from './take-lock';
+import type { DatabaseLock } from './database-lock';
 import { messageOf } from '../base/errors';
 
 export interface LeaseReport {

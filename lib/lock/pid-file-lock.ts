@@ -16,11 +16,9 @@ import { createExclusive, newToken, readPidFile, readPidFileSettled, type FileSt
 import { HeldLock, releaseByToken, type JobIdentity, type ReleaseResult } from './held-pid-file';
 import { checkableByPid, judgeLock, LEASE_DEFAULTS, type LockHolder, type LockVerdict, type StaleReason } from './liveness';
 import { parsePidFile, serializeRecord, type LockRecord, type ParsedPidFile } from './pid-file-format';
-import { sleep } from '../base/sleep';
+import { waitForLock, type Attempt } from './wait';
 
 export const LOCK_DEFAULTS = {
-	/** How often a waiting acquirer looks again. */
-	pollMs: 200,
 	/** How deep the chain of recovery claims may go (each level only exists after a crash inside a recovery). */
 	maxClaimDepth: 3,
 	/** How long an acquirer without a wait gives another process to finish recovering a stale lock. */
@@ -235,45 +233,36 @@ function explainFsError(error: unknown, pidFile: string): never {
 /** Takes the lock of a database, recovering a stale one, optionally waiting for a held one. */
 export async function acquireLock(databasePath: string, options: AcquireOptions = {}): Promise<AcquireResult> {
 	const pidFile = pidFilePathFor(databasePath);
-	const waitMs = options.waitMs ?? 0;
-	const pollMs = options.pollMs ?? LOCK_DEFAULTS.pollMs;
-	const started = Date.now();
 	const recovered: RecoveredLock[] = [];
 	const token = options.token ?? newToken();
 	const record = supervisorRecord(token, options.owner ?? '', options.command, options);
 	const content = serializeRecord(record);
 	// Holding the Redis key (the caller took it first), every other Redis holder's file is stale.
 	const context: JudgeContext = { databasePath, staleAfterMs: options.staleAfterMs, mask: options.mask, redis: options.redisKey ? { key: options.redisKey, currentToken: async () => token } : undefined };
-	for (;;) {
-		if (options.signal?.aborted) return { acquired: false, reason: 'canceled', recovered, waitedMs: Date.now() - started };
+	const attempt = async (waited: () => number): Promise<Attempt<AcquireResult>> => {
 		let stamp: FileStamp | undefined;
 		try {
 			stamp = createExclusive(pidFile, content);
 		} catch (error) {
 			explainFsError(error, pidFile);
 		}
-		if (stamp) return { acquired: true, lock: new HeldLock(pidFile, record, stamp), recovered, waitedMs: Date.now() - started };
+		if (stamp) return { result: { acquired: true, lock: new HeldLock(pidFile, record, stamp), recovered, waitedMs: waited() } };
 		const current = await readPidFileSettled(pidFile);
-		if (current.kind === 'absent') continue;
+		if (current.kind === 'absent') return { retry: 'now' };
 		const { verdict, previous } = await judge(current, context);
 		if (verdict.state === 'stale' && current.kind === 'file') {
 			const removal = await removeStale(pidFile, current, 0, context);
 			if (removal === 'removed' && previous) recovered.push({ reason: verdict.reason, detail: verdict.detail, previous });
-			if (removal !== 'busy') continue;
+			if (removal !== 'busy') return { retry: 'now' };
 			// Another process is recovering it; that takes milliseconds, so look again soon even without a wait.
-			const waitedMs = Date.now() - started;
-			if (waitedMs < Math.max(waitMs, LOCK_DEFAULTS.recoveryPatienceMs)) {
-				await sleep(5, options.signal);
-				continue;
-			}
+			if (waited() < Math.max(options.waitMs ?? 0, LOCK_DEFAULTS.recoveryPatienceMs)) return { retry: 'after', ms: 5 };
 			const reason = `the stale lock is being recovered by another process, or its recovery claim ${pidFile}.recover is stuck; run duckdb-lock-cleanup`;
-			return { acquired: false, reason: 'held', inspection: { pidFile, previous, state: 'unreadable', reason }, recovered, waitedMs };
+			return { result: { acquired: false, reason: 'held', inspection: { pidFile, previous, state: 'unreadable', reason }, recovered, waitedMs: waited() } };
 		}
-		if (verdict.state === 'stale') continue;
-		const waitedMs = Date.now() - started;
-		if (waitedMs >= waitMs) return { acquired: false, reason: 'held', inspection: { pidFile, previous, ...verdict }, recovered, waitedMs };
-		await sleep(Math.min(pollMs, waitMs - waitedMs), options.signal);
-	}
+		if (verdict.state === 'stale') return { retry: 'now' };
+		return { held: { acquired: false, reason: 'held', inspection: { pidFile, previous, ...verdict }, recovered, waitedMs: waited() } };
+	};
+	return waitForLock(options, (waitedMs) => ({ acquired: false, reason: 'canceled', recovered, waitedMs }), attempt);
 }
 
 /**

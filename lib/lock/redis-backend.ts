@@ -14,7 +14,7 @@ import { newToken } from './pid-file-io';
 import { boundValue, type LockRecord } from './pid-file-format';
 import { RedisLockClient, RedisUnavailable, type RedisHolder, type RedisLockState } from './redis-client';
 import { abandonQuietly, FileLock, lostBy, type RenewResult, type TakeResult } from './database-lock';
-import { sleep } from '../base/sleep';
+import { waitForLock, type Attempt } from './wait';
 
 export interface RedisBackendOptions {
 	url: string;
@@ -167,6 +167,19 @@ async function deadLocalHolder(state: RedisLockState): Promise<{ detail: string;
 	return verdict.state === 'stale' ? { detail: verdict.detail, reason: verdict.reason, record } : undefined;
 }
 
+/** Redis says we hold the key: the PID file follows (one left by an earlier Redis holder of this key is stale). */
+async function withPidFile(databasePath: string, options: AcquireOptions, client: RedisLockClient, key: string, token: string): Promise<AcquireResult> {
+	let file: AcquireResult;
+	try {
+		file = await acquireLock(databasePath, { ...options, waitMs: 0, redisKey: key, token });
+	} catch (error) {
+		await client.releaseIfToken(key, token).catch(() => undefined);
+		throw error;
+	}
+	if (!file.acquired) await client.releaseIfToken(key, token);
+	return file;
+}
+
 export async function takeRedisLock(databasePath: string, options: AcquireOptions & { redis: RedisBackendOptions }): Promise<TakeResult> {
 	const started = Date.now();
 	const recovered: RecoveredLock[] = [];
@@ -183,40 +196,29 @@ export async function takeRedisLock(databasePath: string, options: AcquireOption
 	}
 	let keep = false;
 	try {
-		for (;;) {
-			if (options.signal?.aborted) return { acquired: false, reason: 'canceled', recovered, waitedMs: Date.now() - started };
+		return await waitForLock(options, (waitedMs) => ({ acquired: false, reason: 'canceled', recovered, waitedMs }), async (waited): Promise<Attempt<TakeResult>> => {
 			const token = newToken();
 			const draft = supervisorRecord(token, options.owner ?? '', options.command, { heartbeatMs, staleAfterMs: leaseMs, redisKey: key, mask: options.mask });
 			const sentAt = performance.now();
 			if (await client.tryAcquire(key, holderFor(databasePath, token, draft, heartbeatMs, leaseMs))) {
-				// Redis says we hold it. The PID file follows; one left by an earlier Redis holder of this key is stale.
-				let file: AcquireResult;
-				try {
-					file = await acquireLock(databasePath, { ...options, waitMs: 0, redisKey: key, token });
-				} catch (error) {
-					await client.releaseIfToken(key, token).catch(() => undefined);
-					throw error;
-				}
-				if (file.acquired) {
+				const won = await withPidFile(databasePath, options, client, key, token);
+				if (won.acquired) {
 					keep = true;
-					return { acquired: true, lock: new RedisLock(file.lock, heartbeatMs, leaseMs, client, key, token, databasePath, sentAt), recovered: [...recovered, ...file.recovered], waitedMs: Date.now() - started };
+					const lock = new RedisLock(won.lock, heartbeatMs, leaseMs, client, key, token, databasePath, sentAt);
+					return { result: { acquired: true, lock, recovered: [...recovered, ...won.recovered], waitedMs: waited() } };
 				}
-				await client.releaseIfToken(key, token);
 				// A run with the local-file backend holds this database here: it wins, we are blocked like any other.
-				return { ...file, recovered: [...recovered, ...file.recovered], waitedMs: Date.now() - started };
+				return { result: { ...won, recovered: [...recovered, ...won.recovered], waitedMs: waited() } };
 			}
 			const state = await client.read(key);
-			if (!state) continue; // expired or released between our two calls
+			if (!state) return { retry: 'now' }; // expired or released between our two calls
 			const dead = await deadLocalHolder(state);
 			if (dead && (await client.releaseIfToken(key, state.token))) {
 				recovered.push({ reason: dead.reason, detail: `${dead.detail} (Redis lock ${key})`, previous: { kind: 'record', record: dead.record } });
-				continue;
+				return { retry: 'now' };
 			}
-			const waitedMs = Date.now() - started;
-			const waitMs = options.waitMs ?? 0;
-			if (waitedMs >= waitMs) return { acquired: false, reason: 'held', inspection: redisInspection(pidFile, key, state), recovered, waitedMs };
-			await sleep(Math.min(options.pollMs ?? 200, waitMs - waitedMs), options.signal);
-		}
+			return { held: { acquired: false, reason: 'held', inspection: redisInspection(pidFile, key, state), recovered, waitedMs: waited() } };
+		});
 	} catch (error) {
 		if (error instanceof RedisUnavailable) return { acquired: false, reason: 'unavailable', detail: error.message, recovered, waitedMs: Date.now() - started };
 		throw error;

@@ -9,9 +9,6 @@ import { LEASE_DEFAULTS } from './liveness';
 import { FileLock, type TakeResult } from './database-lock';
 import { takeRedisLock, type RedisBackendOptions } from './redis-backend';
 
-export { redisKeyFor, inspectRedisLock, removeStaleRedisLock, redisInspection, type RedisBackendOptions } from './redis-backend';
-export type { DatabaseLock, RenewResult, TakeResult } from './database-lock';
-
 export interface LockBackendOptions {
 	redis?: RedisBackendOptions;
 }

@@ -4,10 +4,11 @@
  */
 import { findWalFiles } from '../base/wal-files';
 import { maskSecrets, redactUrlPasswords } from '../base/mask';
-import { redisKeyFor } from '../lock/take-lock';
+
 import type { Outcome } from '../outcome/outcome';
 import { summarize } from '../outcome/summary';
 import { resolveRunOptions, type ResolvedRun, type RunOptions } from './options';
+import { redisKeyFor } from '../lock/redis-backend';
 
 /** What every outcome of the run shares, set once at the start. */
 type Fixed = 'operation' | 'database' | 'command' | 'shell' | 'cwd' | 'timeoutMs' | 'graceMs' | 'startedAt';

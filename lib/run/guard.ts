@@ -4,7 +4,7 @@
  * is left writing to a database whose lock is gone or held by a dead supervisor.
  */
 import { signalGroup, type GroupIdentity } from '../proc/group';
-import type { DatabaseLock } from '../lock/take-lock';
+import { type DatabaseLock } from '../lock/database-lock';
 
 interface ActiveRun {
 	group?: GroupIdentity;

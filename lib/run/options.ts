@@ -8,8 +8,9 @@ import { messageOf, UsageError } from '../base/errors';
 import { isDirectory, isNonEmptyFile, pathProblem } from '../base/paths';
 import { findWalFiles } from '../base/wal-files';
 import type { Operation } from '../outcome/outcome';
-import type { RedisBackendOptions } from '../lock/take-lock';
+
 import { LEASE_DEFAULTS } from '../lock/liveness';
+import { type RedisBackendOptions } from '../lock/redis-backend';
 
 export const RUN_DEFAULTS = {
 	timeoutMs: 120 * 60_000,

@@ -5,9 +5,10 @@
  */
 import { isIP } from 'node:net';
 import { NodeOperationError, type ICredentialDataDecryptedObject, type ICredentialsDecrypted, type ICredentialTestFunctions, type IExecuteFunctions, type INodeCredentialTestResult, type INodeProperties } from 'n8n-workflow';
-import type { RedisBackendOptions } from '../../lib/lock/take-lock';
+
 import { RedisLockClient } from '../../lib/lock/redis-client';
 import { messageOf } from '../../lib/base/errors';
+import { type RedisBackendOptions } from '../../lib/lock/redis-backend';
 
 /** The credential of the Redis lock backend (declared by both node classes, shown when Lock Backend is Redis). */
 export const REDIS_CREDENTIAL = 'duckDbLockRedisApi';

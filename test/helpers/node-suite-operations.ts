@@ -14,7 +14,7 @@ import { args, CLEANUP, connect, ingestNode, json } from './workflow';
 import { startRedis } from './redis';
 import { sleep } from './processes';
 import { RedisLockClient } from '../../lib/lock/redis-client';
-import { redisKeyFor } from '../../lib/lock/take-lock';
+import { redisKeyFor } from '../../lib/lock/redis-backend';
 
 export function defineOperationCases(line: EngineLine, engine: Engine, root: string): void {
 	let n = 0;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import Redis from 'ioredis';
 import { RedisLockClient } from '../../lib/lock/redis-client';
-import { redisKeyFor } from '../../lib/lock/take-lock';
+
 import { parsePidFile, serializeRecord } from '../../lib/lock/pid-file-format';
 import type { CleanupReport } from '../../lib/outcome/cleanup-report';
 import { nodeChild, sleep, stopAll, tempDir, track, type JsonChild } from '../helpers/processes';
@@ -19,6 +19,7 @@ import { bootId, hostName, pidNamespace, readProcess } from '../../lib/proc/iden
 import { freePort, startRelay, startRedis, type RedisServer } from '../helpers/redis';
 import { runCli, startCli } from '../helpers/cli';
 import { runUnderLock } from '../../lib/run/supervise';
+import { redisKeyFor } from '../../lib/lock/redis-backend';
 
 const dir = tempDir();
 let redis: RedisServer;
