@@ -9,10 +9,9 @@ import { messageOf, UsageError } from '../lib/base/errors';
 import { EXIT_CODES, type Outcome } from '../lib/outcome/outcome';
 import { exitCodeFor } from '../lib/outcome/status';
 import { describeHolder } from '../lib/outcome/summary';
-import { runUnderLock } from '../lib/run/supervise';
 import { REDIS_URL_ENV, RUN_DEFAULTS } from '../lib/run/options';
-import { runIngestFiles, runSqlScript } from '../lib/operations/supervise-worker';
-import { OPERATION_HELP, OPERATION_OPTIONS, operationFrom, type OperationRequest } from './operation-args';
+import { runOperation, type OperationRequest } from '../lib/operations/dispatch';
+import { OPERATION_HELP, OPERATION_OPTIONS, operationFrom } from './operation-args';
 import { LEASE_OPTIONS, leaseFrom, type LeaseArgs } from './lease-args';
 import { resolve } from 'node:path';
 import { hostname } from 'node:os';
@@ -89,19 +88,15 @@ function describeEvent(event: RunEvent): string {
 }
 
 interface Parsed {
-	argv: string[];
 	databasePath: string;
 	timeoutMs: number;
 	graceMs: number;
 	waitMs: number;
-	cwd?: string;
-	env: Record<string, string>;
 	logFile?: string;
 	owner: string;
-	shell: boolean;
 	conflictExitCode: number;
 	json: boolean;
-	operation: OperationRequest;
+	request: OperationRequest;
 	lease: LeaseArgs;
 }
 
@@ -140,9 +135,9 @@ function parse(all: string[]): Parsed | 'help' {
 	if (!values.db) throw new UsageError('--db PATH is required. See --help.');
 	if (positionals.length) throw new UsageError(`Put the command after --, for example: duckdb-safe-ingest --db data.duckdb -- ${positionals.join(' ')}`);
 	const databasePath = resolve(values.db);
-	const operation = operationFrom(values, databasePath, command.length > 0);
-	if (!operation && !command.length) throw new UsageError('No command given. Put it after --, for example: duckdb-safe-ingest --db data.duckdb -- python3 ingest.py (or use --ingest or --sql)');
-	if (operation && (values.shell || values.env || values.cwd)) throw new UsageError('--shell, --env and --cwd apply to a COMMAND, not to --ingest or --sql.');
+	const builtIn = operationFrom(values, databasePath, command.length > 0);
+	if (!builtIn && !command.length) throw new UsageError('No command given. Put it after --, for example: duckdb-safe-ingest --db data.duckdb -- python3 ingest.py (or use --ingest or --sql)');
+	if (builtIn && (values.shell || values.env || values.cwd)) throw new UsageError('--shell, --env and --cwd apply to a COMMAND, not to --ingest or --sql.');
 	const env: Record<string, string> = {};
 	for (const pair of values.env ?? []) {
 		const eq = pair.indexOf('=');
@@ -154,20 +149,19 @@ function parse(all: string[]): Parsed | 'help' {
 	if (!/^\d+$/.test(conflictText) || conflictExitCode > 255) throw new UsageError(`--conflict-exit-code ${conflictText}: give a number from 0 to 255.`);
 	const timeoutMs = values.timeout === undefined ? RUN_DEFAULTS.timeoutMs : parseDuration(values.timeout, '--timeout', 'm');
 	if (timeoutMs <= 0) throw new UsageError(`--timeout ${values.timeout}: the timeout must be greater than zero.`);
+	const shell = values.shell ?? false;
+	// With --shell, the words after -- are one shell line.
+	const commandRun = { databasePath, command: shell ? [command.join(' ')] : command, shell, cwd: values.cwd ? resolve(values.cwd) : undefined, env };
 	return {
-		argv: command,
 		databasePath,
 		timeoutMs,
 		graceMs: values.grace === undefined ? RUN_DEFAULTS.graceMs : parseDuration(values.grace, '--grace', 's'),
 		waitMs: values.wait === undefined ? RUN_DEFAULTS.waitMs : parseDuration(values.wait, '--wait', 's'),
-		cwd: values.cwd ? resolve(values.cwd) : undefined,
-		env,
 		logFile: values['log-file'] ? resolve(values['log-file']) : undefined,
 		owner: values.owner ?? `${process.env.USER ?? 'user'}@${hostname()} (duckdb-safe-ingest CLI)`,
-		shell: values.shell ?? false,
 		conflictExitCode,
 		json: values.json ?? false,
-		operation,
+		request: builtIn ?? { operation: 'runCommand', command: commandRun },
 		lease: leaseFrom(values),
 	};
 }
@@ -214,21 +208,9 @@ async function main(): Promise<number> {
 			...options.lease,
 		};
 		const hooks = { onEvent: (event: RunEvent) => progress(describeEvent(event)), echo: { stdout: process.stdout, stderr: process.stderr } };
-		const operation = options.operation;
-		outcome =
-			operation?.operation === 'ingestFiles' ? await runIngestFiles(operation.spec, supervision, hooks)
-			: operation?.operation === 'runSql' ? await runSqlScript(operation.spec, supervision, { ...hooks, echo: { stdout: process.stderr, stderr: process.stderr } })
-			: await runUnderLock(
-				{
-					...supervision,
-					databasePath: options.databasePath,
-					command: options.shell ? [options.argv.join(' ')] : options.argv,
-					shell: options.shell,
-					cwd: options.cwd,
-					env: options.env,
-				},
-				hooks,
-			);
+		// Run SQL prints its rows on stdout: its progress goes to stderr.
+		const sql = options.request.operation === 'runSql';
+		outcome = await runOperation(options.request, supervision, sql ? { ...hooks, echo: { stdout: process.stderr, stderr: process.stderr } } : hooks);
 	} catch (error) {
 		if (error instanceof UsageError) {
 			progress(`error: ${error.message}`);
@@ -241,7 +223,7 @@ async function main(): Promise<number> {
 	if (!options.json) for (const row of outcome.sql?.rows ?? []) process.stdout.write(`${JSON.stringify(row)}\n`);
 	if (options.json) {
 		// The job's stdout was echoed live: a last line without its newline would glue the JSON to it.
-		const echoedStdout = options.operation?.operation === 'runSql' ? undefined : outcome.output.stdout;
+		const echoedStdout = options.request.operation === 'runSql' ? undefined : outcome.output.stdout;
 		const partialLine = echoedStdout !== undefined && echoedStdout.bytes > 0 && !echoedStdout.tail.endsWith('\n');
 		process.stdout.write(`${partialLine ? '\n' : ''}${JSON.stringify(outcome)}\n`);
 	}

@@ -4,8 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../lib/base/errors';
-import {CSV_HEADERS, FORMATS, parseColumns, parseNameList, SQL_DEFAULTS, type CsvHeader, type Format, type IngestSpec, type SqlSpec } from '../lib/operations/spec';
+import {CSV_HEADERS, FORMATS, parseColumns, parseNameList, SQL_DEFAULTS, type CsvHeader, type Format } from '../lib/operations/spec';
 import type { WriteMode } from '../lib/outcome/operation-reports';
+import type { OperationRequest } from '../lib/operations/dispatch';
 
 export const OPERATION_OPTIONS = {
 	ingest: { type: 'string', multiple: true },
@@ -60,10 +61,10 @@ function positiveInteger(text: string | undefined, option: string): number | und
 	return Number(text);
 }
 
-export type OperationRequest = { operation: 'ingestFiles'; spec: IngestSpec } | { operation: 'runSql'; spec: SqlSpec } | undefined;
+export type BuiltInRequest = Exclude<OperationRequest, { operation: 'runCommand' }> | undefined;
 
 /** The operation asked for, or undefined for a plain COMMAND. */
-export function operationFrom(values: Values, databasePath: string, hasCommand: boolean): OperationRequest {
+export function operationFrom(values: Values, databasePath: string, hasCommand: boolean): BuiltInRequest {
 	const ingest = values.ingest?.length ? values.ingest : undefined;
 	if ([ingest, values.sql, hasCommand || undefined].filter(Boolean).length > 1) {
 		throw new UsageError('Give one of: a COMMAND after --, --ingest GLOB, or --sql FILE.');

@@ -1,6 +1,6 @@
 import type { ICredentialType, INodeProperties } from 'n8n-workflow';
 
-const PAIRS = 4;
+import { SECRET_PAIRS } from './job-secrets';
 
 function pair(index: number): INodeProperties[] {
 	return [
@@ -36,5 +36,5 @@ export class DuckDbJobSecretsApi implements ICredentialType {
 
 	documentationUrl = 'https://github.com/n8n-nodes-duckdb-safe-ingest/n8n-nodes-duckdb-safe-ingest#node-duckdb-safe-ingest';
 
-	properties: INodeProperties[] = Array.from({ length: PAIRS }, (_unused, index) => pair(index + 1)).flat();
+	properties: INodeProperties[] = Array.from({ length: SECRET_PAIRS }, (_unused, index) => pair(index + 1)).flat();
 }

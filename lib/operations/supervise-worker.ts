@@ -36,7 +36,7 @@ function readReport<T>(path: string): T | undefined {
 	}
 }
 
-async function runOperation(task: Task, run: OperationRunOptions, hooks: RunHooks): Promise<Outcome> {
+async function runWorker(task: Task, run: OperationRunOptions, hooks: RunHooks): Promise<Outcome> {
 	const folder = mkdtempSync(join(tmpdir(), 'duckdb-safe-ingest-'));
 	try {
 		const taskPath = join(folder, 'task.json');
@@ -90,12 +90,12 @@ export function withReport(outcome: Outcome, operation: Task['operation'], repor
 export async function runIngestFiles(spec: IngestSpec, run: OperationRunOptions, hooks: RunHooks = {}): Promise<Outcome> {
 	const resolved = resolveIngestSpec({ ...spec, databasePath: resolve(spec.databasePath) });
 	const access = fileAccessFor(resolved.databasePath, resolved.sources, spec.extraDirectories);
-	return runOperation({ operation: 'ingestFiles', spec: resolved, access }, run, hooks);
+	return runWorker({ operation: 'ingestFiles', spec: resolved, access }, run, hooks);
 }
 
 /** Run SQL under the lock, in one transaction. Throws only UsageError, before anything is created. */
 export async function runSqlScript(spec: SqlSpec, run: OperationRunOptions, hooks: RunHooks = {}): Promise<Outcome> {
 	const resolved = resolveSqlSpec({ ...spec, databasePath: resolve(spec.databasePath) });
 	const access = fileAccessFor(resolved.databasePath, [], spec.extraDirectories);
-	return runOperation({ operation: 'runSql', spec: resolved, access }, run, hooks);
+	return runWorker({ operation: 'runSql', spec: resolved, access }, run, hooks);
 }

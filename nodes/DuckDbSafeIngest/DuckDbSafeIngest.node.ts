@@ -1,9 +1,11 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 import { OUTPUT_NAMES } from '../../lib/outcome/status';
-import { safeIngestProperties } from './description';
-import { executeSafeIngest, testJobSecrets } from './execute';
+import { testJobSecrets } from '../../credentials/job-secrets';
 import { testLockRedis } from '../shared/lock-backend';
+import { properties } from './actions/properties';
+import { router } from './actions/router';
 
+// One run under the database lock per item. The operations live in actions/ (one file each), dispatched by the router.
 // Deliberately not usable as an AI tool (no usableAsTool): it runs programs on the n8n host and holds a database lock
 // for hours; an agent choosing its command line is exactly what the admin allowlist exists to prevent.
 // eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
@@ -20,17 +22,17 @@ export class DuckDbSafeIngest implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: [...OUTPUT_NAMES],
-		// Secrets are environment variables for a command; the built-in operations take none.
-		credentials: [{ name: 'duckDbJobSecretsApi', required: false, testedBy: 'duckDbJobSecretsTest', displayOptions: { show: { operation: ['runCommand'] } } },
-			// The Redis server of the Redis lock backend.
+		// Secrets are environment variables for a command; the Redis credential is the Redis lock backend's.
+		credentials: [
+			{ name: 'duckDbJobSecretsApi', required: false, testedBy: 'duckDbJobSecretsTest', displayOptions: { show: { operation: ['runCommand'] } } },
 			{ name: 'duckDbLockRedisApi', required: true, testedBy: 'duckDbLockRedisTest', displayOptions: { show: { lockBackend: ['redis'] } } },
 		],
-		properties: safeIngestProperties,
+		properties,
 	};
 
 	methods = { credentialTest: { duckDbJobSecretsTest: testJobSecrets, duckDbLockRedisTest: testLockRedis } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return executeSafeIngest.call(this);
+		return router.call(this);
 	}
 }

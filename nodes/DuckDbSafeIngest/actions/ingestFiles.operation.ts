@@ -1,11 +1,20 @@
-/** DuckDB Safe Ingest: the parameters of the built-in operations, Ingest Files and Run SQL. */
-import type { INodeProperties } from 'n8n-workflow';
+/** DuckDB Safe Ingest, Ingest Files: CSV, Parquet and JSON files into a table, each file once, by our worker. */
+import type { IExecuteFunctions, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
+import type { OperationRequest } from '../../../lib/operations/dispatch';
+import { globBase, normaliseSource, parseNameList, type IngestSpec } from '../../../lib/operations/spec';
+import { allowedPath } from '../../shared/glue';
+import { databaseSettings } from './settings';
 
 const ingestFiles = { show: { operation: ['ingestFiles'] } };
-const runSql = { show: { operation: ['runSql'] } };
-const builtIn = { show: { '/operation': ['ingestFiles', 'runSql'] } };
 
-export const ingestFilesProperties: INodeProperties[] = [
+export const option: INodePropertyOptions = {
+	name: 'Ingest Files',
+	value: 'ingestFiles',
+	description: 'Load CSV, Parquet or JSON files into a table, each file once, under the database lock',
+	action: 'Ingest files into a table',
+};
+
+export const properties: INodeProperties[] = [
 	{
 		displayName: 'Source Files',
 		name: 'sources',
@@ -120,64 +129,36 @@ export const ingestFilesProperties: INodeProperties[] = [
 	},
 ];
 
-export const runSqlProperties: INodeProperties[] = [
-	{
-		displayName: 'SQL',
-		name: 'sql',
-		type: 'string',
-		typeOptions: { editor: 'sqlEditor', sqlDialect: 'StandardSQL' },
-		default: '',
-		required: true,
-		placeholder: 'DELETE FROM agg_trades WHERE transact_time < 1700000000000;',
-		description: 'One or more statements, run in one transaction: all of them take effect, or none. Files are reachable only in the database\'s folder and the allowed folders.',
-		displayOptions: runSql,
-	},
-	{
-		displayName: 'Return Rows',
-		name: 'returnRows',
-		type: 'boolean',
-		default: false,
-		description: 'Whether the rows of the last statement (a query) become the output items on Success, instead of one outcome item',
-		displayOptions: runSql,
-	},
-	{
-		displayName: 'Row Limit',
-		name: 'rowLimit',
-		type: 'number',
-		typeOptions: { minValue: 1, maxValue: 100000 },
-		default: 1000,
-		description: 'Max number of rows to return',
-		displayOptions: { show: { operation: ['runSql'], returnRows: [true] } },
-	},
-];
+/** The item's sources (each checked against the instance's file-access policy), table and mode, as a request. */
+export async function request(context: IExecuteFunctions, itemIndex: number, databasePath: string): Promise<OperationRequest> {
+	return { operation: 'ingestFiles', spec: await specFor(context, itemIndex, databasePath) };
+}
 
-/** Entries of the shared Options collection that only the built-in operations use. */
-export const operationOptions: INodeProperties[] = [
-	{
-		displayName: 'Extra Allowed Folders',
-		name: 'extraFolders',
-		type: 'string',
-		default: '',
-		placeholder: '/data/exports, /data/reference',
-		description: 'Comma-separated folders SQL may also read and write. By default only the database\'s folder, the source folders and the instance\'s allowed folders (N8N_RESTRICT_FILE_ACCESS_TO).',
-		displayOptions: builtIn,
-	},
-	{
-		displayName: 'DuckDB Threads',
-		name: 'threads',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 2,
-		description: 'Limit DuckDB\'s threads, to leave CPU for n8n. Unset: one per core.',
-		displayOptions: builtIn,
-	},
-	{
-		displayName: 'DuckDB Memory Limit',
-		name: 'memoryLimit',
-		type: 'string',
-		default: '',
-		placeholder: '2GB',
-		description: 'Limit DuckDB\'s memory (it spills to disk beyond it). Empty: 80% of the RAM.',
-		displayOptions: builtIn,
-	},
-];
+async function specFor(context: IExecuteFunctions, itemIndex: number, databasePath: string): Promise<IngestSpec> {
+	const sources: string[] = [];
+	for (const entry of context.getNodeParameter('sources.source', itemIndex, []) as Array<{ path?: unknown }>) {
+		const path = String(entry.path ?? '').trim();
+		if (!path) continue;
+		// The folder before the first wildcard is what the instance's policy must allow (and what DuckDB may read),
+		// taken from the path as the core will use it: normalised first, so `x*/../..` cannot climb out of it.
+		const source = normaliseSource(path);
+		const base = globBase(source);
+		const allowed = await allowedPath(context, base, 'source folder', itemIndex);
+		sources.push(`${allowed}${source.slice(base.length)}`);
+	}
+	const files = context.getNodeParameter('fileOptions', itemIndex, {}) as { format?: IngestSpec['format']; csvHeader?: IngestSpec['csvHeader']; csvDelimiter?: string };
+	const columns = (context.getNodeParameter('columns.column', itemIndex, []) as Array<{ name?: unknown; type?: unknown }>)
+		.map((column) => ({ name: String(column.name ?? '').trim(), type: String(column.type ?? '').trim() }))
+		.filter((column) => column.name);
+	return {
+		...(await databaseSettings(context, itemIndex, databasePath)),
+		sources,
+		table: String(context.getNodeParameter('table', itemIndex)).trim(),
+		mode: context.getNodeParameter('writeMode', itemIndex, 'append') as IngestSpec['mode'],
+		primaryKey: parseNameList(String(context.getNodeParameter('primaryKey', itemIndex, ''))),
+		columns: columns.length ? columns : undefined,
+		format: files.format,
+		csvHeader: files.csvHeader,
+		csvDelimiter: files.csvDelimiter || undefined,
+	};
+}
