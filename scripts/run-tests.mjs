@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Runs the compiled test files with Node's built-in runner. Usage: node scripts/run-tests.mjs [dir] [extra node args]
+// Runs the compiled tests with Node's built-in runner: every test file once, then the engine test files
+// (*.engine.test.js: our nodes inside n8n's real execution engine) a second time against n8n 1.x's engine
+// (ENGINE_LINE=v1; the first pass is 2.x). Usage: node scripts/run-tests.mjs [dir] [extra node args]
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -13,6 +15,12 @@ const files = [];
 		else if (name.endsWith('.test.js')) files.push(path);
 	}
 })(root);
+const engineFiles = files.filter((file) => file.endsWith('.engine.test.js'));
 // --test-force-exit: n8n-core 1.x leaves a handle open after its workflows finish; every test has ended by then.
-const result = spawnSync(process.execPath, ['--test', '--test-force-exit', ...process.argv.slice(3), ...files], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+const run = (list, line) => {
+	console.log(`\n# node --test: ${list.length} files, engine line ${line}`);
+	return spawnSync(process.execPath, ['--test', '--test-force-exit', ...process.argv.slice(3), ...list], { stdio: 'inherit', env: { ...process.env, ENGINE_LINE: line } }).status ?? 1;
+};
+const first = run(files, 'v2');
+const second = run(engineFiles, 'v1');
+process.exit(first || second);
