@@ -8,12 +8,22 @@ const LAYERS = ['base', 'proc', 'duckdb', 'lock', 'outcome', 'run', 'operations'
 const layerRules = LAYERS.map((layer, index) => ({
 	files: [`lib/${layer}/**/*.ts`],
 	rules: {
-		'no-restricted-imports': ['error', {
-			patterns: [
-				...(index < LAYERS.length - 1 ? [{ regex: `(^|/)(${LAYERS.slice(index + 1).join('|')})(/|$)`, message: `lib/${layer} may import only ${LAYERS.slice(0, index + 1).join(', ')}: one direction down.` }] : []),
-				{ regex: '^n8n-', message: 'The core knows nothing of n8n: n8n code lives in nodes/.' },
-			],
-		}],
+		'no-restricted-imports': [
+			'error',
+			{
+				patterns: [
+					...(index < LAYERS.length - 1
+						? [
+								{
+									regex: `(^|/)(${LAYERS.slice(index + 1).join('|')})(/|$)`,
+									message: `lib/${layer} may import only ${LAYERS.slice(0, index + 1).join(', ')}: one direction down.`,
+								},
+							]
+						: []),
+					{ regex: '^n8n-', message: 'The core knows nothing of n8n: n8n code lives in nodes/.' },
+				],
+			},
+		],
 	},
 }));
 

@@ -15,7 +15,10 @@ async function main(): Promise<void> {
 	const queryMs = Date.now() - started;
 	connection.closeSync();
 	instance.closeSync();
-	process.stdout.write(`${JSON.stringify({ rows: Number(result.rowsChanged), queryMs, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`, () => process.exit(0));
+	process.stdout.write(
+		`${JSON.stringify({ rows: Number(result.rowsChanged), queryMs, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`,
+		() => process.exit(0),
+	);
 }
 
 void main();

@@ -44,7 +44,11 @@ export async function benchHolders(): Promise<void> {
 			const bareMs = timeMany(() => readFileSync('/proc/locks', 'utf8'), 50);
 			const locksOnlyMs = await timeManyAsync(() => findDatabaseHolders(db, { includeOpen: false }), 20);
 			const withFdScanMs = await timeManyAsync(() => findDatabaseHolders(db), 5);
-			line(`holders with ${target} idle processes`, { bare_proc_locks_ms: bareMs, holders_locks_only_ms: locksOnlyMs, holders_with_fd_scan_ms: withFdScanMs });
+			line(`holders with ${target} idle processes`, {
+				bare_proc_locks_ms: bareMs,
+				holders_locks_only_ms: locksOnlyMs,
+				holders_with_fd_scan_ms: withFdScanMs,
+			});
 		}
 	} finally {
 		for (const child of idle) child.kill('SIGKILL');

@@ -7,7 +7,13 @@ import { benchLease } from './lease';
 
 async function main(): Promise<void> {
 	const only = process.argv[2];
-	const suites: Record<string, () => Promise<void>> = { lock: benchLock, run: benchRun, holders: benchHolders, ingest: benchIngest, lease: benchLease };
+	const suites: Record<string, () => Promise<void>> = {
+		lock: benchLock,
+		run: benchRun,
+		holders: benchHolders,
+		ingest: benchIngest,
+		lease: benchLease,
+	};
 	for (const [name, run] of Object.entries(suites)) {
 		if (!only || only === name) await run();
 	}

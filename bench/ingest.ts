@@ -35,7 +35,11 @@ export async function benchIngest(): Promise<void> {
 		const runDirect = (): void => {
 			fresh(db);
 			const started = nowUs();
-			const reply = JSON.parse(execFileSync(process.execPath, [join(__dirname, 'direct-ingest.js'), db, file, AGGTRADES_COLUMNS], { encoding: 'utf8' })) as { rows: number; peakRssBytes: number };
+			const reply = JSON.parse(
+				execFileSync(process.execPath, [join(__dirname, 'direct-ingest.js'), db, file, AGGTRADES_COLUMNS], {
+					encoding: 'utf8',
+				}),
+			) as { rows: number; peakRssBytes: number };
 			direct.push((nowUs() - started) / 1000);
 			directRss.push(reply.peakRssBytes);
 			if (reply.rows !== ROWS) throw new Error(`direct ingest loaded ${reply.rows} rows`);
@@ -43,7 +47,10 @@ export async function benchIngest(): Promise<void> {
 		const runOurs = async (): Promise<void> => {
 			fresh(db);
 			const started = nowUs();
-			const outcome = await runIngestFiles({ databasePath: db, sources: [file], table: 'trades', columns: parseColumns(AGGTRADES_COLUMNS) }, {});
+			const outcome = await runIngestFiles(
+				{ databasePath: db, sources: [file], table: 'trades', columns: parseColumns(AGGTRADES_COLUMNS) },
+				{},
+			);
 			ours.push((nowUs() - started) / 1000);
 			if (outcome.status !== 'success' || outcome.ingest?.rows !== ROWS) throw new Error(outcome.summary);
 			oursRss.push(outcome.ingest.peakRssBytes ?? 0);
@@ -69,7 +76,10 @@ export async function benchIngest(): Promise<void> {
 			ratio: directMs / oursMs,
 			goal: '>=0.95',
 		});
-		line('ingest peak RSS', { ingest_worker_mb: Math.max(...oursRss) / 2 ** 20, direct_process_mb: Math.max(...directRss) / 2 ** 20 });
+		line('ingest peak RSS', {
+			ingest_worker_mb: Math.max(...oursRss) / 2 ** 20,
+			direct_process_mb: Math.max(...directRss) / 2 ** 20,
+		});
 	} finally {
 		dir.remove();
 	}

@@ -32,7 +32,12 @@ export async function benchLock(): Promise<void> {
 		}
 		const lockUs = median(lockTimes.slice(500));
 		const bareUs = median(bareTimes.slice(500));
-		line('lock acquire+release', { median_us: lockUs, bare_create_unlink_us: bareUs, ratio: lockUs / bareUs, goal: '<=2x' });
+		line('lock acquire+release', {
+			median_us: lockUs,
+			bare_create_unlink_us: bareUs,
+			ratio: lockUs / bareUs,
+			goal: '<=2x',
+		});
 
 		const racers = await Racers.start(32);
 		try {
@@ -42,7 +47,12 @@ export async function benchLock(): Promise<void> {
 				if (result.winners !== 1) throw new Error(`round ${round}: ${result.winners} winners`);
 				decisions.push(result.decisionMs);
 			}
-			line('lock 32 concurrent acquirers', { median_decision_ms: median(decisions), max_decision_ms: Math.max(...decisions), rounds: 10, winners_per_round: 1 });
+			line('lock 32 concurrent acquirers', {
+				median_decision_ms: median(decisions),
+				max_decision_ms: Math.max(...decisions),
+				rounds: 10,
+				winners_per_round: 1,
+			});
 		} finally {
 			racers.stop();
 		}

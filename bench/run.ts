@@ -25,11 +25,24 @@ function bareSpawn(command: string, args: string[]): Promise<void> {
 	});
 }
 
-async function deadlineToDeadMs(db: string, command: string[], timeoutMs: number, graceMs: number): Promise<{ lateMs: number; sigkill: boolean }> {
+async function deadlineToDeadMs(
+	db: string,
+	command: string[],
+	timeoutMs: number,
+	graceMs: number,
+): Promise<{ lateMs: number; sigkill: boolean }> {
 	let jobStartedUs = 0;
-	const outcome = await runUnderLock({ databasePath: db, command, timeoutMs, graceMs }, { onEvent: (event) => { if (event.type === 'job-started') jobStartedUs = nowUs(); } });
+	const outcome = await runUnderLock(
+		{ databasePath: db, command, timeoutMs, graceMs },
+		{
+			onEvent: (event) => {
+				if (event.type === 'job-started') jobStartedUs = nowUs();
+			},
+		},
+	);
 	const termination = outcome.termination;
-	if (outcome.status !== 'timeout' || !termination || termination.groupGoneAfterMs === undefined) throw new Error(`unexpected outcome ${outcome.summary}`);
+	if (outcome.status !== 'timeout' || !termination || termination.groupGoneAfterMs === undefined)
+		throw new Error(`unexpected outcome ${outcome.summary}`);
 	const jobStartedMs = Date.now() - (nowUs() - jobStartedUs) / 1000;
 	const deadMs = Date.parse(termination.sigtermAt) + termination.groupGoneAfterMs;
 	const target = jobStartedMs + timeoutMs + (termination.sigkillSent ? graceMs : 0);
@@ -54,7 +67,12 @@ export async function benchRun(): Promise<void> {
 		}
 		const supervisedMs = median(supervised) / 1000;
 		const bareMs = median(bare) / 1000;
-		line('run overhead (true)', { supervised_median_ms: supervisedMs, bare_spawn_median_ms: bareMs, added_ms: supervisedMs - bareMs, goal: '<5ms' });
+		line('run overhead (true)', {
+			supervised_median_ms: supervisedMs,
+			bare_spawn_median_ms: bareMs,
+			added_ms: supervisedMs - bareMs,
+			goal: '<5ms',
+		});
 
 		// With a database file present, the run first asks DuckDB whether anyone holds it (a short probe process).
 		const existing = join(dir.path, 'existing.duckdb');
@@ -71,7 +89,12 @@ export async function benchRun(): Promise<void> {
 			probed.push(nowUs() - start);
 		}
 		const probedMs = median(probed) / 1000;
-		line('run overhead (true) on an existing database', { supervised_median_ms: probedMs, bare_spawn_median_ms: median(probedBare) / 1000, added_ms: probedMs - median(probedBare) / 1000, note: 'includes the DuckDB holder probe' });
+		line('run overhead (true) on an existing database', {
+			supervised_median_ms: probedMs,
+			bare_spawn_median_ms: median(probedBare) / 1000,
+			added_ms: probedMs - median(probedBare) / 1000,
+			note: 'includes the DuckDB holder probe',
+		});
 
 		const obeying: number[] = [];
 		const ignoring: number[] = [];
@@ -98,7 +121,9 @@ export async function benchRun(): Promise<void> {
 		};
 		// Timed inside the supervising process (outcome.durationMs), so Node's own start-up is not counted.
 		const supervisedRun = async (logFile?: string): Promise<{ seconds: number; rssMb: number }> => {
-			const actor = nodeChild('run-actor', [JSON.stringify({ databasePath: db, command: ['sh', '-c', producer], logFile, timeoutMs: 600_000 })]);
+			const actor = nodeChild('run-actor', [
+				JSON.stringify({ databasePath: db, command: ['sh', '-c', producer], logFile, timeoutMs: 600_000 }),
+			]);
 			const { outcome, maxRssMb } = await actor.next<{ outcome: Outcome; maxRssMb: number }>('outcome', 600_000);
 			if (outcome.output.stdout.bytes !== bytes) throw new Error(`lost output: ${outcome.output.stdout.bytes}`);
 			return { seconds: outcome.durationMs / 1000, rssMb: maxRssMb };

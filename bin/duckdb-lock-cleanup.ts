@@ -88,7 +88,8 @@ function parse(args: string[]): { databasePath: string; policy: CleanupPolicy; y
 		databasePath: resolve(values.db),
 		policy: {
 			removeStale: !inspectOnly,
-			stopStuckAfterMs: values['stop-stuck'] === undefined ? undefined : parseDuration(values['stop-stuck'], '--stop-stuck', 'm'),
+			stopStuckAfterMs:
+				values['stop-stuck'] === undefined ? undefined : parseDuration(values['stop-stuck'], '--stop-stuck', 'm'),
 			stopAllHolders: values['stop-all-holders'] ?? false,
 			recoverWal: values['recover-wal'] ?? false,
 			graceMs: values.grace === undefined ? CLEANUP_DEFAULTS.graceMs : parseDuration(values.grace, '--grace', 's'),
@@ -119,10 +120,15 @@ function print(report: CleanupReport): void {
 	if (!report.holders.length) say('holders: none');
 	for (const holder of report.holders) {
 		const elapsed = holder.elapsedSeconds !== undefined ? formatDuration(holder.elapsedSeconds * 1000) : '?';
-		say(`holder: PID ${holder.pid ?? '? (another PID namespace)'} PPID ${holder.ppid ?? '?'} ${holder.lock} lock, state ${holder.state ?? '?'}, elapsed ${elapsed}, user ${holder.user ?? '?'}${holder.ours ? ', our job' : ''}: ${holder.command}`);
+		say(
+			`holder: PID ${holder.pid ?? '? (another PID namespace)'} PPID ${holder.ppid ?? '?'} ${holder.lock} lock, state ${holder.state ?? '?'}, elapsed ${elapsed}, user ${holder.user ?? '?'}${holder.ours ? ', our job' : ''}: ${holder.command}`,
+		);
 	}
-	say(`WAL: ${report.wal.status}${report.wal.files.map((file) => ` ${file.path} (${file.bytes} bytes, ${file.modifiedAt})`).join(',')}`);
-	for (const action of report.actions) say(`${action.done ? 'done' : 'not done'}: ${action.action} ${action.target}: ${action.detail}`);
+	say(
+		`WAL: ${report.wal.status}${report.wal.files.map((file) => ` ${file.path} (${file.bytes} bytes, ${file.modifiedAt})`).join(',')}`,
+	);
+	for (const action of report.actions)
+		say(`${action.done ? 'done' : 'not done'}: ${action.action} ${action.target}: ${action.detail}`);
 	for (const line of report.remaining) say(`remaining: ${line}`);
 	say(report.summary);
 }

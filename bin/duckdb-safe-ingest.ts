@@ -73,7 +73,9 @@ function describeEvent(event: RunEvent): string {
 		case 'lock-check':
 			return `checking the lock ${event.pidFile}`;
 		case 'lock-acquired': {
-			const recovered = event.recovered.map((entry) => `; recovered a stale lock of PID ${entry.pid} (${entry.detail})`).join('');
+			const recovered = event.recovered
+				.map((entry) => `; recovered a stale lock of PID ${entry.pid} (${entry.detail})`)
+				.join('');
 			return `lock taken${event.waitedMs > 50 ? ` after waiting ${formatDuration(event.waitedMs)}` : ''}${recovered}`;
 		}
 		case 'job-started':
@@ -133,11 +135,18 @@ function parse(all: string[]): Parsed | 'help' {
 	const { values, positionals } = parsed;
 	if (values.help) return 'help';
 	if (!values.db) throw new UsageError('--db PATH is required. See --help.');
-	if (positionals.length) throw new UsageError(`Put the command after --, for example: duckdb-safe-ingest --db data.duckdb -- ${positionals.join(' ')}`);
+	if (positionals.length)
+		throw new UsageError(
+			`Put the command after --, for example: duckdb-safe-ingest --db data.duckdb -- ${positionals.join(' ')}`,
+		);
 	const databasePath = resolve(values.db);
 	const builtIn = operationFrom(values, databasePath, command.length > 0);
-	if (!builtIn && !command.length) throw new UsageError('No command given. Put it after --, for example: duckdb-safe-ingest --db data.duckdb -- python3 ingest.py (or use --ingest or --sql)');
-	if (builtIn && (values.shell || values.env || values.cwd)) throw new UsageError('--shell, --env and --cwd apply to a COMMAND, not to --ingest or --sql.');
+	if (!builtIn && !command.length)
+		throw new UsageError(
+			'No command given. Put it after --, for example: duckdb-safe-ingest --db data.duckdb -- python3 ingest.py (or use --ingest or --sql)',
+		);
+	if (builtIn && (values.shell || values.env || values.cwd))
+		throw new UsageError('--shell, --env and --cwd apply to a COMMAND, not to --ingest or --sql.');
 	const env: Record<string, string> = {};
 	for (const pair of values.env ?? []) {
 		const eq = pair.indexOf('=');
@@ -146,12 +155,20 @@ function parse(all: string[]): Parsed | 'help' {
 	}
 	const conflictText = values['conflict-exit-code'] ?? String(EXIT_CODES.blockedDefault);
 	const conflictExitCode = Number(conflictText);
-	if (!/^\d+$/.test(conflictText) || conflictExitCode > 255) throw new UsageError(`--conflict-exit-code ${conflictText}: give a number from 0 to 255.`);
-	const timeoutMs = values.timeout === undefined ? RUN_DEFAULTS.timeoutMs : parseDuration(values.timeout, '--timeout', 'm');
+	if (!/^\d+$/.test(conflictText) || conflictExitCode > 255)
+		throw new UsageError(`--conflict-exit-code ${conflictText}: give a number from 0 to 255.`);
+	const timeoutMs =
+		values.timeout === undefined ? RUN_DEFAULTS.timeoutMs : parseDuration(values.timeout, '--timeout', 'm');
 	if (timeoutMs <= 0) throw new UsageError(`--timeout ${values.timeout}: the timeout must be greater than zero.`);
 	const shell = values.shell ?? false;
 	// With --shell, the words after -- are one shell line.
-	const commandRun = { databasePath, command: shell ? [command.join(' ')] : command, shell, cwd: values.cwd ? resolve(values.cwd) : undefined, env };
+	const commandRun = {
+		databasePath,
+		command: shell ? [command.join(' ')] : command,
+		shell,
+		cwd: values.cwd ? resolve(values.cwd) : undefined,
+		env,
+	};
 	return {
 		databasePath,
 		timeoutMs,
@@ -167,7 +184,8 @@ function parse(all: string[]): Parsed | 'help' {
 }
 
 function printResult(outcome: Outcome): void {
-	if (outcome.status === 'blocked' && outcome.holder && !outcome.holder.unreadable) progress(`blocked: held by ${describeHolder(outcome.holder)}`);
+	if (outcome.status === 'blocked' && outcome.holder && !outcome.holder.unreadable)
+		progress(`blocked: held by ${describeHolder(outcome.holder)}`);
 	progress(outcome.summary);
 }
 
@@ -207,10 +225,17 @@ async function main(): Promise<number> {
 			signal: controller.signal,
 			...options.lease,
 		};
-		const hooks = { onEvent: (event: RunEvent) => progress(describeEvent(event)), echo: { stdout: process.stdout, stderr: process.stderr } };
+		const hooks = {
+			onEvent: (event: RunEvent) => progress(describeEvent(event)),
+			echo: { stdout: process.stdout, stderr: process.stderr },
+		};
 		// Run SQL prints its rows on stdout: its progress goes to stderr.
 		const sql = options.request.operation === 'runSql';
-		outcome = await runOperation(options.request, supervision, sql ? { ...hooks, echo: { stdout: process.stderr, stderr: process.stderr } } : hooks);
+		outcome = await runOperation(
+			options.request,
+			supervision,
+			sql ? { ...hooks, echo: { stdout: process.stderr, stderr: process.stderr } } : hooks,
+		);
 	} catch (error) {
 		if (error instanceof UsageError) {
 			progress(`error: ${error.message}`);

@@ -4,7 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../lib/base/errors';
-import {CSV_HEADERS, FORMATS, parseColumns, parseNameList, SQL_DEFAULTS, type CsvHeader, type Format } from '../lib/operations/spec';
+import {
+	CSV_HEADERS,
+	FORMATS,
+	parseColumns,
+	parseNameList,
+	SQL_DEFAULTS,
+	type CsvHeader,
+	type Format,
+} from '../lib/operations/spec';
 import type { WriteMode } from '../lib/outcome/operation-reports';
 import type { OperationRequest } from '../lib/operations/dispatch';
 
@@ -41,7 +49,9 @@ export const OPERATION_HELP = `Built-in operations (instead of a COMMAND; run in
   --threads N               DuckDB threads (default: one per core)
   --memory-limit SIZE       DuckDB memory limit, e.g. 4GB`;
 
-type Values = { [K in keyof typeof OPERATION_OPTIONS]?: (typeof OPERATION_OPTIONS)[K] extends { multiple: true } ? string[] : string };
+type Values = {
+	[K in keyof typeof OPERATION_OPTIONS]?: (typeof OPERATION_OPTIONS)[K] extends { multiple: true } ? string[] : string;
+};
 
 /** Which options belong to which use: each is refused, with a clear message, anywhere else. */
 const INGEST_ONLY = ['table', 'format', 'header', 'delimiter', 'mode', 'columns', 'primary-key'] as const;
@@ -53,11 +63,17 @@ function refuseOptions(values: Values, names: ReadonlyArray<keyof Values>, belon
 	if (stray) throw new UsageError(`--${stray} belongs to ${belongs}. See --help.`);
 }
 
-const MODES: Record<string, WriteMode> = { append: 'append', replace: 'replace', 'insert-or-ignore': 'insertOrIgnore', upsert: 'upsert' };
+const MODES: Record<string, WriteMode> = {
+	append: 'append',
+	replace: 'replace',
+	'insert-or-ignore': 'insertOrIgnore',
+	upsert: 'upsert',
+};
 
 function positiveInteger(text: string | undefined, option: string): number | undefined {
 	if (text === undefined) return undefined;
-	if (!/^\d+$/.test(text) || Number(text) < 1) throw new UsageError(`${option} ${text}: give a whole number of at least 1.`);
+	if (!/^\d+$/.test(text) || Number(text) < 1)
+		throw new UsageError(`${option} ${text}: give a whole number of at least 1.`);
 	return Number(text);
 }
 
@@ -79,7 +95,8 @@ export function operationFrom(values: Values, databasePath: string, hasCommand: 
 		if (!values.table) throw new UsageError('--ingest needs --table NAME: the table to load the files into.');
 		refuseOptions(values, SQL_ONLY, '--sql, not --ingest');
 		const mode = values.mode === undefined ? undefined : MODES[values.mode];
-		if (values.mode !== undefined && !mode) throw new UsageError(`--mode ${values.mode}: use append, replace, insert-or-ignore or upsert.`);
+		if (values.mode !== undefined && !mode)
+			throw new UsageError(`--mode ${values.mode}: use append, replace, insert-or-ignore or upsert.`);
 		return {
 			operation: 'ingestFiles',
 			spec: {
@@ -100,7 +117,9 @@ export function operationFrom(values: Values, databasePath: string, hasCommand: 
 		try {
 			sql = readFileSync(values.sql === '-' ? 0 : values.sql, 'utf8');
 		} catch (error) {
-			throw new UsageError(`--sql ${values.sql}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)}). Give the path of a SQL file.`);
+			throw new UsageError(
+				`--sql ${values.sql}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)}). Give the path of a SQL file.`,
+			);
 		}
 		refuseOptions(values, INGEST_ONLY, '--ingest, not --sql');
 		const rows = positiveInteger(values.rows, '--rows');

@@ -11,7 +11,8 @@ export class DuckDbLockRedisApi implements ICredentialType {
 
 	icon = 'file:duckdbRedis.svg' as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-duckdb-safe-ingest/n8n-nodes-duckdb-safe-ingest#several-n8n-workers-leases-and-the-redis-lock';
+	documentationUrl =
+		'https://github.com/n8n-nodes-duckdb-safe-ingest/n8n-nodes-duckdb-safe-ingest#several-n8n-workers-leases-and-the-redis-lock';
 
 	properties: INodeProperties[] = [
 		{ displayName: 'Host', name: 'host', type: 'string', default: 'localhost', placeholder: 'redis' },

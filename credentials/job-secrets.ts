@@ -2,7 +2,12 @@
  * The DuckDB Job Secrets credential's values and its test: up to four name/value pairs that a job gets as
  * environment variables (their values masked in everything the node outputs).
  */
-import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialsDecrypted,
+	ICredentialTestFunctions,
+	INodeCredentialTestResult,
+} from 'n8n-workflow';
 import { ENV_NAME } from '../lib/proc/allowlist';
 
 export const SECRETS_CREDENTIAL = 'duckDbJobSecretsApi';
@@ -19,9 +24,16 @@ export function secretsFrom(data: ICredentialDataDecryptedObject | undefined): R
 }
 
 /** Credential test: the names must be usable as environment variable names (run time checks them again). */
-export async function testJobSecrets(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+export async function testJobSecrets(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
 	for (const name of Object.keys(secretsFrom(credential.data))) {
-		if (!ENV_NAME.test(name)) return { status: 'Error', message: `"${name}" is not a valid environment variable name (letters, digits, underscores; not starting with a digit)` };
+		if (!ENV_NAME.test(name))
+			return {
+				status: 'Error',
+				message: `"${name}" is not a valid environment variable name (letters, digits, underscores; not starting with a digit)`,
+			};
 	}
 	return { status: 'OK', message: 'The variable names are valid' };
 }

@@ -19,7 +19,12 @@ const engineFiles = files.filter((file) => file.endsWith('.engine.test.js'));
 // --test-force-exit: n8n-core 1.x leaves a handle open after its workflows finish; every test has ended by then.
 const run = (list, line) => {
 	console.log(`\n# node --test: ${list.length} files, engine line ${line}`);
-	return spawnSync(process.execPath, ['--test', '--test-force-exit', ...process.argv.slice(3), ...list], { stdio: 'inherit', env: { ...process.env, ENGINE_LINE: line } }).status ?? 1;
+	return (
+		spawnSync(process.execPath, ['--test', '--test-force-exit', ...process.argv.slice(3), ...list], {
+			stdio: 'inherit',
+			env: { ...process.env, ENGINE_LINE: line },
+		}).status ?? 1
+	);
 };
 const first = run(files, 'v2');
 const second = run(engineFiles, 'v1');

@@ -31,11 +31,23 @@ function parse(path: string): ts.SourceFile {
 function specifiers(file: ts.SourceFile): string[] {
 	const found: string[] = [];
 	const visit = (node: ts.Node): void => {
-		if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) found.push(node.moduleSpecifier.text);
-		if (ts.isCallExpression(node) && node.arguments.length && ts.isStringLiteral(node.arguments[0]) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))) {
+		if (
+			(ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+			node.moduleSpecifier &&
+			ts.isStringLiteral(node.moduleSpecifier)
+		)
+			found.push(node.moduleSpecifier.text);
+		if (
+			ts.isCallExpression(node) &&
+			node.arguments.length &&
+			ts.isStringLiteral(node.arguments[0]) &&
+			(node.expression.kind === ts.SyntaxKind.ImportKeyword ||
+				(ts.isIdentifier(node.expression) && node.expression.text === 'require'))
+		) {
 			found.push(node.arguments[0].text);
 		}
-		if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) found.push(node.argument.literal.text);
+		if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal))
+			found.push(node.argument.literal.text);
 		ts.forEachChild(node, visit);
 	};
 	visit(file);
@@ -85,8 +97,26 @@ export function findCycle(graph: Map<string, string[]>): string[] | undefined {
 }
 
 test('findCycle finds a cycle through type imports as well as none where there is none', () => {
-	assert.deepEqual(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']]])), ['a', 'b', 'c', 'a']);
-	assert.equal(findCycle(new Map([['a', ['b', 'c']], ['b', ['c']], ['c', []]])), undefined);
+	assert.deepEqual(
+		findCycle(
+			new Map([
+				['a', ['b']],
+				['b', ['c']],
+				['c', ['a']],
+			]),
+		),
+		['a', 'b', 'c', 'a'],
+	);
+	assert.equal(
+		findCycle(
+			new Map([
+				['a', ['b', 'c']],
+				['b', ['c']],
+				['c', []],
+			]),
+		),
+		undefined,
+	);
 });
 
 test('every lib/ file is in a layer folder and imports only its own layer and the layers below it, never n8n', () => {
@@ -96,10 +126,15 @@ test('every lib/ file is in a layer folder and imports only its own layer and th
 		const rank = LAYERS.indexOf(layer as (typeof LAYERS)[number]);
 		if (rank < 0) problems.push(`${relative(REPO, path)} is not in a layer folder (${LAYERS.join(', ')})`);
 		for (const target of targets) {
-			if (!target.startsWith(LIB)) problems.push(`${relative(REPO, path)} imports ${relative(REPO, target)}, outside lib/`);
-			else if (LAYERS.indexOf(layerOf(target) as (typeof LAYERS)[number]) > rank) problems.push(`${relative(REPO, path)} (${layer}) imports ${relative(REPO, target)} (${layerOf(target)}), a layer above it`);
+			if (!target.startsWith(LIB))
+				problems.push(`${relative(REPO, path)} imports ${relative(REPO, target)}, outside lib/`);
+			else if (LAYERS.indexOf(layerOf(target) as (typeof LAYERS)[number]) > rank)
+				problems.push(
+					`${relative(REPO, path)} (${layer}) imports ${relative(REPO, target)} (${layerOf(target)}), a layer above it`,
+				);
 		}
-		for (const spec of specifiers(parse(path))) if (/^n8n-/.test(spec)) problems.push(`${relative(REPO, path)} imports ${spec}: the core knows nothing of n8n`);
+		for (const spec of specifiers(parse(path)))
+			if (/^n8n-/.test(spec)) problems.push(`${relative(REPO, path)} imports ${spec}: the core knows nothing of n8n`);
 	}
 	assert.deepEqual(problems, []);
 });
@@ -117,7 +152,10 @@ test(`no lib/ file is longer than ${MAX_FILE_LINES} lines, no function longer th
 		if (lines > MAX_FILE_LINES) problems.push(`${relative(REPO, path)}: ${lines} lines`);
 		const visit = (node: ts.Node): void => {
 			if (ts.isFunctionLike(node) && 'body' in node && node.body) {
-				const length = file.getLineAndCharacterOfPosition(node.getEnd()).line - file.getLineAndCharacterOfPosition(node.getStart()).line + 1;
+				const length =
+					file.getLineAndCharacterOfPosition(node.getEnd()).line -
+					file.getLineAndCharacterOfPosition(node.getStart()).line +
+					1;
 				const name = 'name' in node && node.name && ts.isIdentifier(node.name) ? node.name.text : '(anonymous)';
 				if (length > MAX_FUNCTION_LINES) problems.push(`${relative(REPO, path)}: ${name} has ${length} lines`);
 			}

@@ -9,7 +9,9 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 export function parseDuration(text: string, what: string, bareUnit: keyof typeof UNIT_MS = 'm'): number {
 	const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text);
 	if (!match) {
-		throw new UsageError(`${what} "${text}" is not a duration. Use a number of ${unitName(bareUnit)} or a value like 90s, 15m, 2h.`);
+		throw new UsageError(
+			`${what} "${text}" is not a duration. Use a number of ${unitName(bareUnit)} or a value like 90s, 15m, 2h.`,
+		);
 	}
 	const ms = Number(match[1]) * UNIT_MS[(match[2] ?? bareUnit).toLowerCase()];
 	if (!Number.isFinite(ms) || ms > 365 * UNIT_MS.d) throw new UsageError(`${what} "${text}" is too large.`);

@@ -18,7 +18,11 @@ export function n8nProtectedPaths(env: NodeJS.ProcessEnv = process.env): string[
 		env.N8N_UM_EMAIL_TEMPLATES_INVITE ?? '',
 		env.N8N_UM_EMAIL_TEMPLATES_PWRESET ?? '',
 	];
-	const paths = [join(home, '.n8n'), join(home, '.cache', 'n8n'), ...listed.map((entry) => entry.trim()).filter((entry) => isAbsolute(entry))];
+	const paths = [
+		join(home, '.n8n'),
+		join(home, '.cache', 'n8n'),
+		...listed.map((entry) => entry.trim()).filter((entry) => isAbsolute(entry)),
+	];
 	return [...new Set(paths.map(realPathOf))];
 }
 
@@ -31,7 +35,10 @@ export interface FileAccess {
 	denied: string[];
 }
 
-export type AccessVerdict = { ok: true } | { ok: false; reason: 'denied'; by: string } | { ok: false; reason: 'outside' };
+export type AccessVerdict =
+	| { ok: true }
+	| { ok: false; reason: 'denied'; by: string }
+	| { ok: false; reason: 'outside' };
 
 /** Pure: may a file with this real path be touched? */
 export function judgeAccess(realPath: string, access: FileAccess): AccessVerdict {

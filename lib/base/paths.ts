@@ -52,12 +52,16 @@ const MAX_PATH_BYTES = 4000;
  * longer than the file system takes would fail deep inside the run.
  */
 export function pathProblem(path: string, what: string, options: { lockFiles?: boolean } = {}): string | undefined {
-	if (path.includes('\uFFFD')) return `The ${what} ${JSON.stringify(path)} contains bytes that are not valid UTF-8 (shown as \uFFFD), so it cannot be named exactly. Rename the file or folder using UTF-8.`;
-	if (Buffer.byteLength(path) > MAX_PATH_BYTES) return `The ${what} is too long (${Buffer.byteLength(path)} bytes; at most ${MAX_PATH_BYTES}).`;
+	if (path.includes('\uFFFD'))
+		return `The ${what} ${JSON.stringify(path)} contains bytes that are not valid UTF-8 (shown as \uFFFD), so it cannot be named exactly. Rename the file or folder using UTF-8.`;
+	if (Buffer.byteLength(path) > MAX_PATH_BYTES)
+		return `The ${what} is too long (${Buffer.byteLength(path)} bytes; at most ${MAX_PATH_BYTES}).`;
 	const names = path.split(sep);
 	const long = names.find((name) => Buffer.byteLength(name) > MAX_NAME_BYTES);
-	if (long !== undefined) return `A name in the ${what} is too long (${Buffer.byteLength(long)} bytes; file systems take at most ${MAX_NAME_BYTES}).`;
+	if (long !== undefined)
+		return `A name in the ${what} is too long (${Buffer.byteLength(long)} bytes; file systems take at most ${MAX_NAME_BYTES}).`;
 	const last = Buffer.byteLength(names[names.length - 1] ?? '');
-	if (options.lockFiles && last > MAX_NAME_BYTES - LOCK_SUFFIX_BYTES) return `The ${what}'s file name is too long for its lock files (${last} bytes; at most ${MAX_NAME_BYTES - LOCK_SUFFIX_BYTES}).`;
+	if (options.lockFiles && last > MAX_NAME_BYTES - LOCK_SUFFIX_BYTES)
+		return `The ${what}'s file name is too long for its lock files (${last} bytes; at most ${MAX_NAME_BYTES - LOCK_SUFFIX_BYTES}).`;
 	return undefined;
 }

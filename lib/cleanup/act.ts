@@ -6,7 +6,13 @@ import { sleep } from '../base/sleep';
 import { findDatabaseHolders, lockHolders } from '../duckdb/database-holders';
 import { recoverWal, type WalRecovery } from '../duckdb/recover-wal';
 import { keepLease } from '../lock/lease';
-import { inspectLock, pidFilePathFor, removeStaleLock, type JudgeOptions, type RecoveredLock } from '../lock/pid-file-lock';
+import {
+	inspectLock,
+	pidFilePathFor,
+	removeStaleLock,
+	type JudgeOptions,
+	type RecoveredLock,
+} from '../lock/pid-file-lock';
 import { removeStaleRedisLock } from '../lock/redis-backend';
 import { takeDatabaseLock } from '../lock/take-lock';
 import type { CleanupAction } from '../outcome/cleanup-report';
@@ -23,7 +29,12 @@ function previousPid(previous: RecoveredLock['previous']): number {
 }
 
 /** A live supervisor releases its own PID file once its job is gone; it is given a moment before it is judged. */
-async function waitForRelease(databasePath: string, timeoutMs: number, judge: JudgeOptions, signal?: AbortSignal): Promise<void> {
+async function waitForRelease(
+	databasePath: string,
+	timeoutMs: number,
+	judge: JudgeOptions,
+	signal?: AbortSignal,
+): Promise<void> {
 	const started = Date.now();
 	while (Date.now() - started < timeoutMs && !signal?.aborted) {
 		if ((await inspectLock(databasePath, judge)).state !== 'held') return;
@@ -31,44 +42,81 @@ async function waitForRelease(databasePath: string, timeoutMs: number, judge: Ju
 	}
 }
 
-export async function stopCandidates(databasePath: string, found: Inspection, policy: CleanupPolicy): Promise<CleanupAction[]> {
+export async function stopCandidates(
+	databasePath: string,
+	found: Inspection,
+	policy: CleanupPolicy,
+): Promise<CleanupAction[]> {
 	const actions: CleanupAction[] = [];
 	const graceMs = policy.graceMs ?? CLEANUP_DEFAULTS.graceMs;
 	for (const candidate of candidates(databasePath, found, policy)) {
-		const action = (done: boolean, detail: string): number => actions.push({ action: 'stop-holder', target: `PID ${candidate.pid}`, done, detail });
+		const action = (done: boolean, detail: string): number =>
+			actions.push({ action: 'stop-holder', target: `PID ${candidate.pid}`, done, detail });
 		const refusal = refusalFor(candidate.pid);
 		if (policy.signal?.aborted) action(false, `${CANCELED}: ${describeCandidate(candidate)} left running`);
 		else if (refusal) action(false, refusal);
-		else if (policy.confirm && !(await policy.confirm(candidate))) action(false, `not confirmed: ${describeCandidate(candidate)} left running`);
+		else if (policy.confirm && !(await policy.confirm(candidate)))
+			action(false, `not confirmed: ${describeCandidate(candidate)} left running`);
 		else {
 			const result = await stopHolder(candidate, graceMs);
 			action(result.stopped, `${describeCandidate(candidate)}, ${candidate.why}: ${result.detail}`);
 		}
 	}
-	if (actions.some((entry) => entry.done)) await waitForRelease(databasePath, CLEANUP_DEFAULTS.releaseWaitMs, found.judge, policy.signal);
+	if (actions.some((entry) => entry.done))
+		await waitForRelease(databasePath, CLEANUP_DEFAULTS.releaseWaitMs, found.judge, policy.signal);
 	return actions;
 }
 
 /** Removes a Redis lock whose holder is provably gone; true when it did (the PID file is then judged anew). */
-export async function removeStaleRedis(databasePath: string, policy: CleanupPolicy, actions: CleanupAction[]): Promise<boolean> {
+export async function removeStaleRedis(
+	databasePath: string,
+	policy: CleanupPolicy,
+	actions: CleanupAction[],
+): Promise<boolean> {
 	if (!policy.redis || policy.signal?.aborted) return false;
 	const removal = await removeStaleRedisLock(databasePath, policy.redis);
 	if (!removal.removed) return false;
-	actions.push({ action: 'remove-stale-redis-lock', target: removal.key, done: true, detail: `PID ${previousPid(removal.removed.previous)}: ${removal.removed.detail}` });
+	actions.push({
+		action: 'remove-stale-redis-lock',
+		target: removal.key,
+		done: true,
+		detail: `PID ${previousPid(removal.removed.previous)}: ${removal.removed.detail}`,
+	});
 	return true;
 }
 
-export async function removeStalePidFile(databasePath: string, found: Inspection, policy: CleanupPolicy, actions: CleanupAction[]): Promise<void> {
+export async function removeStalePidFile(
+	databasePath: string,
+	found: Inspection,
+	policy: CleanupPolicy,
+	actions: CleanupAction[],
+): Promise<void> {
 	const removed = policy.signal?.aborted ? undefined : await removeStaleLock(databasePath, found.judge);
-	if (removed) actions.push({ action: 'remove-stale-pid-file', target: pidFilePathFor(databasePath), done: true, detail: `PID ${previousPid(removed.previous)}: ${removed.detail}` });
+	if (removed)
+		actions.push({
+			action: 'remove-stale-pid-file',
+			target: pidFilePathFor(databasePath),
+			done: true,
+			detail: `PID ${previousPid(removed.previous)}: ${removed.detail}`,
+		});
 }
 
 /** Replays and checkpoints a WAL left by a crash, under our own lock (and its lease), with nothing holding the database. */
-export async function recoverLeftWal(databasePath: string, found: Inspection, policy: CleanupPolicy, actions: CleanupAction[]): Promise<WalRecovery | undefined> {
+export async function recoverLeftWal(
+	databasePath: string,
+	found: Inspection,
+	policy: CleanupPolicy,
+	actions: CleanupAction[],
+): Promise<WalRecovery | undefined> {
 	const target = found.wal.files[0].path;
-	const action = (done: boolean, detail: string): number => actions.push({ action: 'recover-wal', target, done, detail });
+	const action = (done: boolean, detail: string): number =>
+		actions.push({ action: 'recover-wal', target, done, detail });
 	if (policy.signal?.aborted) return void action(false, CANCELED);
-	const ours = await takeDatabaseLock(databasePath, { owner: 'duckdb-lock-cleanup WAL recovery', redis: policy.redis, staleAfterMs: policy.staleAfterMs });
+	const ours = await takeDatabaseLock(databasePath, {
+		owner: 'duckdb-lock-cleanup WAL recovery',
+		redis: policy.redis,
+		staleAfterMs: policy.staleAfterMs,
+	});
 	if (!ours.acquired) return void action(false, 'not recovered: the database lock is held');
 	// A replay can outlast a lease: keep ours alive so no worker elsewhere takes the database for abandoned.
 	const lease = keepLease(ours.lock, () => undefined);

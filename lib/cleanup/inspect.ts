@@ -28,11 +28,17 @@ async function currentRedisToken(databasePath: string, options: RedisBackendOpti
 	return found.state?.token;
 }
 
-async function inspectRedis(databasePath: string, options: RedisBackendOptions): Promise<{ report: RedisReport; token?: string }> {
+async function inspectRedis(
+	databasePath: string,
+	options: RedisBackendOptions,
+): Promise<{ report: RedisReport; token?: string }> {
 	const found = await inspectRedisLock(databasePath, options);
 	if (found.error) return { report: { key: found.key, state: 'unreachable', error: found.error } };
 	if (!found.state || !found.inspection) return { report: { key: found.key, state: 'free' } };
-	return { report: { key: found.key, state: 'held', holder: holderFromInspection(found.inspection), ttlMs: found.state.ttlMs }, token: found.state.token };
+	return {
+		report: { key: found.key, state: 'held', holder: holderFromInspection(found.inspection), ttlMs: found.state.ttlMs },
+		token: found.state.token,
+	};
 }
 
 export async function inspect(databasePath: string, mayProbe: boolean, policy: CleanupPolicy): Promise<Inspection> {
@@ -41,22 +47,34 @@ export async function inspect(databasePath: string, mayProbe: boolean, policy: C
 	const options = policy.redis;
 	const judge: JudgeOptions = {
 		staleAfterMs: policy.staleAfterMs,
-		redis: options ? { key: redisKeyFor(databasePath, options), currentToken: async () => currentRedisToken(databasePath, options) } : undefined,
+		redis: options
+			? { key: redisKeyFor(databasePath, options), currentToken: async () => currentRedisToken(databasePath, options) }
+			: undefined,
 	};
 	const pidFile = await inspectLock(databasePath, judge);
 	const redis = options ? (await inspectRedis(databasePath, options)).report : undefined;
 	// Only a lock held here, by a process proven to be its holder, says which processes are our jobs.
-	const record = pidFile.state === 'held' && !pidFile.remote && pidFile.holder.identityProven && pidFile.previous?.kind === 'record' ? pidFile.previous.record : undefined;
+	const record =
+		pidFile.state === 'held' && !pidFile.remote && pidFile.holder.identityProven && pidFile.previous?.kind === 'record'
+			? pidFile.previous.record
+			: undefined;
 	let holders = await findDatabaseHolders(databasePath, { ourJob: record?.role === 'job' ? record : undefined });
 	// Inspect Only takes no lock at all, not even our own for a moment; the other policies may.
 	if (mayProbe && !lockHolders(holders).length && pidFile.state === 'none' && (!redis || redis.state === 'free')) {
 		// Nobody visible: ask DuckDB (a holder in another PID namespace), under our own lock so no run starts meanwhile.
-		const ours = await takeDatabaseLock(databasePath, { owner: 'duckdb-lock-cleanup probe', redis: policy.redis, staleAfterMs: policy.staleAfterMs });
+		const ours = await takeDatabaseLock(databasePath, {
+			owner: 'duckdb-lock-cleanup probe',
+			redis: policy.redis,
+			staleAfterMs: policy.staleAfterMs,
+		});
 		if (ours.acquired) {
 			// Released on every path, also when this process is made to exit during the probe.
 			const untrack = trackRun({ lock: ours.lock });
 			try {
-				holders = await findDatabaseHolders(databasePath, { ourJob: record?.role === 'job' ? record : undefined, probe: true });
+				holders = await findDatabaseHolders(databasePath, {
+					ourJob: record?.role === 'job' ? record : undefined,
+					probe: true,
+				});
 			} finally {
 				untrack();
 				await ours.lock.release();
@@ -65,7 +83,10 @@ export async function inspect(databasePath: string, mayProbe: boolean, policy: C
 	}
 	const wal = findWalFiles(databasePath);
 	const redisHeld = redis !== undefined && redis.state !== 'free';
-	const status: WalStatus = !wal.present ? 'none' : lockHolders(holders).length || pidFile.state === 'held' || redisHeld ? 'in-use' : 'left-by-crash';
+	const status: WalStatus = !wal.present
+		? 'none'
+		: lockHolders(holders).length || pidFile.state === 'held' || redisHeld
+			? 'in-use'
+			: 'left-by-crash';
 	return { pidFile, redis, judge, holders, wal: { ...wal, status } };
 }
-

@@ -42,9 +42,12 @@ export function checkDatabasePath(databasePath: string): void {
 	const problem = pathProblem(databasePath, 'database path', { lockFiles: true });
 	if (problem) throw new UsageError(problem);
 	const folder = dirname(databasePath);
-	if (!isDirectory(folder)) throw new UsageError(`The database folder ${folder} does not exist. Fix the database path.`);
+	if (!isDirectory(folder))
+		throw new UsageError(`The database folder ${folder} does not exist. Fix the database path.`);
 	const traces = [databasePath, pidFilePathFor(databasePath), `${pidFilePathFor(databasePath)}.recover`];
 	if (!traces.some((path) => existsSync(path)) && !findWalFiles(databasePath).present) {
-		throw new UsageError(`There is no database ${databasePath} (no file, no lock file, no WAL). Fix the database path.`);
+		throw new UsageError(
+			`There is no database ${databasePath} (no file, no lock file, no WAL). Fix the database path.`,
+		);
 	}
 }

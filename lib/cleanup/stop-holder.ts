@@ -40,7 +40,12 @@ export type ProofVerdict = { proven: true; by: string } | { proven: false; why: 
  * Pure: is one of the target's processes proven to hold the database? `lockPids`: PIDs holding a lock on the
  * database file; `environment(pid)`: that process's environment, when readable.
  */
-export function judgeProof(pids: number[], lockPids: number[], environment: (pid: number) => Map<string, string> | undefined, proof: HolderProof): ProofVerdict {
+export function judgeProof(
+	pids: number[],
+	lockPids: number[],
+	environment: (pid: number) => Map<string, string> | undefined,
+	proof: HolderProof,
+): ProofVerdict {
 	const locker = pids.find((pid) => lockPids.includes(pid));
 	if (locker !== undefined) return { proven: true, by: `PID ${locker} holds DuckDB's lock on the database` };
 	const lock = proof.lock;
@@ -51,17 +56,28 @@ export function judgeProof(pids: number[], lockPids: number[], environment: (pid
 		});
 		if (carrier !== undefined) return { proven: true, by: `PID ${carrier} carries the lock's token` };
 	}
-	const expected = lock ? `neither holds DuckDB's lock on ${proof.databasePath} nor carries the token of ${lock.pidFile} in its environment` : `does not hold DuckDB's lock on ${proof.databasePath}`;
-	return { proven: false, why: `not proven to be what the lock file names: it ${expected} (a lock file can be forged by anyone who can write to its folder)` };
+	const expected = lock
+		? `neither holds DuckDB's lock on ${proof.databasePath} nor carries the token of ${lock.pidFile} in its environment`
+		: `does not hold DuckDB's lock on ${proof.databasePath}`;
+	return {
+		proven: false,
+		why: `not proven to be what the lock file names: it ${expected} (a lock file can be forged by anyone who can write to its folder)`,
+	};
 }
 
 /** The target as the one stop loop knows it: a process group (our job) or one process. */
 function stoppable(target: StopTarget & { startTicks: number }): Stoppable {
-	return target.group ? { group: { pgid: target.pid, leaderStartTicks: target.startTicks } } : { process: { pid: target.pid, startTicks: target.startTicks } };
+	return target.group
+		? { group: { pgid: target.pid, leaderStartTicks: target.startTicks } }
+		: { process: { pid: target.pid, startTicks: target.startTicks } };
 }
 
 function proofNow(target: StopTarget & { startTicks: number }): ProofVerdict {
-	const pids = target.group ? groupMembers(target.pid).map((member) => member.pid) : isSameProcess({ pid: target.pid, startTicks: target.startTicks }) ? [target.pid] : [];
+	const pids = target.group
+		? groupMembers(target.pid).map((member) => member.pid)
+		: isSameProcess({ pid: target.pid, startTicks: target.startTicks })
+			? [target.pid]
+			: [];
 	const lockPids = fileLocks(target.proof.databasePath).flatMap((entry) => (entry.pid === null ? [] : [entry.pid]));
 	return judgeProof(pids, lockPids, readEnvironment, target.proof);
 }
@@ -77,10 +93,18 @@ export async function stopHolder(target: StopTarget, graceMs: number): Promise<S
 	const refusal = refusalFor(target.pid);
 	if (refusal) return { stopped: false, sigkillSent: false, detail: refusal };
 	if (!procAvailable) {
-		return { stopped: false, sigkillSent: false, detail: `PID ${target.pid}: without /proc its identity cannot be re-checked right before a signal, so it is not signalled; stop it by hand` };
+		return {
+			stopped: false,
+			sigkillSent: false,
+			detail: `PID ${target.pid}: without /proc its identity cannot be re-checked right before a signal, so it is not signalled; stop it by hand`,
+		};
 	}
 	if (target.startTicks === undefined) {
-		return { stopped: false, sigkillSent: false, detail: `PID ${target.pid}: its start time is unknown, so a reused PID cannot be ruled out; not signalled` };
+		return {
+			stopped: false,
+			sigkillSent: false,
+			detail: `PID ${target.pid}: its start time is unknown, so a reused PID cannot be ruled out; not signalled`,
+		};
 	}
 	return signalAndWait({ ...target, startTicks: target.startTicks }, graceMs);
 }
@@ -88,14 +112,38 @@ export async function stopHolder(target: StopTarget, graceMs: number): Promise<S
 async function signalAndWait(target: StopTarget & { startTicks: number }, graceMs: number): Promise<StopResult> {
 	const what = stoppable(target);
 	if (!targetAlive(what)) {
-		return { stopped: true, sigkillSent: false, detail: `PID ${target.pid} had already exited (or its PID now belongs to another process, which was left alone)` };
+		return {
+			stopped: true,
+			sigkillSent: false,
+			detail: `PID ${target.pid} had already exited (or its PID now belongs to another process, which was left alone)`,
+		};
 	}
 	const proof = proofNow(target);
-	if (!proof.proven) return { stopped: false, sigkillSent: false, detail: `PID ${target.pid} ${proof.why}; not signalled` };
+	if (!proof.proven)
+		return { stopped: false, sigkillSent: false, detail: `PID ${target.pid} ${proof.why}; not signalled` };
 	// Before SIGKILL the proof is asked again: a holder that let go of the database after SIGTERM is left running.
-	const report = await stopTarget(what, { graceMs, maySignal: (signal) => signal === 'SIGTERM' || proofNow(target).proven }).done;
-	if (report.notPermitted) return { stopped: false, sigkillSent: false, detail: `PID ${target.pid}: not permitted to signal it (EPERM); run the cleanup as that process's user or as root` };
-	if (report.refused === 'SIGKILL') return { stopped: true, sigkillSent: false, detail: `PID ${target.pid} let go of the database after SIGTERM and was left running` };
+	const report = await stopTarget(what, {
+		graceMs,
+		maySignal: (signal) => signal === 'SIGTERM' || proofNow(target).proven,
+	}).done;
+	if (report.notPermitted)
+		return {
+			stopped: false,
+			sigkillSent: false,
+			detail: `PID ${target.pid}: not permitted to signal it (EPERM); run the cleanup as that process's user or as root`,
+		};
+	if (report.refused === 'SIGKILL')
+		return {
+			stopped: true,
+			sigkillSent: false,
+			detail: `PID ${target.pid} let go of the database after SIGTERM and was left running`,
+		};
 	const how = report.sigkillSent ? 'SIGTERM, then SIGKILL after the grace period' : 'SIGTERM';
-	return { stopped: report.gone, sigkillSent: report.sigkillSent, detail: report.gone ? `stopped ${target.group ? 'process group' : 'PID'} ${target.pid} (${how}; ${proof.by})` : `PID ${target.pid} survived ${how}` };
+	return {
+		stopped: report.gone,
+		sigkillSent: report.sigkillSent,
+		detail: report.gone
+			? `stopped ${target.group ? 'process group' : 'PID'} ${target.pid} (${how}; ${proof.by})`
+			: `PID ${target.pid} survived ${how}`,
+	};
 }

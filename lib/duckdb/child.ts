@@ -13,7 +13,6 @@ function reply(message: object): void {
 	process.stdout.write(`${JSON.stringify(message)}\n`, () => process.exit(0));
 }
 
-
 async function probe(path: string): Promise<void> {
 	try {
 		const instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
@@ -32,7 +31,9 @@ async function recover(path: string): Promise<void> {
 		instance = await DuckDBInstance.create(path);
 		const connection = await instance.connect();
 		await connection.run('CHECKPOINT');
-		const reader = await connection.runAndReadAll('SELECT count(*) AS tables, coalesce(sum(estimated_size), 0) AS rows FROM duckdb_tables()');
+		const reader = await connection.runAndReadAll(
+			'SELECT count(*) AS tables, coalesce(sum(estimated_size), 0) AS rows FROM duckdb_tables()',
+		);
 		const [row] = reader.getRowObjects();
 		connection.closeSync();
 		instance.closeSync();

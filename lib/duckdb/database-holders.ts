@@ -61,7 +61,13 @@ export async function findDatabaseHolders(databasePath: string, query: HolderQue
 	const unseen = unseenFileLocks(databasePath);
 	if (unseen.length) {
 		const lock = unseen.some((entry) => entry.type === 'write') ? 'write' : 'read';
-		holders.unshift({ pid: null, command: 'a process in another PID namespace (another container on this machine)', lock, ours: false, source: 'duckdb-file-lock' });
+		holders.unshift({
+			pid: null,
+			command: 'a process in another PID namespace (another container on this machine)',
+			lock,
+			ours: false,
+			source: 'duckdb-file-lock',
+		});
 	}
 	if (!query.probe || holders.some((holder) => holder.lock !== 'open')) return holders;
 	const probe = await probeDatabase(databasePath);

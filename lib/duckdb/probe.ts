@@ -19,5 +19,10 @@ export async function probeDatabase(databasePath: string, timeoutMs = PROBE_DEFA
 	if (!existsSync(databasePath)) return { held: false };
 	const result = await runNodeScript<ProbeResult>(WORKER_SCRIPT, ['probe', databasePath], timeoutMs);
 	if (result.reply) return result.reply;
-	return { held: false, error: result.timedOut ? `the DuckDB probe did not answer within ${timeoutMs} ms` : `the DuckDB probe failed: ${result.stderr.trim().slice(-300)}` };
+	return {
+		held: false,
+		error: result.timedOut
+			? `the DuckDB probe did not answer within ${timeoutMs} ms`
+			: `the DuckDB probe failed: ${result.stderr.trim().slice(-300)}`,
+	};
 }

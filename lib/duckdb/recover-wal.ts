@@ -47,11 +47,22 @@ export async function recoverWal(databasePath: string, timeoutMs = 10 * 60_000):
 		};
 	}
 	const bytesBefore = fileBytes(databasePath) + walBefore.totalBytes;
-	const result = await runNodeScript<{ ok: boolean; tables?: number; rows?: number; error?: string }>(WORKER_SCRIPT, ['recover', databasePath], timeoutMs);
+	const result = await runNodeScript<{ ok: boolean; tables?: number; rows?: number; error?: string }>(
+		WORKER_SCRIPT,
+		['recover', databasePath],
+		timeoutMs,
+	);
 	const walAfter = findWalFiles(databasePath);
-	const base = { bytesBefore, bytesAfter: fileBytes(databasePath) + walAfter.totalBytes, walBytesBefore: walBefore.totalBytes, walFilesAfter: walAfter.files.map((file) => file.path) };
+	const base = {
+		bytesBefore,
+		bytesAfter: fileBytes(databasePath) + walAfter.totalBytes,
+		walBytesBefore: walBefore.totalBytes,
+		walFilesAfter: walAfter.files.map((file) => file.path),
+	};
 	if (result.reply?.ok) return { ok: true, ...base, tables: result.reply.tables, rows: result.reply.rows };
-	const error = result.reply?.error ?? (result.timedOut ? `recovery did not finish within ${timeoutMs} ms` : result.stderr.trim().slice(-500));
+	const error =
+		result.reply?.error ??
+		(result.timedOut ? `recovery did not finish within ${timeoutMs} ms` : result.stderr.trim().slice(-500));
 	return {
 		ok: false,
 		...base,

@@ -72,10 +72,19 @@ export class FileLock implements DatabaseLock {
 	protected renewFile(): RenewResult {
 		const sentAt = performance.now();
 		try {
-			if (!this.held.heartbeat()) return { ok: false, lost: true, detail: `${this.pidFile} is no longer ours (removed or replaced by another process that judged it stale)` };
+			if (!this.held.heartbeat())
+				return {
+					ok: false,
+					lost: true,
+					detail: `${this.pidFile} is no longer ours (removed or replaced by another process that judged it stale)`,
+				};
 		} catch (error) {
 			const silentMs = performance.now() - this.lastRenewed;
-			return { ok: false, lost: lostBy(silentMs, this.staleAfterMs, this.heartbeatMs), detail: `the heartbeat of ${this.pidFile} failed: ${messageOf(error)}` };
+			return {
+				ok: false,
+				lost: lostBy(silentMs, this.staleAfterMs, this.heartbeatMs),
+				detail: `the heartbeat of ${this.pidFile} failed: ${messageOf(error)}`,
+			};
 		}
 		this.lastRenewed = sentAt;
 		return { ok: true };
@@ -98,4 +107,3 @@ export class FileLock implements DatabaseLock {
 		abandonQuietly(this.held);
 	}
 }
-

@@ -87,7 +87,13 @@ export class HeldLock {
 		}
 		try {
 			const before = fstatSync(fd);
-			if (!before.isFile() || before.dev !== this.stamp.dev || before.ino !== this.stamp.ino || before.size > MAX_PID_FILE_BYTES) return false;
+			if (
+				!before.isFile() ||
+				before.dev !== this.stamp.dev ||
+				before.ino !== this.stamp.ino ||
+				before.size > MAX_PID_FILE_BYTES
+			)
+				return false;
 			const buffer = Buffer.alloc(before.size);
 			const length = readSync(fd, buffer, 0, buffer.length, 0);
 			const parsed = parsePidFile(buffer.subarray(0, length).toString('utf8'));
@@ -102,7 +108,8 @@ export class HeldLock {
 	}
 
 	release(): ReleaseResult {
-		if (this.releasedAlready) return { released: false, reason: 'already-released', detail: 'the lock was already released' };
+		if (this.releasedAlready)
+			return { released: false, reason: 'already-released', detail: 'the lock was already released' };
 		this.releasedAlready = true;
 		if (sameStamp(this.pidFile, this.stamp)) {
 			unlinkSync(this.pidFile);

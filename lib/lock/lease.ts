@@ -21,7 +21,12 @@ export interface LeaseKeeper {
 }
 
 export function keepLease(lock: DatabaseLock, onLost: (detail: string) => void): LeaseKeeper {
-	const report: LeaseReport = { heartbeatMs: lock.heartbeatMs, staleAfterMs: lock.staleAfterMs, renewals: 0, renewFailures: 0 };
+	const report: LeaseReport = {
+		heartbeatMs: lock.heartbeatMs,
+		staleAfterMs: lock.staleAfterMs,
+		renewals: 0,
+		renewFailures: 0,
+	};
 	let busy = false;
 	let stopped = false;
 	const tick = async (): Promise<void> => {

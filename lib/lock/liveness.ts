@@ -64,7 +64,9 @@ export interface LocalFacts {
 	databaseLocked?(): boolean;
 }
 
-type RefJudgement = { alive: true; facts: LookedUpProcess; proven: boolean } | { alive: false; reason: Exclude<StaleReason, 'rebooted' | 'lease-expired'> };
+type RefJudgement =
+	| { alive: true; facts: LookedUpProcess; proven: boolean }
+	| { alive: false; reason: Exclude<StaleReason, 'rebooted' | 'lease-expired'> };
 
 function judgeProcess(ref: Pick<ProcessRef, 'pid' | 'startTicks'>, facts: LookedUpProcess | undefined): RefJudgement {
 	if (!facts) return { alive: false, reason: 'dead' };
@@ -82,7 +84,11 @@ const REASON_TEXT: Record<Exclude<StaleReason, 'rebooted' | 'lease-expired'>, st
 	'reused-pid': 'now belongs to another process (start time differs: PID reused)',
 };
 
-function holderOf(record: LockRecord, role: 'job' | 'supervisor', judgement: RefJudgement & { alive: true }): LockHolder {
+function holderOf(
+	record: LockRecord,
+	role: 'job' | 'supervisor',
+	judgement: RefJudgement & { alive: true },
+): LockHolder {
 	return {
 		pid: judgement.facts.pid,
 		role,
@@ -97,22 +103,40 @@ function holderOf(record: LockRecord, role: 'job' | 'supervisor', judgement: Ref
 }
 
 /** PIDs in the record mean something here: same kernel and same PID namespace (or, without boot ids, same host). */
-export function checkableByPid(record: Pick<LockRecord, 'bootId' | 'pidNamespace' | 'host'>, local: Pick<LocalFacts, 'host' | 'bootId' | 'pidNamespace'>): boolean {
+export function checkableByPid(
+	record: Pick<LockRecord, 'bootId' | 'pidNamespace' | 'host'>,
+	local: Pick<LocalFacts, 'host' | 'bootId' | 'pidNamespace'>,
+): boolean {
 	if (!record.bootId || !local.bootId) return record.host === local.host;
 	if (record.bootId !== local.bootId) return false;
 	return !record.pidNamespace || !local.pidNamespace || record.pidNamespace === local.pidNamespace;
 }
 
 function whereOf(record: LockRecord, local: LocalFacts): string {
-	if (record.bootId && record.bootId === local.bootId) return `another PID namespace on this machine (host name ${record.host}, ${record.pidNamespace || 'namespace unknown'})`;
+	if (record.bootId && record.bootId === local.bootId)
+		return `another PID namespace on this machine (host name ${record.host}, ${record.pidNamespace || 'namespace unknown'})`;
 	return `host ${record.host}`;
 }
 
-function heldRemotely(record: LockRecord, local: LocalFacts, extra: Pick<LockHolder, 'heartbeatAgeMs' | 'staleAfterMs'> = {}): LockVerdict {
+function heldRemotely(
+	record: LockRecord,
+	local: LocalFacts,
+	extra: Pick<LockHolder, 'heartbeatAgeMs' | 'staleAfterMs'> = {},
+): LockVerdict {
 	return {
 		state: 'held',
 		remote: true,
-		holder: { pid: record.pid, role: record.role, host: record.host, command: record.command, identityProven: false, owner: record.owner, lockedAt: record.lockedAt, where: whereOf(record, local), ...extra },
+		holder: {
+			pid: record.pid,
+			role: record.role,
+			host: record.host,
+			command: record.command,
+			identityProven: false,
+			owner: record.owner,
+			lockedAt: record.lockedAt,
+			where: whereOf(record, local),
+			...extra,
+		},
 	};
 }
 
@@ -125,11 +149,19 @@ function judgeByLease(record: LockRecord, local: LocalFacts): LockVerdict {
 	if (!record.heartbeatMs) {
 		// Written before leases existed: nothing tells us it stopped, except a reboot of this very host.
 		if (record.host === local.host && record.bootId && local.bootId && record.bootId !== local.bootId) {
-			return { state: 'stale', reason: 'rebooted', detail: `the lock was taken before a reboot (boot id ${record.bootId})` };
+			return {
+				state: 'stale',
+				reason: 'rebooted',
+				detail: `the lock was taken before a reboot (boot id ${record.bootId})`,
+			};
 		}
 		return heldRemotely(record, local);
 	}
-	const staleAfterMs = Math.max(local.staleAfterMs ?? LEASE_DEFAULTS.staleAfterMs, record.staleAfterMs ?? 0, 3 * record.heartbeatMs);
+	const staleAfterMs = Math.max(
+		local.staleAfterMs ?? LEASE_DEFAULTS.staleAfterMs,
+		record.staleAfterMs ?? 0,
+		3 * record.heartbeatMs,
+	);
 	const heartbeatAgeMs = Math.max(0, local.heartbeatAgeMs ?? 0);
 	if (local.databaseLocked?.()) return heldRemotely(record, local, { heartbeatAgeMs, staleAfterMs });
 	if (heartbeatAgeMs <= staleAfterMs) return heldRemotely(record, local, { heartbeatAgeMs, staleAfterMs });
@@ -148,13 +180,26 @@ function judgeRecord(record: LockRecord, local: LocalFacts): LockVerdict {
 	if (record.role === 'job' && record.supervisor.pid !== record.pid) {
 		// A supervisor that gave its job up (survivors of SIGKILL) no longer holds the lock: only the job group does.
 		const supervisor = judgeProcess(record.supervisor, local.process(record.supervisor.pid));
-		if (supervisor.alive && !record.abandonedAt) return { state: 'held', remote: false, holder: holderOf(record, 'supervisor', supervisor) };
-		details.push(supervisor.alive ? `supervisor PID ${record.supervisor.pid} gave the job up at ${record.abandonedAt}` : `supervisor PID ${record.supervisor.pid} ${REASON_TEXT[supervisor.reason]}`);
+		if (supervisor.alive && !record.abandonedAt)
+			return { state: 'held', remote: false, holder: holderOf(record, 'supervisor', supervisor) };
+		details.push(
+			supervisor.alive
+				? `supervisor PID ${record.supervisor.pid} gave the job up at ${record.abandonedAt}`
+				: `supervisor PID ${record.supervisor.pid} ${REASON_TEXT[supervisor.reason]}`,
+		);
 		if (record.pgid !== undefined && local.groupAlive?.(record.pgid)) {
 			return {
 				state: 'held',
 				remote: false,
-				holder: { pid: record.pgid, role: 'job', host: record.host, command: `${record.command} (processes left in its group ${record.pgid})`, identityProven: false, owner: record.owner, lockedAt: record.lockedAt },
+				holder: {
+					pid: record.pgid,
+					role: 'job',
+					host: record.host,
+					command: `${record.command} (processes left in its group ${record.pgid})`,
+					identityProven: false,
+					owner: record.owner,
+					lockedAt: record.lockedAt,
+				},
 			};
 		}
 	}
@@ -166,7 +211,11 @@ export function judgeLock(parsed: ParsedPidFile, local: LocalFacts): LockVerdict
 	if (parsed.kind === 'record') return judgeRecord(parsed.record, local);
 	const judgement = judgeProcess({ pid: parsed.pid }, local.process(parsed.pid));
 	if (!judgement.alive) {
-		return { state: 'stale', reason: judgement.reason, detail: `PID ${parsed.pid} (PID-only file) ${REASON_TEXT[judgement.reason]}` };
+		return {
+			state: 'stale',
+			reason: judgement.reason,
+			detail: `PID ${parsed.pid} (PID-only file) ${REASON_TEXT[judgement.reason]}`,
+		};
 	}
 	return {
 		state: 'held',

@@ -13,7 +13,10 @@ export const RECORD_FORMAT = 'duckdb-safe-ingest 1';
  * /proc/<pid>/environ before it signals a job a lock file names: a forged lock file cannot put them into another
  * process's environment, while every fact in the file (PID, start time, boot id) is readable by anyone.
  */
-export const JOB_PROOF_ENV = { lockFile: 'DUCKDB_SAFE_INGEST_LOCK_FILE', token: 'DUCKDB_SAFE_INGEST_LOCK_TOKEN' } as const;
+export const JOB_PROOF_ENV = {
+	lockFile: 'DUCKDB_SAFE_INGEST_LOCK_FILE',
+	token: 'DUCKDB_SAFE_INGEST_LOCK_TOKEN',
+} as const;
 
 export interface ProcessRef {
 	pid: number;
@@ -89,7 +92,8 @@ export function boundValue(value: string, maxBytes = MAX_VALUE_BYTES): string {
 	if (Buffer.byteLength(escapeValue(value)) <= maxBytes) return value;
 	const chars = [...value];
 	let keep = Math.min(chars.length, maxBytes);
-	while (keep > 0 && Buffer.byteLength(escapeValue(`${chars.slice(0, keep).join('')}…`)) > maxBytes) keep = Math.floor(keep * 0.9);
+	while (keep > 0 && Buffer.byteLength(escapeValue(`${chars.slice(0, keep).join('')}…`)) > maxBytes)
+		keep = Math.floor(keep * 0.9);
 	return `${chars.slice(0, keep).join('')}…`;
 }
 
@@ -116,7 +120,9 @@ export function serializeRecord(record: LockRecord): string {
 		['redis_key', record.redisKey],
 		['abandoned_at', record.abandonedAt],
 	];
-	const lines = fields.filter(([, value]) => value !== undefined).map(([key, value]) => `${key}=${escapeValue(boundValue(String(value)))}`);
+	const lines = fields
+		.filter(([, value]) => value !== undefined)
+		.map(([key, value]) => `${key}=${escapeValue(boundValue(String(value)))}`);
 	return `${record.pid}\n${lines.join('\n')}\n`;
 }
 
@@ -151,7 +157,10 @@ export function parsePidFile(text: string): ParsedPidFile {
 	const supervisorPid = positiveInt(fields.get('supervisor_pid'));
 	const role = fields.get('role');
 	if (!token || supervisorPid === undefined || (role !== 'job' && role !== 'supervisor')) {
-		return { kind: 'garbage', reason: 'the PID file is in our format but incomplete (token, role or supervisor_pid missing)' };
+		return {
+			kind: 'garbage',
+			reason: 'the PID file is in our format but incomplete (token, role or supervisor_pid missing)',
+		};
 	}
 	return {
 		kind: 'record',
@@ -180,7 +189,9 @@ export function parsePidFile(text: string): ParsedPidFile {
 }
 
 /** The lease and backend fields, present only when written (files from before leases have none). */
-function leaseFields(fields: Map<string, string>): Pick<LockRecord, 'heartbeatMs' | 'staleAfterMs' | 'backend' | 'redisKey'> {
+function leaseFields(
+	fields: Map<string, string>,
+): Pick<LockRecord, 'heartbeatMs' | 'staleAfterMs' | 'backend' | 'redisKey'> {
 	const lease: Pick<LockRecord, 'heartbeatMs' | 'staleAfterMs' | 'backend' | 'redisKey'> = {};
 	const heartbeatMs = positiveInt(fields.get('heartbeat_ms'));
 	const staleAfterMs = positiveInt(fields.get('stale_after_ms'));

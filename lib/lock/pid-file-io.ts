@@ -2,7 +2,17 @@
  * The file-system primitives the lock protocol is built from. Every one of them is atomic on a local POSIX file
  * system, never follows a symlink at the lock path, and never truncates or overwrites a file we did not create.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+	closeSync,
+	constants,
+	fstatSync,
+	lstatSync,
+	openSync,
+	readSync,
+	renameSync,
+	unlinkSync,
+	writeSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { sleep } from '../base/sleep';
 
@@ -43,7 +53,14 @@ export function newToken(): string {
 export function sameStamp(path: string, stamp: FileStamp): boolean {
 	try {
 		const now = lstatSync(path);
-		return now.isFile() && now.dev === stamp.dev && now.ino === stamp.ino && now.size === stamp.size && now.mtimeMs === stamp.mtimeMs && now.ctimeMs === stamp.ctimeMs;
+		return (
+			now.isFile() &&
+			now.dev === stamp.dev &&
+			now.ino === stamp.ino &&
+			now.size === stamp.size &&
+			now.mtimeMs === stamp.mtimeMs &&
+			now.ctimeMs === stamp.ctimeMs
+		);
 	} catch (error) {
 		if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
 		throw error;
@@ -58,7 +75,11 @@ export function readPidFile(path: string): PidFileRead {
 	} catch (error) {
 		const code = (error as NodeJS.ErrnoException).code;
 		if (code === 'ENOENT') return { kind: 'absent' };
-		if (code === 'ELOOP') return { kind: 'unreadable', reason: `${path} is a symbolic link (not followed; remove it by hand if you planted it)` };
+		if (code === 'ELOOP')
+			return {
+				kind: 'unreadable',
+				reason: `${path} is a symbolic link (not followed; remove it by hand if you planted it)`,
+			};
 		return { kind: 'unreadable', reason: `${path} cannot be opened (${code ?? String(error)})` };
 	}
 	try {
@@ -130,7 +151,14 @@ export async function readPidFileSettled(path: string): Promise<PidFileRead> {
 	let read = readPidFile(path);
 	// Bounded by the grace itself (measured by us too: another machine's clock may stamp the file in our future).
 	const started = Date.now();
-	for (let attempt = 0; read.kind === 'file' && read.text === '' && Date.now() - read.mtimeMs < CREATING_GRACE_MS && Date.now() - started < CREATING_GRACE_MS; attempt++) {
+	for (
+		let attempt = 0;
+		read.kind === 'file' &&
+		read.text === '' &&
+		Date.now() - read.mtimeMs < CREATING_GRACE_MS &&
+		Date.now() - started < CREATING_GRACE_MS;
+		attempt++
+	) {
 		await sleep(attempt < 5 ? 1 : 10);
 		read = readPidFile(path);
 	}

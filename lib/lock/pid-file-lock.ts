@@ -12,9 +12,23 @@ import { probeDatabase } from '../duckdb/probe';
 import { redactUrlPasswords } from '../base/mask';
 import { UsageError } from '../base/errors';
 
-import { createExclusive, newToken, readPidFile, readPidFileSettled, type FileStamp, type PidFileRead } from './pid-file-io';
+import {
+	createExclusive,
+	newToken,
+	readPidFile,
+	readPidFileSettled,
+	type FileStamp,
+	type PidFileRead,
+} from './pid-file-io';
 import { HeldLock, releaseByToken, type JobIdentity, type ReleaseResult } from './held-pid-file';
-import { checkableByPid, judgeLock, LEASE_DEFAULTS, type LockHolder, type LockVerdict, type StaleReason } from './liveness';
+import {
+	checkableByPid,
+	judgeLock,
+	LEASE_DEFAULTS,
+	type LockHolder,
+	type LockVerdict,
+	type StaleReason,
+} from './liveness';
 import { parsePidFile, serializeRecord, type LockRecord, type ParsedPidFile } from './pid-file-format';
 import { waitForLock, type Attempt } from './wait';
 
@@ -79,7 +93,13 @@ export interface JudgeOptions {
 
 export type AcquireResult =
 	| { acquired: true; lock: HeldLock; recovered: RecoveredLock[]; waitedMs: number }
-	| { acquired: false; reason: 'held'; inspection: LockInspection & { state: 'held' | 'unreadable' }; recovered: RecoveredLock[]; waitedMs: number }
+	| {
+			acquired: false;
+			reason: 'held';
+			inspection: LockInspection & { state: 'held' | 'unreadable' };
+			recovered: RecoveredLock[];
+			waitedMs: number;
+	  }
 	| { acquired: false; reason: 'canceled'; recovered: RecoveredLock[]; waitedMs: number };
 
 let cachedSelf: ReturnType<typeof selfIdentity> | undefined;
@@ -93,7 +113,12 @@ function self(): ReturnType<typeof selfIdentity> {
 }
 
 /** The record a lock starts with: this process supervising, before any job. */
-export function supervisorRecord(token: string, owner: string, command: string | undefined, lease: Pick<AcquireOptions, 'heartbeatMs' | 'staleAfterMs' | 'redisKey' | 'mask'> = {}): LockRecord {
+export function supervisorRecord(
+	token: string,
+	owner: string,
+	command: string | undefined,
+	lease: Pick<AcquireOptions, 'heartbeatMs' | 'staleAfterMs' | 'redisKey' | 'mask'> = {},
+): LockRecord {
 	const me = self();
 	const mask = lease.mask ?? ((text: string) => text);
 	const ownCommand = mask(me.command);
@@ -135,10 +160,18 @@ async function confirmedHeld(databasePath: string): Promise<boolean> {
 	return probe.held || Boolean(probe.error);
 }
 
-async function judge(read: PidFileRead & { kind: 'file' | 'unreadable' }, context: JudgeContext): Promise<{ verdict: LockVerdict; previous?: PreviousHolder }> {
+async function judge(
+	read: PidFileRead & { kind: 'file' | 'unreadable' },
+	context: JudgeContext,
+): Promise<{ verdict: LockVerdict; previous?: PreviousHolder }> {
 	if (read.kind === 'unreadable') return { verdict: { state: 'unreadable', reason: read.reason } };
 	const parsed = parsePidFile(read.text);
-	const pids = parsed.kind === 'record' ? [parsed.record.pid, parsed.record.supervisor.pid] : parsed.kind === 'legacy' ? [parsed.pid] : [];
+	const pids =
+		parsed.kind === 'record'
+			? [parsed.record.pid, parsed.record.supervisor.pid]
+			: parsed.kind === 'legacy'
+				? [parsed.pid]
+				: [];
 	const facts = new Map<number, LookedUpProcess | undefined>();
 	for (const pid of pids) if (!facts.has(pid)) facts.set(pid, await lookupProcess(pid));
 	const local = {
@@ -153,16 +186,23 @@ async function judge(read: PidFileRead & { kind: 'file' | 'unreadable' }, contex
 	};
 	const redis = context.redis;
 	if (redis && parsed.kind === 'record' && parsed.record.backend === 'redis' && parsed.record.redisKey === redis.key) {
-		const current = await redis.currentToken().then((token) => ({ token }), () => undefined);
+		const current = await redis.currentToken().then(
+			(token) => ({ token }),
+			() => undefined,
+		);
 		// Its writer lost the Redis key. Processes we can check here still decide (a job left running after its
 		// supervisor gave up on stopping it keeps the database); only a writer we cannot see is judged by Redis alone.
 		if (current && current.token !== parsed.record.token) {
 			let here = checkableByPid(parsed.record, local) ? judgeLock(parsed, local) : undefined;
 			// A writer elsewhere: its survivors would still hold DuckDB's own file lock, which DuckDB reports to us.
-			if (!here && (await confirmedHeld(context.databasePath))) here = judgeLock(parsed, { ...local, databaseLocked: () => true });
+			if (!here && (await confirmedHeld(context.databasePath)))
+				here = judgeLock(parsed, { ...local, databaseLocked: () => true });
 			if (here?.state === 'held') return { verdict: here, previous: previousOf(parsed) };
 			const lost = `written under the Redis lock ${redis.key}, which its writer no longer holds`;
-			const verdict: LockVerdict = here?.state === 'stale' ? { ...here, detail: `${here.detail}; ${lost}` } : { state: 'stale', reason: 'lease-expired', detail: lost };
+			const verdict: LockVerdict =
+				here?.state === 'stale'
+					? { ...here, detail: `${here.detail}; ${lost}` }
+					: { state: 'stale', reason: 'lease-expired', detail: lost };
 			return { verdict, previous: previousOf(parsed) };
 		}
 	}
@@ -170,7 +210,8 @@ async function judge(read: PidFileRead & { kind: 'file' | 'unreadable' }, contex
 	if (verdict.state === 'stale' && verdict.reason === 'lease-expired') {
 		// The heartbeat stopped, but is the holder gone? /proc/locks hides the locks of other PID namespaces (other
 		// containers), so ask DuckDB, whose file lock conflicts across namespaces: held (or no clear answer) wins.
-		if (await confirmedHeld(context.databasePath)) verdict = judgeLock(parsed, { ...local, databaseLocked: () => true });
+		if (await confirmedHeld(context.databasePath))
+			verdict = judgeLock(parsed, { ...local, databaseLocked: () => true });
 	}
 	return { verdict, previous: previousOf(parsed) };
 }
@@ -191,7 +232,12 @@ type StaleRemoval = 'removed' | 'changed' | 'busy';
  * (`<file>.recover`, published atomically), then checks the file is byte-for-byte what it judged, then unlinks it.
  * A claim left by a remover that died is itself stale and is removed the same way, one level deeper.
  */
-async function removeStale(path: string, seen: { text: string; ino: number; mtimeMs: number }, depth: number, context: JudgeContext): Promise<StaleRemoval> {
+async function removeStale(
+	path: string,
+	seen: { text: string; ino: number; mtimeMs: number },
+	depth: number,
+	context: JudgeContext,
+): Promise<StaleRemoval> {
 	const claimPath = `${path}.recover`;
 	const claimToken = newToken();
 	const claim = serializeRecord(supervisorRecord(claimToken, `recovering ${path}`, undefined, { mask: context.mask }));
@@ -210,7 +256,8 @@ async function removeStale(path: string, seen: { text: string; ino: number; mtim
 	try {
 		const now = readPidFile(path);
 		// A heartbeat since we judged it (the modification time moved) means its holder lives: not ours to remove.
-		if (now.kind !== 'file' || now.ino !== seen.ino || now.text !== seen.text || now.mtimeMs !== seen.mtimeMs) return 'changed';
+		if (now.kind !== 'file' || now.ino !== seen.ino || now.text !== seen.text || now.mtimeMs !== seen.mtimeMs)
+			return 'changed';
 		unlinkSync(path);
 		return 'removed';
 	} finally {
@@ -221,9 +268,13 @@ async function removeStale(path: string, seen: { text: string; ino: number; mtim
 function explainFsError(error: unknown, pidFile: string): never {
 	const code = (error as NodeJS.ErrnoException).code;
 	const folder = dirname(pidFile);
-	if (code === 'ENOENT') throw new UsageError(`The database folder ${folder} does not exist. Create it, or fix the database path.`);
+	if (code === 'ENOENT')
+		throw new UsageError(`The database folder ${folder} does not exist. Create it, or fix the database path.`);
 	if (code === 'ENOTDIR') throw new UsageError(`${folder} is not a folder. Fix the database path.`);
-	if (code === 'ENAMETOOLONG') throw new UsageError(`The lock file name ${pidFile.slice(0, 80)}… is too long for the file system. Give the database a shorter name.`);
+	if (code === 'ENAMETOOLONG')
+		throw new UsageError(
+			`The lock file name ${pidFile.slice(0, 80)}… is too long for the file system. Give the database a shorter name.`,
+		);
 	if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
 		throw new UsageError(`Cannot create the lock file ${pidFile} (${code}). Give this user write access to ${folder}.`);
 	}
@@ -238,7 +289,12 @@ export async function acquireLock(databasePath: string, options: AcquireOptions 
 	const record = supervisorRecord(token, options.owner ?? '', options.command, options);
 	const content = serializeRecord(record);
 	// Holding the Redis key (the caller took it first), every other Redis holder's file is stale.
-	const context: JudgeContext = { databasePath, staleAfterMs: options.staleAfterMs, mask: options.mask, redis: options.redisKey ? { key: options.redisKey, currentToken: async () => token } : undefined };
+	const context: JudgeContext = {
+		databasePath,
+		staleAfterMs: options.staleAfterMs,
+		mask: options.mask,
+		redis: options.redisKey ? { key: options.redisKey, currentToken: async () => token } : undefined,
+	};
 	const attempt = async (waited: () => number): Promise<Attempt<AcquireResult>> => {
 		let stamp: FileStamp | undefined;
 		try {
@@ -246,21 +302,39 @@ export async function acquireLock(databasePath: string, options: AcquireOptions 
 		} catch (error) {
 			explainFsError(error, pidFile);
 		}
-		if (stamp) return { result: { acquired: true, lock: new HeldLock(pidFile, record, stamp), recovered, waitedMs: waited() } };
+		if (stamp)
+			return { result: { acquired: true, lock: new HeldLock(pidFile, record, stamp), recovered, waitedMs: waited() } };
 		const current = await readPidFileSettled(pidFile);
 		if (current.kind === 'absent') return { retry: 'now' };
 		const { verdict, previous } = await judge(current, context);
 		if (verdict.state === 'stale' && current.kind === 'file') {
 			const removal = await removeStale(pidFile, current, 0, context);
-			if (removal === 'removed' && previous) recovered.push({ reason: verdict.reason, detail: verdict.detail, previous });
+			if (removal === 'removed' && previous)
+				recovered.push({ reason: verdict.reason, detail: verdict.detail, previous });
 			if (removal !== 'busy') return { retry: 'now' };
 			// Another process is recovering it; that takes milliseconds, so look again soon even without a wait.
 			if (waited() < Math.max(options.waitMs ?? 0, LOCK_DEFAULTS.recoveryPatienceMs)) return { retry: 'after', ms: 5 };
 			const reason = `the stale lock is being recovered by another process, or its recovery claim ${pidFile}.recover is stuck; run duckdb-lock-cleanup`;
-			return { result: { acquired: false, reason: 'held', inspection: { pidFile, previous, state: 'unreadable', reason }, recovered, waitedMs: waited() } };
+			return {
+				result: {
+					acquired: false,
+					reason: 'held',
+					inspection: { pidFile, previous, state: 'unreadable', reason },
+					recovered,
+					waitedMs: waited(),
+				},
+			};
 		}
 		if (verdict.state === 'stale') return { retry: 'now' };
-		return { held: { acquired: false, reason: 'held', inspection: { pidFile, previous, ...verdict }, recovered, waitedMs: waited() } };
+		return {
+			held: {
+				acquired: false,
+				reason: 'held',
+				inspection: { pidFile, previous, ...verdict },
+				recovered,
+				waitedMs: waited(),
+			},
+		};
 	};
 	return waitForLock(options, (waitedMs) => ({ acquired: false, reason: 'canceled', recovered, waitedMs }), attempt);
 }
@@ -269,14 +343,19 @@ export async function acquireLock(databasePath: string, options: AcquireOptions 
  * Removes the PID file of a database if, judged again right now, it is stale; with the same single-remover claim as
  * acquisition. Returns what was removed, or undefined when the lock is absent, held or unreadable.
  */
-export async function removeStaleLock(databasePath: string, options: JudgeOptions = {}): Promise<RecoveredLock | undefined> {
+export async function removeStaleLock(
+	databasePath: string,
+	options: JudgeOptions = {},
+): Promise<RecoveredLock | undefined> {
 	const pidFile = pidFilePathFor(databasePath);
 	const current = await readPidFileSettled(pidFile);
 	if (current.kind !== 'file') return undefined;
 	const context = { ...options, databasePath };
 	const { verdict, previous } = await judge(current, context);
 	if (verdict.state !== 'stale' || !previous) return undefined;
-	return (await removeStale(pidFile, current, 0, context)) === 'removed' ? { reason: verdict.reason, detail: verdict.detail, previous } : undefined;
+	return (await removeStale(pidFile, current, 0, context)) === 'removed'
+		? { reason: verdict.reason, detail: verdict.detail, previous }
+		: undefined;
 }
 
 export { HeldLock, releaseByToken, type JobIdentity, type ReleaseResult };

@@ -6,7 +6,18 @@ import { resolve } from 'node:path';
 import { bootId, hostName, pidNamespace } from '../proc/identity';
 import { lookupProcess } from '../proc/lookup';
 import { groupAlive } from '../proc/group';
-import { acquireLock, pidFilePathFor, supervisorRecord, type AcquireOptions, type AcquireResult, type HeldLock, type JobIdentity, type LockInspection, type RecoveredLock, type ReleaseResult } from './pid-file-lock';
+import {
+	acquireLock,
+	pidFilePathFor,
+	supervisorRecord,
+	type AcquireOptions,
+	type AcquireResult,
+	type HeldLock,
+	type JobIdentity,
+	type LockInspection,
+	type RecoveredLock,
+	type ReleaseResult,
+} from './pid-file-lock';
 import { checkableByPid, judgeLock, LEASE_DEFAULTS } from './liveness';
 import { messageOf } from '../base/errors';
 import { newToken } from './pid-file-io';
@@ -30,7 +41,13 @@ export function redisKeyFor(databasePath: string, options: RedisBackendOptions):
 }
 
 /** The Redis holder record for this process; role and PID follow the PID file's line 1. */
-function holderFor(databasePath: string, token: string, record: LockRecord, heartbeatMs: number, leaseMs: number): RedisHolder {
+function holderFor(
+	databasePath: string,
+	token: string,
+	record: LockRecord,
+	heartbeatMs: number,
+	leaseMs: number,
+): RedisHolder {
 	return {
 		token,
 		database: resolve(databasePath),
@@ -75,8 +92,15 @@ class RedisLock extends FileLock {
 		this.held.recordJob(job);
 		// The holder details follow: the lease itself is unchanged, and a failed update is retried by the next renewal
 		// (until then Redis names the supervisor, whose death alone must not make the key look abandoned).
-		this.pendingHolder = holderFor(this.databasePath, this.keyToken, this.held.record, this.heartbeatMs, this.staleAfterMs);
-		if (await this.client.renew(this.key, this.keyToken, this.staleAfterMs, this.pendingHolder).catch(() => false)) this.pendingHolder = undefined;
+		this.pendingHolder = holderFor(
+			this.databasePath,
+			this.keyToken,
+			this.held.record,
+			this.heartbeatMs,
+			this.staleAfterMs,
+		);
+		if (await this.client.renew(this.key, this.keyToken, this.staleAfterMs, this.pendingHolder).catch(() => false))
+			this.pendingHolder = undefined;
 	}
 
 	async renew(): Promise<RenewResult> {
@@ -84,7 +108,9 @@ class RedisLock extends FileLock {
 		// Our PID file gone or replaced: a run without Redis may have taken the database: never two writers.
 		let file: RenewResult;
 		try {
-			file = this.held.heartbeat() ? { ok: true } : { ok: false, lost: true, detail: `${this.pidFile} is no longer ours (removed or replaced)` };
+			file = this.held.heartbeat()
+				? { ok: true }
+				: { ok: false, lost: true, detail: `${this.pidFile} is no longer ours (removed or replaced)` };
 		} catch (error) {
 			file = { ok: false, lost: false, detail: `the heartbeat of ${this.pidFile} failed: ${messageOf(error)}` };
 		}
@@ -92,13 +118,22 @@ class RedisLock extends FileLock {
 		try {
 			const ours = await this.client.renew(this.key, this.keyToken, this.staleAfterMs, this.pendingHolder);
 			if (ours) this.pendingHolder = undefined;
-			if (!ours) return { ok: false, lost: true, detail: `the Redis lock ${this.key} is no longer ours (its lease ran out or it was removed)` };
+			if (!ours)
+				return {
+					ok: false,
+					lost: true,
+					detail: `the Redis lock ${this.key} is no longer ours (its lease ran out or it was removed)`,
+				};
 			this.lastRenewed = sentAt;
 			return file;
 		} catch (error) {
 			// Redis unreachable: the lease runs until it expires; the job is stopped before it can.
 			const silentMs = performance.now() - this.lastRenewed;
-			return { ok: false, lost: lostBy(silentMs, this.staleAfterMs, this.heartbeatMs), detail: `${messageOf(error)} (no renewal for ${Math.round(silentMs / 100) / 10}s; the lease lasts ${Math.round(this.staleAfterMs / 1000)}s)` };
+			return {
+				ok: false,
+				lost: lostBy(silentMs, this.staleAfterMs, this.heartbeatMs),
+				detail: `${messageOf(error)} (no renewal for ${Math.round(silentMs / 100) / 10}s; the lease lasts ${Math.round(this.staleAfterMs / 1000)}s)`,
+			};
 		}
 	}
 
@@ -106,10 +141,19 @@ class RedisLock extends FileLock {
 		const file = this.held.release();
 		try {
 			const released = await this.client.releaseIfToken(this.key, this.keyToken);
-			if (!released) return { released: false, reason: 'not-owner', detail: `the Redis lock ${this.key} was no longer ours when released (its lease had run out)` };
+			if (!released)
+				return {
+					released: false,
+					reason: 'not-owner',
+					detail: `the Redis lock ${this.key} was no longer ours when released (its lease had run out)`,
+				};
 			return file.released || file.reason === 'absent' ? { released: true } : file;
 		} catch (error) {
-			return { released: false, reason: 'not-owner', detail: `${messageOf(error)}; the Redis lock expires by itself ${Math.round(this.staleAfterMs / 1000)}s after the last renewal` };
+			return {
+				released: false,
+				reason: 'not-owner',
+				detail: `${messageOf(error)}; the Redis lock expires by itself ${Math.round(this.staleAfterMs / 1000)}s after the last renewal`,
+			};
 		} finally {
 			this.client.close();
 		}
@@ -127,9 +171,18 @@ class RedisLock extends FileLock {
 }
 
 /** A Redis holder as the lock verdict's holder (for Blocked outcomes and reports). */
-export function redisInspection(pidFile: string, key: string, state: RedisLockState): LockInspection & { state: 'held' } {
+export function redisInspection(
+	pidFile: string,
+	key: string,
+	state: RedisLockState,
+): LockInspection & { state: 'held' } {
 	const holder = state.holder;
-	const local = holder ? checkableByPid({ bootId: holder.bootId, pidNamespace: holder.pidNamespace, host: holder.host }, { host: hostName(), bootId: bootId(), pidNamespace: pidNamespace() }) : false;
+	const local = holder
+		? checkableByPid(
+				{ bootId: holder.bootId, pidNamespace: holder.pidNamespace, host: holder.host },
+				{ host: hostName(), bootId: bootId(), pidNamespace: pidNamespace() },
+			)
+		: false;
 	const ageMs = holder ? Math.max(0, holder.leaseMs - state.ttlMs) : undefined;
 	return {
 		pidFile,
@@ -151,12 +204,23 @@ export function redisInspection(pidFile: string, key: string, state: RedisLockSt
 }
 
 /** A Redis holder on this kernel and PID namespace can be checked by PID: if provably gone, its lock is stale now. */
-async function deadLocalHolder(state: RedisLockState): Promise<{ detail: string; reason: RecoveredLock['reason']; record: LockRecord } | undefined> {
+async function deadLocalHolder(
+	state: RedisLockState,
+): Promise<{ detail: string; reason: RecoveredLock['reason']; record: LockRecord } | undefined> {
 	const holder = state.holder;
 	if (!holder) return undefined;
 	const record: LockRecord = {
-		pid: holder.pid, role: holder.role, pidStart: holder.pidStart, pgid: holder.pgid, command: holder.command, host: holder.host, bootId: holder.bootId,
-		pidNamespace: holder.pidNamespace, lockedAt: holder.lockedAt, owner: holder.owner, token: holder.token,
+		pid: holder.pid,
+		role: holder.role,
+		pidStart: holder.pidStart,
+		pgid: holder.pgid,
+		command: holder.command,
+		host: holder.host,
+		bootId: holder.bootId,
+		pidNamespace: holder.pidNamespace,
+		lockedAt: holder.lockedAt,
+		owner: holder.owner,
+		token: holder.token,
 		supervisor: { pid: holder.supervisorPid, startTicks: holder.supervisorStart, command: '' },
 	};
 	const local = { host: hostName(), bootId: bootId(), pidNamespace: pidNamespace() };
@@ -168,7 +232,13 @@ async function deadLocalHolder(state: RedisLockState): Promise<{ detail: string;
 }
 
 /** Redis says we hold the key: the PID file follows (one left by an earlier Redis holder of this key is stale). */
-async function withPidFile(databasePath: string, options: AcquireOptions, client: RedisLockClient, key: string, token: string): Promise<AcquireResult> {
+async function withPidFile(
+	databasePath: string,
+	options: AcquireOptions,
+	client: RedisLockClient,
+	key: string,
+	token: string,
+): Promise<AcquireResult> {
 	let file: AcquireResult;
 	try {
 		file = await acquireLock(databasePath, { ...options, waitMs: 0, redisKey: key, token });
@@ -180,7 +250,10 @@ async function withPidFile(databasePath: string, options: AcquireOptions, client
 	return file;
 }
 
-export async function takeRedisLock(databasePath: string, options: AcquireOptions & { redis: RedisBackendOptions }): Promise<TakeResult> {
+export async function takeRedisLock(
+	databasePath: string,
+	options: AcquireOptions & { redis: RedisBackendOptions },
+): Promise<TakeResult> {
 	const started = Date.now();
 	const recovered: RecoveredLock[] = [];
 	const heartbeatMs = options.heartbeatMs ?? LEASE_DEFAULTS.heartbeatMs;
@@ -190,37 +263,76 @@ export async function takeRedisLock(databasePath: string, options: AcquireOption
 	let client: RedisLockClient;
 	try {
 		// A renewal must fail fast enough to leave the lease time to act: at most half a heartbeat.
-		client = await RedisLockClient.connect(options.redis.url, { ...options.redis, commandTimeoutMs: Math.max(100, Math.min(3000, Math.floor(heartbeatMs / 2))) });
+		client = await RedisLockClient.connect(options.redis.url, {
+			...options.redis,
+			commandTimeoutMs: Math.max(100, Math.min(3000, Math.floor(heartbeatMs / 2))),
+		});
 	} catch (error) {
-		return { acquired: false, reason: 'unavailable', detail: messageOf(error), recovered, waitedMs: Date.now() - started };
+		return {
+			acquired: false,
+			reason: 'unavailable',
+			detail: messageOf(error),
+			recovered,
+			waitedMs: Date.now() - started,
+		};
 	}
 	let keep = false;
 	try {
-		return await waitForLock(options, (waitedMs) => ({ acquired: false, reason: 'canceled', recovered, waitedMs }), async (waited): Promise<Attempt<TakeResult>> => {
-			const token = newToken();
-			const draft = supervisorRecord(token, options.owner ?? '', options.command, { heartbeatMs, staleAfterMs: leaseMs, redisKey: key, mask: options.mask });
-			const sentAt = performance.now();
-			if (await client.tryAcquire(key, holderFor(databasePath, token, draft, heartbeatMs, leaseMs))) {
-				const won = await withPidFile(databasePath, options, client, key, token);
-				if (won.acquired) {
-					keep = true;
-					const lock = new RedisLock(won.lock, heartbeatMs, leaseMs, client, key, token, databasePath, sentAt);
-					return { result: { acquired: true, lock, recovered: [...recovered, ...won.recovered], waitedMs: waited() } };
+		return await waitForLock(
+			options,
+			(waitedMs) => ({ acquired: false, reason: 'canceled', recovered, waitedMs }),
+			async (waited): Promise<Attempt<TakeResult>> => {
+				const token = newToken();
+				const draft = supervisorRecord(token, options.owner ?? '', options.command, {
+					heartbeatMs,
+					staleAfterMs: leaseMs,
+					redisKey: key,
+					mask: options.mask,
+				});
+				const sentAt = performance.now();
+				if (await client.tryAcquire(key, holderFor(databasePath, token, draft, heartbeatMs, leaseMs))) {
+					const won = await withPidFile(databasePath, options, client, key, token);
+					if (won.acquired) {
+						keep = true;
+						const lock = new RedisLock(won.lock, heartbeatMs, leaseMs, client, key, token, databasePath, sentAt);
+						return {
+							result: { acquired: true, lock, recovered: [...recovered, ...won.recovered], waitedMs: waited() },
+						};
+					}
+					// A run with the local-file backend holds this database here: it wins, we are blocked like any other.
+					return { result: { ...won, recovered: [...recovered, ...won.recovered], waitedMs: waited() } };
 				}
-				// A run with the local-file backend holds this database here: it wins, we are blocked like any other.
-				return { result: { ...won, recovered: [...recovered, ...won.recovered], waitedMs: waited() } };
-			}
-			const state = await client.read(key);
-			if (!state) return { retry: 'now' }; // expired or released between our two calls
-			const dead = await deadLocalHolder(state);
-			if (dead && (await client.releaseIfToken(key, state.token))) {
-				recovered.push({ reason: dead.reason, detail: `${dead.detail} (Redis lock ${key})`, previous: { kind: 'record', record: dead.record } });
-				return { retry: 'now' };
-			}
-			return { held: { acquired: false, reason: 'held', inspection: redisInspection(pidFile, key, state), recovered, waitedMs: waited() } };
-		});
+				const state = await client.read(key);
+				if (!state) return { retry: 'now' }; // expired or released between our two calls
+				const dead = await deadLocalHolder(state);
+				if (dead && (await client.releaseIfToken(key, state.token))) {
+					recovered.push({
+						reason: dead.reason,
+						detail: `${dead.detail} (Redis lock ${key})`,
+						previous: { kind: 'record', record: dead.record },
+					});
+					return { retry: 'now' };
+				}
+				return {
+					held: {
+						acquired: false,
+						reason: 'held',
+						inspection: redisInspection(pidFile, key, state),
+						recovered,
+						waitedMs: waited(),
+					},
+				};
+			},
+		);
 	} catch (error) {
-		if (error instanceof RedisUnavailable) return { acquired: false, reason: 'unavailable', detail: error.message, recovered, waitedMs: Date.now() - started };
+		if (error instanceof RedisUnavailable)
+			return {
+				acquired: false,
+				reason: 'unavailable',
+				detail: error.message,
+				recovered,
+				waitedMs: Date.now() - started,
+			};
 		throw error;
 	} finally {
 		if (!keep) client.close();
@@ -228,7 +340,10 @@ export async function takeRedisLock(databasePath: string, options: AcquireOption
 }
 
 /** A read-only look at the Redis side of a database's lock. */
-export async function inspectRedisLock(databasePath: string, options: RedisBackendOptions): Promise<{ key: string; state?: RedisLockState; inspection?: LockInspection & { state: 'held' }; error?: string }> {
+export async function inspectRedisLock(
+	databasePath: string,
+	options: RedisBackendOptions,
+): Promise<{ key: string; state?: RedisLockState; inspection?: LockInspection & { state: 'held' }; error?: string }> {
 	const key = redisKeyFor(databasePath, options);
 	let client: RedisLockClient | undefined;
 	try {
@@ -243,7 +358,10 @@ export async function inspectRedisLock(databasePath: string, options: RedisBacke
 }
 
 /** Removes a Redis lock whose holder is provably gone (same machine and PID namespace, process dead). */
-export async function removeStaleRedisLock(databasePath: string, options: RedisBackendOptions): Promise<{ key: string; removed?: RecoveredLock; error?: string }> {
+export async function removeStaleRedisLock(
+	databasePath: string,
+	options: RedisBackendOptions,
+): Promise<{ key: string; removed?: RecoveredLock; error?: string }> {
 	const key = redisKeyFor(databasePath, options);
 	let client: RedisLockClient | undefined;
 	try {
@@ -251,7 +369,14 @@ export async function removeStaleRedisLock(databasePath: string, options: RedisB
 		const state = await client.read(key);
 		const dead = state ? await deadLocalHolder(state) : undefined;
 		if (state && dead && (await client.releaseIfToken(key, state.token))) {
-			return { key, removed: { reason: dead.reason, detail: `${dead.detail} (Redis lock ${key})`, previous: { kind: 'record', record: dead.record } } };
+			return {
+				key,
+				removed: {
+					reason: dead.reason,
+					detail: `${dead.detail} (Redis lock ${key})`,
+					previous: { kind: 'record', record: dead.record },
+				},
+			};
 		}
 		return { key };
 	} catch (error) {

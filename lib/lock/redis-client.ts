@@ -73,7 +73,6 @@ export function describeRedisUrl(url: string): string {
 	}
 }
 
-
 export class RedisLockClient {
 	private constructor(
 		private readonly redis: Redis,
@@ -81,7 +80,10 @@ export class RedisLockClient {
 	) {}
 
 	/** Connects, or throws RedisUnavailable with a message naming the server (never its password). */
-	static async connect(url: string, options: { connectTimeoutMs?: number; commandTimeoutMs?: number; insecureTls?: boolean } = {}): Promise<RedisLockClient> {
+	static async connect(
+		url: string,
+		options: { connectTimeoutMs?: number; commandTimeoutMs?: number; insecureTls?: boolean } = {},
+	): Promise<RedisLockClient> {
 		const where = describeRedisUrl(url);
 		let redis: Redis;
 		try {
@@ -132,13 +134,17 @@ export class RedisLockClient {
 	}
 
 	async tryAcquire(key: string, holder: RedisHolder): Promise<boolean> {
-		const result = await this.call('take the lock', () => this.redis.eval(ACQUIRE, 2, key, `${key}:holder`, holder.token, JSON.stringify(holder), holder.leaseMs));
+		const result = await this.call('take the lock', () =>
+			this.redis.eval(ACQUIRE, 2, key, `${key}:holder`, holder.token, JSON.stringify(holder), holder.leaseMs),
+		);
 		return result === 1;
 	}
 
 	/** Extends our lease (and updates the holder's details when given). False: the key is not ours (any more). */
 	async renew(key: string, token: string, leaseMs: number, holder?: RedisHolder): Promise<boolean> {
-		const result = await this.call('renew the lease', () => this.redis.eval(RENEW, 2, key, `${key}:holder`, token, holder ? JSON.stringify(holder) : '', leaseMs));
+		const result = await this.call('renew the lease', () =>
+			this.redis.eval(RENEW, 2, key, `${key}:holder`, token, holder ? JSON.stringify(holder) : '', leaseMs),
+		);
 		return result === 1;
 	}
 

@@ -14,10 +14,19 @@ export interface LockBackendOptions {
 }
 
 /** Takes the database lock with the chosen backend. */
-export async function takeDatabaseLock(databasePath: string, options: AcquireOptions & LockBackendOptions = {}): Promise<TakeResult> {
+export async function takeDatabaseLock(
+	databasePath: string,
+	options: AcquireOptions & LockBackendOptions = {},
+): Promise<TakeResult> {
 	if (options.redis) return takeRedisLock(databasePath, { ...options, redis: options.redis });
 	const result = await acquireLock(databasePath, options);
 	if (!result.acquired) return result;
-	return { ...result, lock: new FileLock(result.lock, options.heartbeatMs ?? LEASE_DEFAULTS.heartbeatMs, options.staleAfterMs ?? LEASE_DEFAULTS.staleAfterMs) };
+	return {
+		...result,
+		lock: new FileLock(
+			result.lock,
+			options.heartbeatMs ?? LEASE_DEFAULTS.heartbeatMs,
+			options.staleAfterMs ?? LEASE_DEFAULTS.staleAfterMs,
+		),
+	};
 }
-

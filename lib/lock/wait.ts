@@ -20,7 +20,11 @@ export interface WaitOptions {
 }
 
 /** Runs `attempt` until it ends the wait; both it and `canceled` can ask how long the wait has lasted. */
-export async function waitForLock<T>(options: WaitOptions, canceled: (waitedMs: number) => T, attempt: (waited: () => number) => Promise<Attempt<T>>): Promise<T> {
+export async function waitForLock<T>(
+	options: WaitOptions,
+	canceled: (waitedMs: number) => T,
+	attempt: (waited: () => number) => Promise<Attempt<T>>,
+): Promise<T> {
 	const started = Date.now();
 	const waitMs = options.waitMs ?? 0;
 	const pollMs = options.pollMs ?? WAIT_DEFAULTS.pollMs;

@@ -12,9 +12,16 @@ import { runIngestFiles, runSqlScript, type OperationRunOptions } from './superv
 /** What a run of a user's command needs beyond the supervision: the command itself and how it runs. */
 export type CommandRequest = Pick<RunOptions, 'databasePath' | 'command' | 'shell' | 'cwd' | 'env' | 'inheritEnv'>;
 
-export type OperationRequest = { operation: 'runCommand'; command: CommandRequest } | { operation: 'ingestFiles'; spec: IngestSpec } | { operation: 'runSql'; spec: SqlSpec };
+export type OperationRequest =
+	| { operation: 'runCommand'; command: CommandRequest }
+	| { operation: 'ingestFiles'; spec: IngestSpec }
+	| { operation: 'runSql'; spec: SqlSpec };
 
-type Runner<O extends Operation> = (request: Extract<OperationRequest, { operation: O }>, supervision: OperationRunOptions, hooks: RunHooks) => Promise<Outcome>;
+type Runner<O extends Operation> = (
+	request: Extract<OperationRequest, { operation: O }>,
+	supervision: OperationRunOptions,
+	hooks: RunHooks,
+) => Promise<Outcome>;
 
 const OPERATIONS: { [O in Operation]: Runner<O> } = {
 	runCommand: (request, supervision, hooks) => runUnderLock({ ...supervision, ...request.command }, hooks),
@@ -23,7 +30,11 @@ const OPERATIONS: { [O in Operation]: Runner<O> } = {
 };
 
 /** Runs one operation under the lock. Throws only UsageError (bad input), before anything is created. */
-export function runOperation(request: OperationRequest, supervision: OperationRunOptions, hooks: RunHooks = {}): Promise<Outcome> {
+export function runOperation(
+	request: OperationRequest,
+	supervision: OperationRunOptions,
+	hooks: RunHooks = {},
+): Promise<Outcome> {
 	const run = OPERATIONS[request.operation] as Runner<Operation>;
 	return run(request as never, supervision, hooks);
 }

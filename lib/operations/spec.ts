@@ -60,9 +60,12 @@ export type WorkerTask =
 	| { operation: 'ingestFiles'; spec: ResolvedIngest; access: FileAccess; resultPath: string }
 	| { operation: 'runSql'; spec: ResolvedSql; access: FileAccess; resultPath: string };
 
-export type ResolvedIngest = Required<Pick<IngestSpec, 'databasePath' | 'sources' | 'table' | 'format' | 'csvHeader' | 'mode' | 'primaryKey'>> &
+export type ResolvedIngest = Required<
+	Pick<IngestSpec, 'databasePath' | 'sources' | 'table' | 'format' | 'csvHeader' | 'mode' | 'primaryKey'>
+> &
 	Pick<IngestSpec, 'csvDelimiter' | 'columns' | 'threads' | 'memoryLimit'> & { tableName: QualifiedName };
-export type ResolvedSql = Required<Pick<SqlSpec, 'databasePath' | 'sql' | 'returnRows' | 'rowLimit'>> & Pick<SqlSpec, 'threads' | 'memoryLimit'>;
+export type ResolvedSql = Required<Pick<SqlSpec, 'databasePath' | 'sql' | 'returnRows' | 'rowLimit'>> &
+	Pick<SqlSpec, 'threads' | 'memoryLimit'>;
 
 export interface QualifiedName {
 	schema: string;
@@ -83,13 +86,18 @@ export function qualified(name: QualifiedName): string {
 export function parseTableName(text: string): QualifiedName {
 	const parts = text.trim().split('.');
 	if (!text.trim() || parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part))) {
-		throw new UsageError(`"${text}" is not a table name. Use letters, digits and underscores, not starting with a digit, optionally with a schema (main.trades).`);
+		throw new UsageError(
+			`"${text}" is not a table name. Use letters, digits and underscores, not starting with a digit, optionally with a schema (main.trades).`,
+		);
 	}
 	return parts.length === 2 ? { schema: parts[0], name: parts[1] } : { schema: 'main', name: parts[0] };
 }
 
 function checkIdentifier(name: string, what: string): string {
-	if (!IDENTIFIER.test(name)) throw new UsageError(`${what} "${name}" is not a column name. Use letters, digits and underscores, not starting with a digit.`);
+	if (!IDENTIFIER.test(name))
+		throw new UsageError(
+			`${what} "${name}" is not a column name. Use letters, digits and underscores, not starting with a digit.`,
+		);
 	return name;
 }
 
@@ -118,10 +126,23 @@ export function parseColumns(text: string): Column[] {
 }
 
 export function parseNameList(text: string): string[] {
-	return text.split(',').map((name) => name.trim()).filter(Boolean);
+	return text
+		.split(',')
+		.map((name) => name.trim())
+		.filter(Boolean);
 }
 
-const MEMORY_UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+const MEMORY_UNITS: Record<string, number> = {
+	b: 1,
+	kb: 1e3,
+	mb: 1e6,
+	gb: 1e9,
+	tb: 1e12,
+	kib: 2 ** 10,
+	mib: 2 ** 20,
+	gib: 2 ** 30,
+	tib: 2 ** 40,
+};
 
 /** `4GB`, `512 MiB` in bytes (DuckDB's units: KB = 1000, KiB = 1024). */
 export function memoryBytes(text: string): number {
@@ -134,15 +155,26 @@ export function memoryBytes(text: string): number {
  * DuckDB's threads and memory, bounded by the machine: DuckDB makes every thread it is told to (100,000 once made
  * 30,557 threads and a load of 6,400 within seconds), and a memory limit above the RAM limits nothing.
  */
-function checkSettings(settings: DatabaseSettings, machine = { cores: availableParallelism(), memoryBytes: totalmem() }): void {
-	if (settings.threads !== undefined && (!Number.isInteger(settings.threads) || settings.threads < 1 || settings.threads > machine.cores)) {
-		throw new UsageError(`Threads must be a whole number of at least 1 and at most ${machine.cores}, the cores of this machine (got ${settings.threads}).`);
+function checkSettings(
+	settings: DatabaseSettings,
+	machine = { cores: availableParallelism(), memoryBytes: totalmem() },
+): void {
+	if (
+		settings.threads !== undefined &&
+		(!Number.isInteger(settings.threads) || settings.threads < 1 || settings.threads > machine.cores)
+	) {
+		throw new UsageError(
+			`Threads must be a whole number of at least 1 and at most ${machine.cores}, the cores of this machine (got ${settings.threads}).`,
+		);
 	}
 	if (settings.memoryLimit === undefined) return;
 	const bytes = memoryBytes(settings.memoryLimit);
-	if (Number.isNaN(bytes)) throw new UsageError(`Memory limit "${settings.memoryLimit}" is not a size. Write it like 512MB or 4GB.`);
+	if (Number.isNaN(bytes))
+		throw new UsageError(`Memory limit "${settings.memoryLimit}" is not a size. Write it like 512MB or 4GB.`);
 	if (bytes > machine.memoryBytes) {
-		throw new UsageError(`Memory limit ${settings.memoryLimit} is more than this machine has (${Math.floor(machine.memoryBytes / 2 ** 20)} MiB). Give a smaller limit, e.g. half of it.`);
+		throw new UsageError(
+			`Memory limit ${settings.memoryLimit} is more than this machine has (${Math.floor(machine.memoryBytes / 2 ** 20)} MiB). Give a smaller limit, e.g. half of it.`,
+		);
 	}
 }
 
@@ -165,27 +197,45 @@ export function globBase(glob: string): string {
 
 export function resolveIngestSpec(spec: IngestSpec): ResolvedIngest {
 	checkSettings(spec);
-	const sources = spec.sources.map((source) => source.trim()).filter(Boolean).map(normaliseSource);
-	if (!sources.length) throw new UsageError('No source files given. Give one or more file paths or globs, e.g. /data/binance/BTCUSDT-aggTrades-*.csv.');
+	const sources = spec.sources
+		.map((source) => source.trim())
+		.filter(Boolean)
+		.map(normaliseSource);
+	if (!sources.length)
+		throw new UsageError(
+			'No source files given. Give one or more file paths or globs, e.g. /data/binance/BTCUSDT-aggTrades-*.csv.',
+		);
 	for (const source of sources) {
 		const base = globBase(source);
-		if (!isDirectory(base)) throw new UsageError(`The source folder ${base} (of ${source}) does not exist. Create it, or fix the path.`);
+		if (!isDirectory(base))
+			throw new UsageError(`The source folder ${base} (of ${source}) does not exist. Create it, or fix the path.`);
 	}
 	const format = spec.format ?? 'auto';
-	if (!FORMATS.includes(format)) throw new UsageError(`Format "${format}" is unknown. Use one of: ${FORMATS.join(', ')}.`);
+	if (!FORMATS.includes(format))
+		throw new UsageError(`Format "${format}" is unknown. Use one of: ${FORMATS.join(', ')}.`);
 	const csvHeader = spec.csvHeader ?? 'auto';
-	if (!CSV_HEADERS.includes(csvHeader)) throw new UsageError(`CSV header "${csvHeader}" is unknown. Use auto, yes or no.`);
+	if (!CSV_HEADERS.includes(csvHeader))
+		throw new UsageError(`CSV header "${csvHeader}" is unknown. Use auto, yes or no.`);
 	const mode = spec.mode ?? 'append';
-	if (!WRITE_MODES.includes(mode)) throw new UsageError(`Write mode "${mode}" is unknown. Use one of: ${WRITE_MODES.join(', ')}.`);
-	if (spec.csvDelimiter !== undefined && spec.csvDelimiter.length !== 1) throw new UsageError(`The CSV delimiter must be one character (got "${spec.csvDelimiter}").`);
-	const columns = spec.columns?.length ? spec.columns.map((column) => {
-		checkIdentifier(column.name, 'Column');
-		if (!TYPE.test(column.type.trim()) || NOT_TYPE_WORDS.test(column.type)) throw new UsageError(`"${column.type}" (column ${column.name}) is not a DuckDB type, e.g. BIGINT, DOUBLE, VARCHAR, TIMESTAMP.`);
-		return { name: column.name, type: column.type.trim() };
-	}) : undefined;
+	if (!WRITE_MODES.includes(mode))
+		throw new UsageError(`Write mode "${mode}" is unknown. Use one of: ${WRITE_MODES.join(', ')}.`);
+	if (spec.csvDelimiter !== undefined && spec.csvDelimiter.length !== 1)
+		throw new UsageError(`The CSV delimiter must be one character (got "${spec.csvDelimiter}").`);
+	const columns = spec.columns?.length
+		? spec.columns.map((column) => {
+				checkIdentifier(column.name, 'Column');
+				if (!TYPE.test(column.type.trim()) || NOT_TYPE_WORDS.test(column.type))
+					throw new UsageError(
+						`"${column.type}" (column ${column.name}) is not a DuckDB type, e.g. BIGINT, DOUBLE, VARCHAR, TIMESTAMP.`,
+					);
+				return { name: column.name, type: column.type.trim() };
+			})
+		: undefined;
 	const primaryKey = (spec.primaryKey ?? []).map((name) => checkIdentifier(name, 'Primary key column'));
 	if (columns && primaryKey.some((name) => !columns.some((column) => column.name === name))) {
-		throw new UsageError(`The primary key (${primaryKey.join(', ')}) names a column that is not among the columns given.`);
+		throw new UsageError(
+			`The primary key (${primaryKey.join(', ')}) names a column that is not among the columns given.`,
+		);
 	}
 	return {
 		databasePath: spec.databasePath,
@@ -208,18 +258,33 @@ export function resolveSqlSpec(spec: SqlSpec): ResolvedSql {
 	if (!spec.sql.trim()) throw new UsageError('The SQL is empty. Give one or more statements.');
 	const rowLimit = spec.rowLimit ?? SQL_DEFAULTS.rowLimit;
 	if (!Number.isInteger(rowLimit) || rowLimit < 1 || rowLimit > SQL_DEFAULTS.maxRowLimit) {
-		throw new UsageError(`The row limit must be a whole number from 1 to ${SQL_DEFAULTS.maxRowLimit} (got ${rowLimit}).`);
+		throw new UsageError(
+			`The row limit must be a whole number from 1 to ${SQL_DEFAULTS.maxRowLimit} (got ${rowLimit}).`,
+		);
 	}
-	return { databasePath: spec.databasePath, sql: spec.sql, returnRows: spec.returnRows ?? false, rowLimit, threads: spec.threads, memoryLimit: spec.memoryLimit?.trim() };
+	return {
+		databasePath: spec.databasePath,
+		sql: spec.sql,
+		returnRows: spec.returnRows ?? false,
+		rowLimit,
+		threads: spec.threads,
+		memoryLimit: spec.memoryLimit?.trim(),
+	};
 }
 
 /**
  * What SQL may touch: the database's folder, the sources' folders and what the caller widens explicitly, minus n8n's
  * own files (its folder holds the key to every credential), which no setting opens. Real paths throughout.
  */
-export function fileAccessFor(databasePath: string, sources: string[], extra: string[] = [], env: NodeJS.ProcessEnv = process.env): FileAccess {
+export function fileAccessFor(
+	databasePath: string,
+	sources: string[],
+	extra: string[] = [],
+	env: NodeJS.ProcessEnv = process.env,
+): FileAccess {
 	for (const folder of extra) {
-		if (!isDirectory(resolve(folder))) throw new UsageError(`The allowed folder ${folder} does not exist. Create it, or remove it from the list.`);
+		if (!isDirectory(resolve(folder)))
+			throw new UsageError(`The allowed folder ${folder} does not exist. Create it, or remove it from the list.`);
 	}
 	const folders = [dirname(resolve(databasePath)), ...sources.map(globBase), ...extra.map((folder) => resolve(folder))];
 	return { allowed: [...new Set(folders.map(realPathOf))], denied: n8nProtectedPaths(env) };

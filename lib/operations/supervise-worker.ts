@@ -13,12 +13,22 @@ import type { Outcome } from '../outcome/outcome';
 import { summarize } from '../outcome/summary';
 import { runUnderLock } from '../run/supervise';
 import type { IngestReport, SqlReport } from '../outcome/operation-reports';
-import { fileAccessFor, resolveIngestSpec, resolveSqlSpec, type IngestSpec, type SqlSpec, type WorkerTask } from './spec';
+import {
+	fileAccessFor,
+	resolveIngestSpec,
+	resolveSqlSpec,
+	type IngestSpec,
+	type SqlSpec,
+	type WorkerTask,
+} from './spec';
 import { type RunOptions } from '../run/options';
 import { type RunHooks } from '../run/events';
 
 /** How to supervise the worker: everything of a run except what the operation decides (command, shell, env). */
-export type OperationRunOptions = Omit<RunOptions, 'databasePath' | 'command' | 'shell' | 'operation' | 'env' | 'cwd' | 'probeDatabase' | 'inheritEnv'>;
+export type OperationRunOptions = Omit<
+	RunOptions,
+	'databasePath' | 'command' | 'shell' | 'operation' | 'env' | 'cwd' | 'probeDatabase' | 'inheritEnv'
+>;
 
 const WORKER = join(__dirname, 'worker.js');
 
@@ -45,7 +55,14 @@ async function runWorker(task: Task, run: OperationRunOptions, hooks: RunHooks):
 		const outcome = await runUnderLock(
 			// The worker's own open asks DuckDB who holds the database (a conflict becomes Blocked): no separate probe.
 			// It needs nothing of the supervisor's environment (n8n's secrets among it) beyond the safe base.
-			{ ...run, databasePath: task.spec.databasePath, operation: task.operation, command: [process.execPath, WORKER, taskPath], probeDatabase: false, inheritEnv: inheritedEnvFilter(undefined) },
+			{
+				...run,
+				databasePath: task.spec.databasePath,
+				operation: task.operation,
+				command: [process.execPath, WORKER, taskPath],
+				probeDatabase: false,
+				inheritEnv: inheritedEnvFilter(undefined),
+			},
 			hooks,
 		);
 		const report = readReport<WorkerReport>(resultPath);
@@ -68,7 +85,8 @@ export function withReport(outcome: Outcome, operation: Task['operation'], repor
 	const failure = report?.error ?? report?.perFile?.find((file) => file.status === 'failed')?.detail;
 	if (status === 'failed' && failure) body.error = failure;
 	// Someone took DuckDB's lock between our check and the worker's open: that is Blocked, with the holder.
-	const conflict = status === 'failed' && report?.phase === 'open' && report.error ? parseLockConflict(report.error) : undefined;
+	const conflict =
+		status === 'failed' && report?.phase === 'open' && report.error ? parseLockConflict(report.error) : undefined;
 	if (conflict) {
 		body.status = 'blocked';
 		body.holder = {
@@ -79,7 +97,7 @@ export function withReport(outcome: Outcome, operation: Task['operation'], repor
 			identityProven: false,
 			remote: false,
 			source: 'duckdb-probe',
-			detail: 'took DuckDB\'s lock on the database just before the worker opened it',
+			detail: "took DuckDB's lock on the database just before the worker opened it",
 		};
 	}
 	const { status: final, ...fields } = body;
@@ -87,7 +105,11 @@ export function withReport(outcome: Outcome, operation: Task['operation'], repor
 }
 
 /** Ingest Files under the lock. Throws only UsageError (bad spec or run options), before anything is created. */
-export async function runIngestFiles(spec: IngestSpec, run: OperationRunOptions, hooks: RunHooks = {}): Promise<Outcome> {
+export async function runIngestFiles(
+	spec: IngestSpec,
+	run: OperationRunOptions,
+	hooks: RunHooks = {},
+): Promise<Outcome> {
 	const resolved = resolveIngestSpec({ ...spec, databasePath: resolve(spec.databasePath) });
 	const access = fileAccessFor(resolved.databasePath, resolved.sources, spec.extraDirectories);
 	return runWorker({ operation: 'ingestFiles', spec: resolved, access }, run, hooks);

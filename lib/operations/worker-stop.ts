@@ -11,7 +11,8 @@ export class WorkerStop {
 	private connection?: DuckDBConnection;
 
 	constructor() {
-		for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, (received) => this.onSignal(received));
+		for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+			process.on(signal, (received) => this.onSignal(received));
 	}
 
 	/** The connection a stop interrupts, once the database is open. */
@@ -22,7 +23,11 @@ export class WorkerStop {
 	private onSignal(signal: NodeJS.Signals): void {
 		if (this.stopping) return;
 		this.stopping = true;
-		const action = this.inCommit ? 'stopping after the commit in progress' : this.connection ? 'interrupting the query and rolling back' : 'stopping before any work on the database';
+		const action = this.inCommit
+			? 'stopping after the commit in progress'
+			: this.connection
+				? 'interrupting the query and rolling back'
+				: 'stopping before any work on the database';
 		process.stdout.write(`received ${signal}: ${action}\n`);
 		if (!this.inCommit) this.connection?.interrupt();
 	}

@@ -33,7 +33,10 @@ function stoppedBeforeWork(task: WorkerTask, files: SourceFile[], save: Save): n
 }
 
 /** Ingest Files lists its sources before the database is opened: a run with nothing to do (or a refusal) creates nothing. */
-async function listFiles(task: WorkerTask & { operation: 'ingestFiles' }, save: Save): Promise<SourceFile[] | undefined> {
+async function listFiles(
+	task: WorkerTask & { operation: 'ingestFiles' },
+	save: Save,
+): Promise<SourceFile[] | undefined> {
 	let files: SourceFile[] = [];
 	let refusal: string | undefined;
 	try {
@@ -42,7 +45,8 @@ async function listFiles(task: WorkerTask & { operation: 'ingestFiles' }, save: 
 		// DuckDB's glob refused a folder the pattern reaches (n8n's own, or outside the allowed folders).
 		refusal = `cannot list ${task.spec.sources.join(', ')}: ${messageOf(error)}. The pattern reaches a folder that is not allowed (n8n's own files are never allowed); narrow it`;
 	}
-	refusal ??= refusedSource(files, task.access) ?? refuseBeforeOpening(task.spec, files, existsSync(task.spec.databasePath));
+	refusal ??=
+		refusedSource(files, task.access) ?? refuseBeforeOpening(task.spec, files, existsSync(task.spec.databasePath));
 	if (!refusal) return files;
 	process.stderr.write(`${refusal}\n`);
 	save({ ...emptyReport(task.spec, files.length), error: refusal });
@@ -51,7 +55,12 @@ async function listFiles(task: WorkerTask & { operation: 'ingestFiles' }, save: 
 
 async function open(task: WorkerTask, save: Save): Promise<OpenDatabase | undefined> {
 	try {
-		return await openConfined({ databasePath: task.spec.databasePath, access: task.access, threads: task.spec.threads, memoryLimit: task.spec.memoryLimit });
+		return await openConfined({
+			databasePath: task.spec.databasePath,
+			access: task.access,
+			threads: task.spec.threads,
+			memoryLimit: task.spec.memoryLimit,
+		});
 	} catch (error) {
 		const message = `cannot open the database: ${messageOf(error)}`;
 		process.stderr.write(`${message}\n`);
@@ -61,10 +70,19 @@ async function open(task: WorkerTask, save: Save): Promise<OpenDatabase | undefi
 	}
 }
 
-async function work(task: WorkerTask, database: OpenDatabase, files: SourceFile[], stop: WorkerStop, save: Save): Promise<number> {
+async function work(
+	task: WorkerTask,
+	database: OpenDatabase,
+	files: SourceFile[],
+	stop: WorkerStop,
+	save: Save,
+): Promise<number> {
 	const control = stop.control();
 	try {
-		const report = task.operation === 'ingestFiles' ? await ingestFiles(database.connection, task.spec, control, files) : await runScript(database.connection, task.spec, control);
+		const report =
+			task.operation === 'ingestFiles'
+				? await ingestFiles(database.connection, task.spec, control, files)
+				: await runScript(database.connection, task.spec, control);
 		save(report);
 		if (report.error) process.stderr.write(`${report.error}\n`);
 		if (report.stopped || (stop.stopping && !('committed' in report && report.committed))) return EXIT.stopped;
@@ -82,7 +100,8 @@ async function work(task: WorkerTask, database: OpenDatabase, files: SourceFile[
 async function main(): Promise<number> {
 	const task = JSON.parse(readFileSync(process.argv[2], 'utf8')) as WorkerTask;
 	const stop = new WorkerStop();
-	const save: Save = (report) => writeFileSync(task.resultPath, JSON.stringify({ ...report, peakRssBytes: process.resourceUsage().maxRSS * 1024 }));
+	const save: Save = (report) =>
+		writeFileSync(task.resultPath, JSON.stringify({ ...report, peakRssBytes: process.resourceUsage().maxRSS * 1024 }));
 	const files = task.operation === 'ingestFiles' ? await listFiles(task, save) : [];
 	if (!files) return EXIT.failed;
 	// No connection to interrupt yet: a stop that came meanwhile is only seen here.

@@ -8,7 +8,15 @@ export function recoveredReport(entry: RecoveredLock): RecoveredLockReport {
 	const previous = entry.previous;
 	if (previous.kind === 'legacy') return { reason: entry.reason, detail: entry.detail, pid: previous.pid };
 	const record = previous.record;
-	return { reason: entry.reason, detail: entry.detail, pid: record.pid, command: record.command, host: record.host, owner: record.owner, lockedAt: record.lockedAt };
+	return {
+		reason: entry.reason,
+		detail: entry.detail,
+		pid: record.pid,
+		command: record.command,
+		host: record.host,
+		owner: record.owner,
+		lockedAt: record.lockedAt,
+	};
 }
 
 export function holderFromDatabase(holder: DatabaseHolder): HolderReport {
@@ -41,12 +49,23 @@ export function holderFromInspection(inspection: LockInspection): HolderReport |
 			identityProven: holder.identityProven,
 			remote: inspection.remote,
 			where: holder.where,
-			heartbeatAgeSeconds: holder.heartbeatAgeMs === undefined ? undefined : Math.round(holder.heartbeatAgeMs / 100) / 10,
+			heartbeatAgeSeconds:
+				holder.heartbeatAgeMs === undefined ? undefined : Math.round(holder.heartbeatAgeMs / 100) / 10,
 			source: 'pid-file',
 		};
 	}
 	if (inspection.state === 'unreadable') {
-		return { pid: null, host: '', command: '', role: 'unknown', identityProven: false, remote: false, source: 'pid-file', unreadable: true, detail: inspection.reason };
+		return {
+			pid: null,
+			host: '',
+			command: '',
+			role: 'unknown',
+			identityProven: false,
+			remote: false,
+			source: 'pid-file',
+			unreadable: true,
+			detail: inspection.reason,
+		};
 	}
 	return undefined;
 }

@@ -10,7 +10,13 @@ import type { Termination } from '../proc/stop';
 /** The DuckDB Safe Ingest node's outputs, in order. `canceled` has none: a canceled execution ends the node instead. */
 export const OUTPUT_NAMES = ['Success', 'Blocked', 'Timeout', 'Failed'] as const;
 
-const RUN_OUTPUT: Record<OutcomeStatus, number | undefined> = { success: 0, blocked: 1, timeout: 2, failed: 3, canceled: undefined };
+const RUN_OUTPUT: Record<OutcomeStatus, number | undefined> = {
+	success: 0,
+	blocked: 1,
+	timeout: 2,
+	failed: 3,
+	canceled: undefined,
+};
 
 function signalNumber(signal: string | null | undefined): number | undefined {
 	if (!signal) return undefined;
@@ -18,7 +24,11 @@ function signalNumber(signal: string | null | undefined): number | undefined {
 }
 
 /** The CLI's exit code, GNU timeout compatible. */
-export function exitCodeFor(outcome: Pick<Outcome, 'status' | 'exitCode' | 'signal' | 'holder'>, conflictExitCode: number = EXIT_CODES.blockedDefault, supervisorSignal?: string): number {
+export function exitCodeFor(
+	outcome: Pick<Outcome, 'status' | 'exitCode' | 'signal' | 'holder'>,
+	conflictExitCode: number = EXIT_CODES.blockedDefault,
+	supervisorSignal?: string,
+): number {
 	switch (outcome.status) {
 		case 'success':
 			return EXIT_CODES.success;
@@ -63,7 +73,9 @@ export interface JobEnding {
 }
 
 /** Pure: the status of a run whose job started. */
-export function decideRunStatus(ending: JobEnding): Extract<OutcomeStatus, 'success' | 'timeout' | 'failed' | 'canceled'> {
+export function decideRunStatus(
+	ending: JobEnding,
+): Extract<OutcomeStatus, 'success' | 'timeout' | 'failed' | 'canceled'> {
 	if (ending.lockLost) return 'failed';
 	if (ending.stoppedBy === 'timeout') return 'timeout';
 	if (ending.stoppedBy === 'canceled' || ending.stoppedBy === 'supervisor-signal') return 'canceled';

@@ -8,7 +8,9 @@ import type { HolderReport, Outcome } from './outcome';
 import type { IngestReport } from './operation-reports';
 
 function describeCommand(outcome: Pick<Outcome, 'command' | 'shell'>): string {
-	const text = outcome.shell ? outcome.command.join(' ') : outcome.command.map((arg) => (/\s/.test(arg) ? JSON.stringify(arg) : arg)).join(' ');
+	const text = outcome.shell
+		? outcome.command.join(' ')
+		: outcome.command.map((arg) => (/\s/.test(arg) ? JSON.stringify(arg) : arg)).join(' ');
 	return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -21,9 +23,16 @@ function lastLine(text: string): string | undefined {
 export function describeHolder(holder: HolderReport): string {
 	const parts = [holder.pid !== null && holder.pid > 0 ? `PID ${holder.pid}` : 'a process we cannot see'];
 	if (holder.remote) parts.push(holder.where ? `in ${holder.where}` : `on host ${holder.host}`);
-	const heartbeat = holder.heartbeatAgeSeconds !== undefined ? `heartbeat ${formatDuration(holder.heartbeatAgeSeconds * 1000)} ago` : undefined;
-	const details = [holder.command, holder.elapsedSeconds !== undefined ? `running ${formatDuration(holder.elapsedSeconds * 1000)}` : undefined, heartbeat, holder.owner]
-		.filter((part): part is string => Boolean(part));
+	const heartbeat =
+		holder.heartbeatAgeSeconds !== undefined
+			? `heartbeat ${formatDuration(holder.heartbeatAgeSeconds * 1000)} ago`
+			: undefined;
+	const details = [
+		holder.command,
+		holder.elapsedSeconds !== undefined ? `running ${formatDuration(holder.elapsedSeconds * 1000)}` : undefined,
+		heartbeat,
+		holder.owner,
+	].filter((part): part is string => Boolean(part));
 	return details.length ? `${parts.join(' ')} (${details.join(', ')})` : parts.join(' ');
 }
 
@@ -41,13 +50,17 @@ export function summarize(outcome: Omit<Outcome, 'summary'>): string {
 		case 'success':
 			return `Success: ${command} finished in ${took} on ${db}${recovered}`;
 		case 'blocked':
-			if (outcome.holder?.unreadable) return `Blocked: the lock file of ${db} is unreadable (${outcome.holder.detail}); not started`;
+			if (outcome.holder?.unreadable)
+				return `Blocked: the lock file of ${db} is unreadable (${outcome.holder.detail}); not started`;
 			return outcome.holder
 				? `Blocked: ${db} is held by ${describeHolder(outcome.holder)}; not started`
-				: outcome.error ? `Blocked: the lock of ${db} cannot be checked: ${outcome.error}; not started (never run unprotected)`
-				: `Blocked: ${db} is locked; not started`;
+				: outcome.error
+					? `Blocked: the lock of ${db} cannot be checked: ${outcome.error}; not started (never run unprotected)`
+					: `Blocked: ${db} is locked; not started`;
 		case 'timeout': {
-			const how = outcome.termination?.sigkillSent ? `SIGTERM, then SIGKILL after ${formatDuration(outcome.graceMs)} grace` : 'SIGTERM';
+			const how = outcome.termination?.sigkillSent
+				? `SIGTERM, then SIGKILL after ${formatDuration(outcome.graceMs)} grace`
+				: 'SIGTERM';
 			return `Timeout: ${command} stopped after ${took} (limit ${formatDuration(outcome.timeoutMs)}; ${how}) on ${db}${recovered}`;
 		}
 		case 'canceled':
@@ -78,7 +91,9 @@ function bytes(value: number): string {
 }
 
 function describeIngest(report: IngestReport): string {
-	const parts = [`${count(report.files.ingested, 'file')} (${count(report.rows, 'row')}, ${bytes(report.bytes)}) into ${report.table}`];
+	const parts = [
+		`${count(report.files.ingested, 'file')} (${count(report.rows, 'row')}, ${bytes(report.bytes)}) into ${report.table}`,
+	];
 	if (report.files.skipped) parts.push(`${report.files.skipped} unchanged skipped`);
 	return parts.join(', ');
 }
@@ -98,7 +113,8 @@ export function summarizeOperation(outcome: Omit<Outcome, 'summary'>): string | 
 			case 'timeout':
 				return `Timeout: stopped after ${took} (limit ${formatDuration(outcome.timeoutMs)}); committed ${describeIngest(ingest)}; the next run resumes with the rest (on ${db})`;
 			case 'failed':
-				if (failure) return `Failed: ${basename(failure.path)}: ${failure.detail ?? 'failed'}; committed before it: ${describeIngest(ingest)} (on ${db})`;
+				if (failure)
+					return `Failed: ${basename(failure.path)}: ${failure.detail ?? 'failed'}; committed before it: ${describeIngest(ingest)} (on ${db})`;
 				return `Failed: ${ingest.error ?? outcome.error ?? 'ingest failed'} (on ${db})`;
 		}
 	}
@@ -107,7 +123,8 @@ export function summarizeOperation(outcome: Omit<Outcome, 'summary'>): string | 
 			case 'success':
 				return `Success: ran ${count(sql.statementsRun, 'statement')}, ${count(sql.rowsChanged, 'row')} changed${sql.rows ? `, ${count(sql.rows.length, 'row')} returned` : ''} in ${took} on ${db}`;
 			case 'timeout':
-				if (sql.committed) return `Timeout: the limit (${formatDuration(outcome.timeoutMs)}) was reached as the script committed: ${count(sql.statementsRun, 'statement')} took effect on ${db}`;
+				if (sql.committed)
+					return `Timeout: the limit (${formatDuration(outcome.timeoutMs)}) was reached as the script committed: ${count(sql.statementsRun, 'statement')} took effect on ${db}`;
 				return `Timeout: SQL stopped after ${took} (limit ${formatDuration(outcome.timeoutMs)}); rolled back, nothing changed on ${db}`;
 			case 'failed':
 				return `Failed: ${sql.failedStatement ? `statement ${sql.failedStatement}: ` : ''}${sql.error ?? outcome.error ?? 'SQL failed'}; rolled back, nothing changed on ${db}`;

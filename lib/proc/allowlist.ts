@@ -52,9 +52,15 @@ export function invokedPath(path: string): string | undefined {
  * the job's folder; without any PATH, the C library's default. The first regular executable file wins. The path is
  * returned as found, not resolved.
  */
-export function findExecutable(command: string, searchPath = process.env.PATH ?? DEFAULT_PATH, cwd = process.cwd()): string | undefined {
+export function findExecutable(
+	command: string,
+	searchPath = process.env.PATH ?? DEFAULT_PATH,
+	cwd = process.cwd(),
+): string | undefined {
 	const within = (folder: string): string => (isAbsolute(folder) ? folder : `${resolve(cwd)}/${folder || '.'}`);
-	const candidates = command.includes('/') ? [isAbsolute(command) ? command : `${resolve(cwd)}/${command}`] : searchPath.split(delimiter).map((folder) => `${within(folder)}/${command}`);
+	const candidates = command.includes('/')
+		? [isAbsolute(command) ? command : `${resolve(cwd)}/${command}`]
+		: searchPath.split(delimiter).map((folder) => `${within(folder)}/${command}`);
 	for (const candidate of candidates) {
 		try {
 			if (!statSync(candidate).isFile()) continue;
@@ -69,7 +75,10 @@ export function findExecutable(command: string, searchPath = process.env.PATH ??
 
 export function parseAllowlist(value: string | undefined): string[] | undefined {
 	if (value === undefined || value.trim() === '') return undefined;
-	return value.split(delimiter).map((entry) => entry.trim()).filter(Boolean);
+	return value
+		.split(delimiter)
+		.map((entry) => entry.trim())
+		.filter(Boolean);
 }
 
 /** Whether one listed entry allows the invoked path: a folder holds it (at any depth), a file entry is that very path. */
@@ -92,15 +101,24 @@ function linkNote(found: string): string {
 	return ` ${found} is a link to ${target}; list ${found} itself: the allowlist matches the path invoked, not the link's target, because a program such as BusyBox acts on the name it is called by.`;
 }
 
-export function checkAllowed(command: string, options: { allowlist: string[] | undefined; path?: string; cwd?: string; shell?: string }): AllowlistVerdict {
+export function checkAllowed(
+	command: string,
+	options: { allowlist: string[] | undefined; path?: string; cwd?: string; shell?: string },
+): AllowlistVerdict {
 	if (!options.allowlist) return { allowed: true };
 	const program = options.shell ?? command;
 	const found = findExecutable(program, options.path, options.cwd);
 	const invoked = found === undefined ? undefined : invokedPath(found);
 	const askAdmin = `${ASK_ADMIN} to add it to ${ALLOWLIST_ENV}, or use a command that is listed there.`;
-	if (!found || !invoked) return { allowed: false, reason: `${options.shell ? 'The shell' : 'The command'} "${program}" cannot be resolved to an executable, and only allowlisted commands may run. ${askAdmin}` };
+	if (!found || !invoked)
+		return {
+			allowed: false,
+			reason: `${options.shell ? 'The shell' : 'The command'} "${program}" cannot be resolved to an executable, and only allowlisted commands may run. ${askAdmin}`,
+		};
 	if (options.allowlist.some((entry) => entryAllows(entry, invoked))) return { allowed: true, resolved: invoked };
-	const what = options.shell ? `Use Shell needs the shell ${found}, which is not allowlisted` : `The command ${found} is not allowlisted`;
+	const what = options.shell
+		? `Use Shell needs the shell ${found}, which is not allowlisted`
+		: `The command ${found} is not allowlisted`;
 	return { allowed: false, reason: `${what}. ${askAdmin}${linkNote(found)}` };
 }
 
@@ -114,7 +132,8 @@ export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * the allowlist is set even when the admin's patterns match them. Not the defence (that is deny by default), a floor
  * under broad patterns such as `PYTHON*`.
  */
-const CODE_LOADING_VARIABLES = /^(PATH|LD_\w+|DYLD_\w+|BASH_ENV|ENV|SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|BASH_FUNC_\w+|NODE_OPTIONS|NODE_PATH|PYTHON(STARTUP|PATH|HOME|USERBASE|INSPECT|BREAKPOINT)|PERL5OPT|PERL5LIB|PERLLIB|PERL5DB|RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS|CLASSPATH|OPENSSL_(CONF|MODULES|ENGINES)|GCONV_PATH|GIT_CONFIG\w*|GIT_EXEC_PATH|GIT_SSH\w*|GIT_ASKPASS|SSH_ASKPASS|EDITOR|VISUAL|PAGER|LESSOPEN|LESSCLOSE)$/;
+const CODE_LOADING_VARIABLES =
+	/^(PATH|LD_\w+|DYLD_\w+|BASH_ENV|ENV|SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|BASH_FUNC_\w+|NODE_OPTIONS|NODE_PATH|PYTHON(STARTUP|PATH|HOME|USERBASE|INSPECT|BREAKPOINT)|PERL5OPT|PERL5LIB|PERLLIB|PERL5DB|RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS|CLASSPATH|OPENSSL_(CONF|MODULES|ENGINES)|GCONV_PATH|GIT_CONFIG\w*|GIT_EXEC_PATH|GIT_SSH\w*|GIT_ASKPASS|SSH_ASKPASS|EDITOR|VISUAL|PAGER|LESSOPEN|LESSCLOSE)$/;
 
 /** Extra variables allowed without the admin: they select a language, a time zone or plain output. */
 const HARMLESS_EXTRA = /^(TZ|LANG|LANGUAGE|LC_[A-Z_]+|NO_COLOR)$/;
@@ -131,7 +150,10 @@ export interface EnvAllowlist {
 
 export function parseEnvAllowlist(value: string | undefined): EnvAllowlist {
 	const parsed: EnvAllowlist = { names: [], prefixes: [], invalid: [] };
-	for (const entry of (value ?? '').split(/[:,]/).map((part) => part.trim()).filter(Boolean)) {
+	for (const entry of (value ?? '')
+		.split(/[:,]/)
+		.map((part) => part.trim())
+		.filter(Boolean)) {
 		if (ENV_NAME.test(entry)) parsed.names.push(entry);
 		else if (entry.endsWith('*') && ENV_NAME.test(entry.slice(0, -1))) parsed.prefixes.push(entry.slice(0, -1));
 		else parsed.invalid.push(entry);
@@ -148,15 +170,34 @@ function adminAllows(name: string, allowed: EnvAllowlist): boolean {
  * name must be portable; while the allowlist is set, it must also be harmless or allowed by the admin, and never a
  * code-loading one.
  */
-export function checkEnvNames(names: string[], options: { allowlist: string[] | undefined; allowedEnv: string | undefined; from: string }): AllowlistVerdict {
+export function checkEnvNames(
+	names: string[],
+	options: { allowlist: string[] | undefined; allowedEnv: string | undefined; from: string },
+): AllowlistVerdict {
 	const invalid = names.find((name) => !ENV_NAME.test(name));
-	if (invalid !== undefined) return { allowed: false, reason: `"${invalid}" (in ${options.from}) is not a valid environment variable name: letters, digits and underscores, not starting with a digit.` };
+	if (invalid !== undefined)
+		return {
+			allowed: false,
+			reason: `"${invalid}" (in ${options.from}) is not a valid environment variable name: letters, digits and underscores, not starting with a digit.`,
+		};
 	if (!options.allowlist) return { allowed: true };
 	const allowed = parseEnvAllowlist(options.allowedEnv);
-	if (allowed.invalid.length) return { allowed: false, reason: `${ALLOWED_ENV_ENV} has entries that are neither a variable name nor a PREFIX_* pattern (${allowed.invalid.join(', ')}), so no job may run. ${ASK_ADMIN} to correct it.` };
+	if (allowed.invalid.length)
+		return {
+			allowed: false,
+			reason: `${ALLOWED_ENV_ENV} has entries that are neither a variable name nor a PREFIX_* pattern (${allowed.invalid.join(', ')}), so no job may run. ${ASK_ADMIN} to correct it.`,
+		};
 	for (const name of names) {
-		if (CODE_LOADING_VARIABLES.test(name)) return { allowed: false, reason: `The environment variable ${name} can make an allowlisted program run other code, so it is refused while ${ALLOWLIST_ENV} is set (also when ${ALLOWED_ENV_ENV} matches it). ${ASK_ADMIN}: a value the admin sets in n8n's own environment reaches the job when ${ALLOWED_ENV_ENV} names it.` };
-		if (!HARMLESS_EXTRA.test(name) && !adminAllows(name, allowed)) return { allowed: false, reason: `The environment variable ${name} (in ${options.from}) is not allowed for jobs while ${ALLOWLIST_ENV} is set. ${ASK_ADMIN} to add it to ${ALLOWED_ENV_ENV} (names or PREFIX_* patterns, separated by ":" or ",").` };
+		if (CODE_LOADING_VARIABLES.test(name))
+			return {
+				allowed: false,
+				reason: `The environment variable ${name} can make an allowlisted program run other code, so it is refused while ${ALLOWLIST_ENV} is set (also when ${ALLOWED_ENV_ENV} matches it). ${ASK_ADMIN}: a value the admin sets in n8n's own environment reaches the job when ${ALLOWED_ENV_ENV} names it.`,
+			};
+		if (!HARMLESS_EXTRA.test(name) && !adminAllows(name, allowed))
+			return {
+				allowed: false,
+				reason: `The environment variable ${name} (in ${options.from}) is not allowed for jobs while ${ALLOWLIST_ENV} is set. ${ASK_ADMIN} to add it to ${ALLOWED_ENV_ENV} (names or PREFIX_* patterns, separated by ":" or ",").`,
+			};
 	}
 	return { allowed: true };
 }

@@ -37,7 +37,8 @@ export function parseProcLocks(text: string, dev: number, ino: number): FileLock
 		const [, , , type, pidText, where] = fields;
 		const parts = where.split(':');
 		if (parts.length !== 3) continue;
-		if (Number.parseInt(parts[0], 16) !== major || Number.parseInt(parts[1], 16) !== minor || Number(parts[2]) !== ino) continue;
+		if (Number.parseInt(parts[0], 16) !== major || Number.parseInt(parts[1], 16) !== minor || Number(parts[2]) !== ino)
+			continue;
 		const pid = Number(pidText);
 		if (!Number.isSafeInteger(pid)) continue;
 		// /proc/locks is kernel-wide: a holder in another PID namespace (another container) shows as 0, an OFD lock as
@@ -133,8 +134,10 @@ export function findFileHolders(path: string, options: { includeOpen?: boolean }
 	if (!procAvailable) return [];
 	const locks = fileLocks(path);
 	const byPid = new Map<number, FileHolder['lock']>();
-	for (const entry of locks) if (entry.pid !== null && byPid.get(entry.pid) !== 'write') byPid.set(entry.pid, entry.type);
-	if (options.includeOpen ?? true) for (const pid of processesWithFileOpen(path)) if (!byPid.has(pid)) byPid.set(pid, 'open');
+	for (const entry of locks)
+		if (entry.pid !== null && byPid.get(entry.pid) !== 'write') byPid.set(entry.pid, entry.type);
+	if (options.includeOpen ?? true)
+		for (const pid of processesWithFileOpen(path)) if (!byPid.has(pid)) byPid.set(pid, 'open');
 	const holders: FileHolder[] = [];
 	for (const [pid, lock] of byPid) {
 		const facts = readProcess(pid);

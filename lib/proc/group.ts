@@ -46,7 +46,12 @@ export interface GroupIdentity {
  */
 export function signalGroup(group: GroupIdentity, signal: NodeJS.Signals): boolean {
 	// Never init's group, nor our own (a job always gets a group of its own, so ours is never a job's).
-	if (group.pgid <= 1 || group.pgid === process.pid || group.pgid === readProcess(process.pid, { details: false })?.pgid) return false;
+	if (
+		group.pgid <= 1 ||
+		group.pgid === process.pid ||
+		group.pgid === readProcess(process.pid, { details: false })?.pgid
+	)
+		return false;
 	if (procAvailable && group.leaderStartTicks !== undefined) {
 		const leader = readProcess(group.pgid, { details: false });
 		if (leader && leader.pgid === group.pgid && leader.startTicks !== group.leaderStartTicks) return false;

@@ -84,7 +84,9 @@ export function uptimeSeconds(): number {
  * Parses the text of `/proc/<pid>/stat`. The command name (field 2) is in parentheses and may itself contain spaces
  * and parentheses, so the fixed fields are read after the *last* closing parenthesis.
  */
-export function parseStat(text: string): Pick<ProcessFacts, 'pid' | 'ppid' | 'pgid' | 'state' | 'startTicks' | 'name'> | undefined {
+export function parseStat(
+	text: string,
+): Pick<ProcessFacts, 'pid' | 'ppid' | 'pgid' | 'state' | 'startTicks' | 'name'> | undefined {
 	const open = text.indexOf('(');
 	const close = text.lastIndexOf(')');
 	if (open < 0 || close < open) return undefined;

@@ -4,12 +4,14 @@
 import { procAvailable, readProcess, type ProcessFacts } from './identity';
 
 /** Facts about a process where /proc is absent: no start time, so its identity cannot be proven. */
-export type LookedUpProcess = ProcessFacts | (Omit<ProcessFacts, 'startTicks' | 'state' | 'pgid' | 'elapsedSeconds'> & {
-	startTicks?: undefined;
-	state: '?';
-	pgid?: undefined;
-	elapsedSeconds?: undefined;
-});
+export type LookedUpProcess =
+	| ProcessFacts
+	| (Omit<ProcessFacts, 'startTicks' | 'state' | 'pgid' | 'elapsedSeconds'> & {
+			startTicks?: undefined;
+			state: '?';
+			pgid?: undefined;
+			elapsedSeconds?: undefined;
+	  });
 
 function signalZeroSays(pid: number): boolean {
 	try {

@@ -12,8 +12,16 @@ export interface ScriptResult<T> {
 /** Runs a short-lived Node helper of ours (a direct child, no group of its own) and reads its JSON reply. */
 export async function runNodeScript<T>(script: string, args: string[], timeoutMs: number): Promise<ScriptResult<T>> {
 	const execa = await loadExeca();
-	const result = await execa(process.execPath, [script, ...args], { timeout: timeoutMs, reject: false, stdin: 'ignore' });
-	const last = String(result.stdout ?? '').trimEnd().split('\n').pop() ?? '';
+	const result = await execa(process.execPath, [script, ...args], {
+		timeout: timeoutMs,
+		reject: false,
+		stdin: 'ignore',
+	});
+	const last =
+		String(result.stdout ?? '')
+			.trimEnd()
+			.split('\n')
+			.pop() ?? '';
 	let reply: T | undefined;
 	try {
 		reply = last.startsWith('{') ? (JSON.parse(last) as T) : undefined;

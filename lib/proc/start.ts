@@ -57,10 +57,16 @@ export async function startJob(spec: JobSpec): Promise<StartedJob | FailedStart>
 		const result = await subprocess;
 		const code = (result as { code?: string }).code;
 		if (code === 'ENOENT') {
-			return { exitCode: START_FAILURE_EXIT.notFound, error: `command not found: ${spec.file}. Check the spelling, or give its absolute path` };
+			return {
+				exitCode: START_FAILURE_EXIT.notFound,
+				error: `command not found: ${spec.file}. Check the spelling, or give its absolute path`,
+			};
 		}
 		if (code === 'EACCES') {
-			return { exitCode: START_FAILURE_EXIT.notExecutable, error: `command not executable: ${spec.file}. Make it executable (chmod +x) or run it through its interpreter` };
+			return {
+				exitCode: START_FAILURE_EXIT.notExecutable,
+				error: `command not executable: ${spec.file}. Make it executable (chmod +x) or run it through its interpreter`,
+			};
 		}
 		return { exitCode: 1, error: `could not start ${spec.file}: ${result.shortMessage ?? code ?? 'unknown error'}` };
 	}

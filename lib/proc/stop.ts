@@ -77,10 +77,18 @@ function send(target: StopTarget, signal: NodeJS.Signals, report: StopReport): b
 }
 
 /** SIGTERM now, SIGKILL after the grace if anything is left; `done` resolves once it is gone (or given up on). */
-export function stopTarget(target: StopTarget, options: StopOptions): { report: StopReport; done: Promise<StopReport> } {
+export function stopTarget(
+	target: StopTarget,
+	options: StopOptions,
+): { report: StopReport; done: Promise<StopReport> } {
 	const started = Date.now();
 	const may = (signal: NodeJS.Signals): boolean => options.maySignal?.(signal) ?? true;
-	const report: StopReport = { sigtermAt: new Date(started).toISOString(), sigtermSent: false, sigkillSent: false, gone: false };
+	const report: StopReport = {
+		sigtermAt: new Date(started).toISOString(),
+		sigtermSent: false,
+		sigkillSent: false,
+		gone: false,
+	};
 	if (may('SIGTERM')) report.sigtermSent = send(target, 'SIGTERM', report);
 	else report.refused = 'SIGTERM';
 	const done = new Promise<StopReport>((resolve) => {
@@ -101,7 +109,10 @@ export function stopTarget(target: StopTarget, options: StopOptions): { report: 
 			}
 			if (killedAt && now - killedAt > STOP_DEFAULTS.killWaitMs) return resolve(report);
 			// During the grace, wake up for its end; after SIGKILL, poll at the normal rate.
-			setTimeout(check, killedAt ? STOP_DEFAULTS.pollMs : Math.min(STOP_DEFAULTS.pollMs, Math.max(1, started + options.graceMs - now)));
+			setTimeout(
+				check,
+				killedAt ? STOP_DEFAULTS.pollMs : Math.min(STOP_DEFAULTS.pollMs, Math.max(1, started + options.graceMs - now)),
+			);
 		};
 		setTimeout(check, Math.min(STOP_DEFAULTS.pollMs, options.graceMs));
 	});
@@ -120,9 +131,18 @@ export interface Termination {
 }
 
 /** A run stopping its own job group: the stop above, reported as the outcome's termination. */
-export function stopGroup(group: GroupIdentity, graceMs: number, reason: Termination['reason']): { termination: Termination; done: Promise<Termination> } {
+export function stopGroup(
+	group: GroupIdentity,
+	graceMs: number,
+	reason: Termination['reason'],
+): { termination: Termination; done: Promise<Termination> } {
 	const stop = stopTarget({ group }, { graceMs });
 	const termination: Termination = { reason, sigtermAt: stop.report.sigtermAt, sigkillSent: false };
-	const done = stop.done.then((report) => Object.assign(termination, { sigkillSent: report.sigkillSent, ...(report.gone ? { groupGoneAfterMs: report.goneAfterMs } : {}) }));
+	const done = stop.done.then((report) =>
+		Object.assign(termination, {
+			sigkillSent: report.sigkillSent,
+			...(report.gone ? { groupGoneAfterMs: report.goneAfterMs } : {}),
+		}),
+	);
 	return { termination, done };
 }

@@ -56,7 +56,10 @@ export function prepareRun(options: RunOptions): RunContext {
 		resolved,
 		startedMs: Date.now(),
 		pidFile: `${resolved.databasePath}.pid`,
-		backend: { backend: options.redis ? 'redis' : 'file', redisKey: options.redis ? redisKeyFor(resolved.databasePath, options.redis) : undefined },
+		backend: {
+			backend: options.redis ? 'redis' : 'file',
+			redisKey: options.redis ? redisKeyFor(resolved.databasePath, options.redis) : undefined,
+		},
 		mask,
 		recordedCommand: mask([resolved.file, ...resolved.args].join(' ')),
 	};
@@ -66,7 +69,13 @@ export const EMPTY_STREAM = { tail: '', bytes: 0, truncated: false };
 
 /** The body of an outcome of a run whose job never started. */
 export function notStarted(body: Pick<OutcomeBody, 'status' | 'lock'> & Partial<OutcomeBody>): OutcomeBody {
-	return { exitCode: null, signal: null, jobPid: null, output: { stdout: EMPTY_STREAM, stderr: EMPTY_STREAM }, ...body };
+	return {
+		exitCode: null,
+		signal: null,
+		jobPid: null,
+		output: { stdout: EMPTY_STREAM, stderr: EMPTY_STREAM },
+		...body,
+	};
 }
 
 /** The run's Outcome record: status and summary first, which is what people read in a JSON line or an n8n item. */

@@ -65,7 +65,15 @@ export class HeldRunLock {
 
 	report(): Outcome['lock'] {
 		const { pidFile, backend } = this.run;
-		return { pidFile, ...backend, acquired: true, waitedMs: this.taken.waitedMs, recovered: this.recovered, released: false, lease: this.lease.report };
+		return {
+			pidFile,
+			...backend,
+			acquired: true,
+			waitedMs: this.taken.waitedMs,
+			recovered: this.recovered,
+			released: false,
+			lease: this.lease.report,
+		};
 	}
 
 	/** Never leaves the job running without its lock; keeps the lock only for processes that survive SIGKILL. */
@@ -82,7 +90,10 @@ export class HeldRunLock {
 			// They may still write: the lock stays, naming their group.
 			this.lock.abandon();
 			const redis = this.run.options.redis ? '; the Redis lease runs out by itself' : '';
-			return { released: false, note: `process group ${group?.pgid} survived SIGKILL; the PID file is kept until it is gone (duckdb-lock-cleanup removes it then)${redis}` };
+			return {
+				released: false,
+				note: `process group ${group?.pgid} survived SIGKILL; the PID file is kept until it is gone (duckdb-lock-cleanup removes it then)${redis}`,
+			};
 		}
 		const release = await this.lock.release();
 		return release.released ? { released: true } : { released: false, note: release.detail };

@@ -30,13 +30,24 @@ function start(run: RunContext, held: HeldRunLock): ReturnType<typeof startJob> 
 	const proof = { [JOB_PROOF_ENV.lockFile]: held.lock.pidFile, [JOB_PROOF_ENV.token]: held.lock.token };
 	// The Redis URL `--redis env` reads never reaches the job (its password is kept out of ps, and out of the job).
 	const inheritEnv = (name: string): boolean => name !== REDIS_URL_ENV && (options.inheritEnv?.(name) ?? true);
-	return startJob({ file: resolved.file, args: resolved.args, cwd: resolved.cwd, env: { ...options.env, ...proof }, inheritEnv });
+	return startJob({
+		file: resolved.file,
+		args: resolved.args,
+		cwd: resolved.cwd,
+		env: { ...options.env, ...proof },
+		inheritEnv,
+	});
 }
 
 /** Reads the job's output from the first moment: a quick job may be gone already, its output must not be lost. */
 function pumpsFor(job: StartedJob, run: RunContext, hooks: RunHooks, log: LogFile | undefined): OutputPump[] {
 	const sinks = (name: StreamName): Writable[] => (hooks.echo?.[name] ? [hooks.echo[name]] : []);
-	const options: OutputOptions = { tailBytes: run.options.tailBytes, onLine: hooks.onLine, log, sinks: { stdout: sinks('stdout'), stderr: sinks('stderr') } };
+	const options: OutputOptions = {
+		tailBytes: run.options.tailBytes,
+		onLine: hooks.onLine,
+		log,
+		sinks: { stdout: sinks('stdout'), stderr: sinks('stderr') },
+	};
 	return [new OutputPump(job.stdout, 'stdout', options), new OutputPump(job.stderr, 'stderr', options)];
 }
 
@@ -66,7 +77,14 @@ class JobStopper {
 }
 
 /** Waits for the job's exit with every reason to stop it armed; says why it could not be recorded in the lock. */
-async function watch(run: RunContext, held: HeldRunLock, job: StartedJob, group: GroupIdentity, stopper: JobStopper, hooks: RunHooks) {
+async function watch(
+	run: RunContext,
+	held: HeldRunLock,
+	job: StartedJob,
+	group: GroupIdentity,
+	stopper: JobStopper,
+	hooks: RunHooks,
+) {
 	const { options, resolved } = run;
 	const deadline = setTimeout(() => stopper.stop('timeout'), resolved.timeoutMs);
 	held.onLost(() => stopper.stop('lock-lost'));
@@ -77,7 +95,12 @@ async function watch(run: RunContext, held: HeldRunLock, job: StartedJob, group:
 	let unrecorded: string | undefined;
 	try {
 		try {
-			await held.lock.recordJob({ pid: job.pid, startTicks: group.leaderStartTicks, pgid: job.pid, command: run.recordedCommand });
+			await held.lock.recordJob({
+				pid: job.pid,
+				startTicks: group.leaderStartTicks,
+				pgid: job.pid,
+				command: run.recordedCommand,
+			});
 		} catch (error) {
 			// Our PID file is gone or another holder's now (someone judged it stale), or it cannot be written.
 			unrecorded = messageOf(error);
@@ -100,19 +123,39 @@ async function drain(pumps: OutputPump[]): Promise<void> {
 	for (const pump of pumps) pump.abandon();
 }
 
-function lostLockError(stoppedBy: Termination['reason'] | undefined, unrecorded: string | undefined, lost: string | undefined): string | undefined {
+function lostLockError(
+	stoppedBy: Termination['reason'] | undefined,
+	unrecorded: string | undefined,
+	lost: string | undefined,
+): string | undefined {
 	if (stoppedBy !== 'lock-lost') return undefined;
-	if (unrecorded) return `the job could not be recorded in the lock (${unrecorded}); it was stopped at once so that two writers never run`;
+	if (unrecorded)
+		return `the job could not be recorded in the lock (${unrecorded}); it was stopped at once so that two writers never run`;
 	return `the lock was lost while the job ran (${lost}); the job was stopped so that two writers never run`;
 }
 
 /** Starts, watches and stops the job; the outcome's body (the lock report is the caller's). */
-export async function runJob(run: RunContext, held: HeldRunLock, log: LogFile | undefined, hooks: RunHooks): Promise<OutcomeBody> {
+export async function runJob(
+	run: RunContext,
+	held: HeldRunLock,
+	log: LogFile | undefined,
+	hooks: RunHooks,
+): Promise<OutcomeBody> {
 	const job = await start(run, held);
 	const logFile = run.resolved.logFile;
-	if (!('pid' in job)) return notStarted({ status: 'failed', exitCode: job.exitCode, lock: held.report(), error: job.error, output: { stdout: EMPTY_STREAM, stderr: EMPTY_STREAM, logFile } });
+	if (!('pid' in job))
+		return notStarted({
+			status: 'failed',
+			exitCode: job.exitCode,
+			lock: held.report(),
+			error: job.error,
+			output: { stdout: EMPTY_STREAM, stderr: EMPTY_STREAM, logFile },
+		});
 	const pumps = pumpsFor(job, run, hooks, log);
-	const group: GroupIdentity = { pgid: job.pid, leaderStartTicks: readProcess(job.pid, { details: false })?.startTicks };
+	const group: GroupIdentity = {
+		pgid: job.pid,
+		leaderStartTicks: readProcess(job.pid, { details: false })?.startTicks,
+	};
 	held.watchGroup(group);
 	const stopper = new JobStopper(group, run.resolved.graceMs, hooks);
 	const { exit, unrecorded } = await watch(run, held, job, group, stopper, hooks);
@@ -120,10 +163,24 @@ export async function runJob(run: RunContext, held: HeldRunLock, log: LogFile | 
 	if (!stopper.started && groupAlive(group.pgid)) stopper.stop('stray-processes');
 	const termination = await stopper.done();
 	await drain(pumps);
-	hooks.onEvent?.({ type: 'job-finished', exitCode: exit.exitCode, signal: exit.signal, durationMs: Date.now() - run.startedMs });
+	hooks.onEvent?.({
+		type: 'job-finished',
+		exitCode: exit.exitCode,
+		signal: exit.signal,
+		durationMs: Date.now() - run.startedMs,
+	});
 	const error = lostLockError(termination?.reason, unrecorded, held.lost);
 	const status = decideRunStatus({ exitCode: exit.exitCode, stoppedBy: termination?.reason, lockLost: error });
 	log?.close(`--- ${new Date().toISOString()} duckdb-safe-ingest: ${status} (exit ${exit.exitCode ?? exit.signal})\n`);
 	const output = { stdout: pumps[0].tail.summary(), stderr: pumps[1].tail.summary(), logFile, logError: log?.failure };
-	return { status, exitCode: exit.exitCode, signal: exit.signal, jobPid: job.pid, lock: held.report(), termination, error, output };
+	return {
+		status,
+		exitCode: exit.exitCode,
+		signal: exit.signal,
+		jobPid: job.pid,
+		lock: held.report(),
+		termination,
+		error,
+		output,
+	};
 }

@@ -90,26 +90,43 @@ export interface ResolvedRun {
 export function resolveRunOptions(options: RunOptions): ResolvedRun {
 	if (!options.databasePath) throw new UsageError('The database path is empty. Give the path of the DuckDB file.');
 	const databasePath = resolve(options.databasePath);
-	const problem = pathProblem(databasePath, 'database path', { lockFiles: true }) ?? (options.logFile ? pathProblem(resolve(options.logFile), 'log file path') : undefined) ?? (options.cwd ? pathProblem(resolve(options.cwd), 'working directory') : undefined);
+	const problem =
+		pathProblem(databasePath, 'database path', { lockFiles: true }) ??
+		(options.logFile ? pathProblem(resolve(options.logFile), 'log file path') : undefined) ??
+		(options.cwd ? pathProblem(resolve(options.cwd), 'working directory') : undefined);
 	if (problem) throw new UsageError(problem);
 	if (!isDirectory(dirname(databasePath))) {
-		throw new UsageError(`The database folder ${dirname(databasePath)} does not exist. Create it, or fix the database path (${databasePath}).`);
+		throw new UsageError(
+			`The database folder ${dirname(databasePath)} does not exist. Create it, or fix the database path (${databasePath}).`,
+		);
 	}
-	if (isDirectory(databasePath)) throw new UsageError(`${databasePath} is a folder. Give the path of the DuckDB file itself.`);
+	if (isDirectory(databasePath))
+		throw new UsageError(`${databasePath} is a folder. Give the path of the DuckDB file itself.`);
 	if (findWalFiles(databasePath).present && !isNonEmptyFile(databasePath)) {
-		throw new UsageError(`${databasePath} is missing (or empty) but its WAL is there: a job opening it would make DuckDB discard the WAL's committed data. Restore the database file next to its WAL (or move the WAL files somewhere safe) before running.`);
+		throw new UsageError(
+			`${databasePath} is missing (or empty) but its WAL is there: a job opening it would make DuckDB discard the WAL's committed data. Restore the database file next to its WAL (or move the WAL files somewhere safe) before running.`,
+		);
 	}
 	const cwd = resolve(options.cwd ?? process.cwd());
-	if (!isDirectory(cwd)) throw new UsageError(`The working directory ${cwd} does not exist. Create it, or fix the working directory.`);
-	if (!options.command.length || !options.command[0]) throw new UsageError('No command to run. Give the program and its arguments.');
+	if (!isDirectory(cwd))
+		throw new UsageError(`The working directory ${cwd} does not exist. Create it, or fix the working directory.`);
+	if (!options.command.length || !options.command[0])
+		throw new UsageError('No command to run. Give the program and its arguments.');
 	const timeoutMs = options.timeoutMs ?? RUN_DEFAULTS.timeoutMs;
 	const graceMs = options.graceMs ?? RUN_DEFAULTS.graceMs;
 	const waitMs = options.waitMs ?? RUN_DEFAULTS.waitMs;
-	if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`The timeout must be greater than zero (got ${timeoutMs} ms).`);
-	if (timeoutMs > RUN_DEFAULTS.maxTimeoutMs) throw new UsageError(`The timeout is too long (${timeoutMs} ms); the most is 24 days.`);
-	if (!Number.isFinite(graceMs) || graceMs < 0) throw new UsageError(`The grace period cannot be negative (got ${graceMs} ms).`);
-	if (graceMs > timeoutMs) throw new UsageError(`The grace period (${graceMs} ms) is longer than the timeout (${timeoutMs} ms). Shorten the grace or raise the timeout.`);
-	if (!Number.isFinite(waitMs) || waitMs < 0) throw new UsageError(`The lock wait cannot be negative (got ${waitMs} ms).`);
+	if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+		throw new UsageError(`The timeout must be greater than zero (got ${timeoutMs} ms).`);
+	if (timeoutMs > RUN_DEFAULTS.maxTimeoutMs)
+		throw new UsageError(`The timeout is too long (${timeoutMs} ms); the most is 24 days.`);
+	if (!Number.isFinite(graceMs) || graceMs < 0)
+		throw new UsageError(`The grace period cannot be negative (got ${graceMs} ms).`);
+	if (graceMs > timeoutMs)
+		throw new UsageError(
+			`The grace period (${graceMs} ms) is longer than the timeout (${timeoutMs} ms). Shorten the grace or raise the timeout.`,
+		);
+	if (!Number.isFinite(waitMs) || waitMs < 0)
+		throw new UsageError(`The lock wait cannot be negative (got ${waitMs} ms).`);
 	if (options.heartbeatMs !== undefined && (!Number.isFinite(options.heartbeatMs) || options.heartbeatMs < 50)) {
 		throw new UsageError(`The heartbeat interval must be at least 50 ms (got ${options.heartbeatMs} ms).`);
 	}
@@ -118,22 +135,34 @@ export function resolveRunOptions(options: RunOptions): ResolvedRun {
 		throw new UsageError(`The heartbeat interval is too long (${options.heartbeatMs} ms); the most is 24 days.`);
 	}
 	const staleAfterMs = options.staleAfterMs ?? LEASE_DEFAULTS.staleAfterMs;
-	if (staleAfterMs > RUN_DEFAULTS.maxTimeoutMs) throw new UsageError(`The stale period is too long (${staleAfterMs} ms); the most is 24 days.`);
+	if (staleAfterMs > RUN_DEFAULTS.maxTimeoutMs)
+		throw new UsageError(`The stale period is too long (${staleAfterMs} ms); the most is 24 days.`);
 	// Without an explicit heartbeat, six of them fit in the stale period (at most the default interval).
-	const heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.min(LEASE_DEFAULTS.heartbeatMs, Math.floor(staleAfterMs / 6)));
+	const heartbeatMs =
+		options.heartbeatMs ?? Math.max(50, Math.min(LEASE_DEFAULTS.heartbeatMs, Math.floor(staleAfterMs / 6)));
 	if (!Number.isFinite(staleAfterMs) || staleAfterMs < 3 * heartbeatMs) {
-		throw new UsageError(`The stale period (${staleAfterMs} ms) must be at least three heartbeats (${3 * heartbeatMs} ms), so that a live holder is never judged stale.`);
+		throw new UsageError(
+			`The stale period (${staleAfterMs} ms) must be at least three heartbeats (${3 * heartbeatMs} ms), so that a live holder is never judged stale.`,
+		);
 	}
-	if (options.redis && !isRedisUrl(options.redis.url)) throw new UsageError('The Redis URL must start with redis:// or rediss://, e.g. redis://redis:6379/0.');
+	if (options.redis && !isRedisUrl(options.redis.url))
+		throw new UsageError('The Redis URL must start with redis:// or rediss://, e.g. redis://redis:6379/0.');
 	const tailBytes = options.tailBytes;
-	if (tailBytes !== undefined && (!Number.isSafeInteger(tailBytes) || tailBytes < 0 || tailBytes > RUN_DEFAULTS.maxTailBytes)) {
-		throw new UsageError(`The output tail size must be a whole number of bytes from 0 to ${RUN_DEFAULTS.maxTailBytes} (16 MiB) (got ${tailBytes}).`);
+	if (
+		tailBytes !== undefined &&
+		(!Number.isSafeInteger(tailBytes) || tailBytes < 0 || tailBytes > RUN_DEFAULTS.maxTailBytes)
+	) {
+		throw new UsageError(
+			`The output tail size must be a whole number of bytes from 0 to ${RUN_DEFAULTS.maxTailBytes} (16 MiB) (got ${tailBytes}).`,
+		);
 	}
 	const logFile = options.logFile ? resolve(options.logFile) : undefined;
 	if (logFile) checkLogFile(logFile);
 	const shell = options.shell === true ? RUN_DEFAULTS.shell : options.shell || false;
 	// With a shell, command[0] is the line and the rest become $1, $2, ...: values are never spliced into the line.
-	const [file, ...args] = shell ? [shell, '-c', options.command[0], 'sh', ...options.command.slice(1)] : options.command;
+	const [file, ...args] = shell
+		? [shell, '-c', options.command[0], 'sh', ...options.command.slice(1)]
+		: options.command;
 	return { databasePath, file, args, shell, cwd, timeoutMs, graceMs, waitMs, logFile, heartbeatMs, staleAfterMs };
 }
 
@@ -143,12 +172,18 @@ export function resolveRunOptions(options: RunOptions): ResolvedRun {
  * one, its folder must be writable (the file is created when the job starts).
  */
 function checkLogFile(logFile: string): void {
-	if (!isDirectory(dirname(logFile))) throw new UsageError(`The log file's folder ${dirname(logFile)} does not exist. Create it, or fix the log file path.`);
+	if (!isDirectory(dirname(logFile)))
+		throw new UsageError(
+			`The log file's folder ${dirname(logFile)} does not exist. Create it, or fix the log file path.`,
+		);
 	if (isDirectory(logFile)) throw new UsageError(`The log file ${logFile} is a folder. Give the path of a file in it.`);
 	try {
-		if (existsSync(logFile)) closeSync(openSync(logFile, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_NONBLOCK));
+		if (existsSync(logFile))
+			closeSync(openSync(logFile, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_NONBLOCK));
 		else accessSync(dirname(logFile), fsConstants.W_OK | fsConstants.X_OK);
 	} catch (error) {
-		throw new UsageError(`The log file ${logFile} cannot be opened for appending (${messageOf(error)}). Fix its permissions, or choose another path.`);
+		throw new UsageError(
+			`The log file ${logFile} cannot be opened for appending (${messageOf(error)}). Fix its permissions, or choose another path.`,
+		);
 	}
 }

@@ -13,7 +13,6 @@ export const OUTPUT_DEFAULTS = {
 	maxLineBytes: 64 * 1024,
 };
 
-
 export type StreamName = 'stdout' | 'stderr';
 
 export class OutputTail {
@@ -42,7 +41,11 @@ export class OutputTail {
 		// Drop a UTF-8 sequence cut in half at the start of the tail.
 		let start = 0;
 		while (start < buffer.length && start < 4 && (buffer[start] & 0xc0) === 0x80) start++;
-		return { tail: buffer.subarray(start).toString('utf8'), bytes: this.bytes, truncated: this.bytes > buffer.length - start };
+		return {
+			tail: buffer.subarray(start).toString('utf8'),
+			bytes: this.bytes,
+			truncated: this.bytes > buffer.length - start,
+		};
 	}
 }
 

@@ -20,7 +20,14 @@ import { LogFile } from './output';
 
 /** The outcome of a run that did not get the lock: held (Blocked), canceled, or the backend unavailable. */
 function notAcquired(run: RunContext, taken: Exclude<TakeResult, { acquired: true }>): OutcomeBody {
-	const lock = { pidFile: run.pidFile, ...run.backend, acquired: false, waitedMs: taken.waitedMs, recovered: taken.recovered.map(recoveredReport), released: false };
+	const lock = {
+		pidFile: run.pidFile,
+		...run.backend,
+		acquired: false,
+		waitedMs: taken.waitedMs,
+		recovered: taken.recovered.map(recoveredReport),
+		released: false,
+	};
 	return notStarted({
 		status: taken.reason === 'canceled' ? 'canceled' : 'blocked',
 		lock,
@@ -37,10 +44,21 @@ function notAcquired(run: RunContext, taken: Exclude<TakeResult, { acquired: tru
 async function beforeStart(run: RunContext, held: HeldRunLock): Promise<OutcomeBody | undefined> {
 	const { options } = run;
 	if (options.signal?.aborted) return notStarted({ status: 'canceled', lock: held.report() });
-	const others = lockHolders(await findDatabaseHolders(run.resolved.databasePath, { probe: options.probeDatabase !== false, includeOpen: false }));
+	const others = lockHolders(
+		await findDatabaseHolders(run.resolved.databasePath, {
+			probe: options.probeDatabase !== false,
+			includeOpen: false,
+		}),
+	);
 	if (options.signal?.aborted) return notStarted({ status: 'canceled', lock: held.report() });
-	if (held.lost) return notStarted({ status: 'failed', lock: held.report(), error: `the lock was lost before the job started (${held.lost}); nothing was run` });
-	if (others.length) return notStarted({ status: 'blocked', lock: held.report(), holder: holderFromDatabase(others[0]) });
+	if (held.lost)
+		return notStarted({
+			status: 'failed',
+			lock: held.report(),
+			error: `the lock was lost before the job started (${held.lost}); nothing was run`,
+		});
+	if (others.length)
+		return notStarted({ status: 'blocked', lock: held.report(), holder: holderFromDatabase(others[0]) });
 	return undefined;
 }
 
@@ -54,11 +72,23 @@ function openLog(run: RunContext, held: HeldRunLock): { log?: LogFile; failure?:
 		return { log };
 	} catch (error) {
 		const output = { stdout: EMPTY_STREAM, stderr: EMPTY_STREAM, logFile: path };
-		return { failure: notStarted({ status: 'failed', lock: held.report(), error: `the log file ${path} cannot be opened (${messageOf(error)}); nothing was run`, output }) };
+		return {
+			failure: notStarted({
+				status: 'failed',
+				lock: held.report(),
+				error: `the log file ${path} cannot be opened (${messageOf(error)}); nothing was run`,
+				output,
+			}),
+		};
 	}
 }
 
-async function useLock(run: RunContext, held: HeldRunLock, hooks: RunHooks, logs: { log?: LogFile }): Promise<OutcomeBody> {
+async function useLock(
+	run: RunContext,
+	held: HeldRunLock,
+	hooks: RunHooks,
+	logs: { log?: LogFile },
+): Promise<OutcomeBody> {
 	const refusal = await beforeStart(run, held);
 	if (refusal) return refusal;
 	const opened = openLog(run, held);

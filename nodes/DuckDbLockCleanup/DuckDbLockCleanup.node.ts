@@ -1,4 +1,10 @@
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import {
+	NodeConnectionTypes,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
 import { lockCleanupProperties } from './description';
 import { executeLockCleanup } from './execute';
 import { CLEANUP_OUTPUT_NAMES } from '../../lib/outcome/status';
@@ -20,7 +26,14 @@ export class DuckDbLockCleanup implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: [...CLEANUP_OUTPUT_NAMES],
 		// The Redis server of the Redis lock backend.
-		credentials: [{ name: 'duckDbLockRedisApi', required: true, testedBy: 'duckDbLockRedisTest', displayOptions: { show: { lockBackend: ['redis'] } } }],
+		credentials: [
+			{
+				name: 'duckDbLockRedisApi',
+				required: true,
+				testedBy: 'duckDbLockRedisTest',
+				displayOptions: { show: { lockBackend: ['redis'] } },
+			},
+		],
 		properties: lockCleanupProperties,
 	};
 

@@ -11,13 +11,34 @@ export const lockCleanupProperties: INodeProperties[] = [
 		type: 'options',
 		noDataExpression: true,
 		options: [
-			{ name: 'Inspect Only', value: 'inspect', description: 'Report the lock, its holders and WAL files; change nothing', action: 'Inspect the database lock' },
-			{ name: 'Remove Stale Locks', value: 'removeStale', description: 'Also remove PID files whose holder is provably gone (always safe)', action: 'Remove stale database locks' },
-			{ name: 'Stop Stuck Jobs', value: 'stopStuck', description: 'Also stop our own jobs (named by the PID file) running longer than Stuck After', action: 'Stop stuck ingestion jobs' },
-			{ name: 'Stop Any Holder', value: 'stopAny', description: 'Also stop any process holding the database (API servers, duckdb shells): use with care', action: 'Stop any process holding the database' },
+			{
+				name: 'Inspect Only',
+				value: 'inspect',
+				description: 'Report the lock, its holders and WAL files; change nothing',
+				action: 'Inspect the database lock',
+			},
+			{
+				name: 'Remove Stale Locks',
+				value: 'removeStale',
+				description: 'Also remove PID files whose holder is provably gone (always safe)',
+				action: 'Remove stale database locks',
+			},
+			{
+				name: 'Stop Stuck Jobs',
+				value: 'stopStuck',
+				description: 'Also stop our own jobs (named by the PID file) running longer than Stuck After',
+				action: 'Stop stuck ingestion jobs',
+			},
+			{
+				name: 'Stop Any Holder',
+				value: 'stopAny',
+				description: 'Also stop any process holding the database (API servers, duckdb shells): use with care',
+				action: 'Stop any process holding the database',
+			},
 		],
 		default: 'removeStale',
-		description: 'What the node may do. Choosing an action that stops processes is the confirmation: the node never prompts.',
+		description:
+			'What the node may do. Choosing an action that stops processes is the confirmation: the node never prompts.',
 	},
 	{
 		displayName: 'Stuck After (Minutes)',
@@ -33,7 +54,8 @@ export const lockCleanupProperties: INodeProperties[] = [
 		name: 'recoverWal',
 		type: 'boolean',
 		default: false,
-		description: 'Whether to replay and checkpoint a WAL left by a crash when nothing holds the database (committed data is kept; no WAL file is ever deleted)',
+		description:
+			'Whether to replay and checkpoint a WAL left by a crash when nothing holds the database (committed data is kept; no WAL file is ever deleted)',
 		displayOptions: { hide: { action: ['inspect'] } },
 	},
 	{

@@ -6,13 +6,12 @@ import { asNodeError, cancelSignal, databaseFor, item } from '../shared/glue';
 import { lockBackendFor } from '../shared/lock-backend';
 import { type CleanupPolicy } from '../../lib/cleanup/policy';
 
-
-
 async function policyFor(context: IExecuteFunctions, itemIndex: number): Promise<CleanupPolicy> {
 	const action = context.getNodeParameter('action', itemIndex) as 'inspect' | 'removeStale' | 'stopStuck' | 'stopAny';
 	const number = (name: string, fallback: number): number => {
 		const value = Number(context.getNodeParameter(name, itemIndex, fallback));
-		if (!Number.isFinite(value) || value < 0) throw new NodeOperationError(context.getNode(), `${name} must be a number of 0 or more`, { itemIndex });
+		if (!Number.isFinite(value) || value < 0)
+			throw new NodeOperationError(context.getNode(), `${name} must be a number of 0 or more`, { itemIndex });
 		return value;
 	};
 	return {

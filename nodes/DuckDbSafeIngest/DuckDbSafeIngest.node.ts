@@ -1,4 +1,10 @@
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import {
+	NodeConnectionTypes,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
 import { OUTPUT_NAMES } from '../../lib/outcome/status';
 import { testJobSecrets } from '../../credentials/job-secrets';
 import { testLockRedis } from '../shared/lock-backend';
@@ -16,16 +22,28 @@ export class DuckDbSafeIngest implements INodeType {
 		icon: { light: 'file:duckdb.svg', dark: 'file:duckdb.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ ({ runCommand: "Run Command", ingestFiles: "Ingest Files", runSql: "Run SQL" })[$parameter["operation"]] + ": " + String($parameter["databasePath"] || "").split("/").pop() }}',
-		description: 'Run a DuckDB ingestion job, load files or run SQL under a database lock, with a timeout that stops the whole job',
+		subtitle:
+			'={{ ({ runCommand: "Run Command", ingestFiles: "Ingest Files", runSql: "Run SQL" })[$parameter["operation"]] + ": " + String($parameter["databasePath"] || "").split("/").pop() }}',
+		description:
+			'Run a DuckDB ingestion job, load files or run SQL under a database lock, with a timeout that stops the whole job',
 		defaults: { name: 'DuckDB Safe Ingest' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: [...OUTPUT_NAMES],
 		// Secrets are environment variables for a command; the Redis credential is the Redis lock backend's.
 		credentials: [
-			{ name: 'duckDbJobSecretsApi', required: false, testedBy: 'duckDbJobSecretsTest', displayOptions: { show: { operation: ['runCommand'] } } },
-			{ name: 'duckDbLockRedisApi', required: true, testedBy: 'duckDbLockRedisTest', displayOptions: { show: { lockBackend: ['redis'] } } },
+			{
+				name: 'duckDbJobSecretsApi',
+				required: false,
+				testedBy: 'duckDbJobSecretsTest',
+				displayOptions: { show: { operation: ['runCommand'] } },
+			},
+			{
+				name: 'duckDbLockRedisApi',
+				required: true,
+				testedBy: 'duckDbLockRedisTest',
+				displayOptions: { show: { lockBackend: ['redis'] } },
+			},
 		],
 		properties,
 	};

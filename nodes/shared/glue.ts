@@ -12,20 +12,36 @@ import { UsageError } from '../../lib/base/errors';
  * Resolves a path the way n8n does and refuses it when the instance's file-access policy
  * (N8N_RESTRICT_FILE_ACCESS_TO, N8N_BLOCK_FILE_ACCESS_TO_N8N_FILES) blocks it.
  */
-export async function allowedPath(context: IExecuteFunctions, path: string, what: string, itemIndex: number): Promise<string> {
+export async function allowedPath(
+	context: IExecuteFunctions,
+	path: string,
+	what: string,
+	itemIndex: number,
+): Promise<string> {
 	let resolved: string;
 	try {
 		resolved = await context.helpers.resolvePath(path);
 	} catch (error) {
 		const code = (error as NodeJS.ErrnoException).code;
-		const message = code === 'ENOENT' ? `The folder of the ${what} (${dirname(path)}) does not exist` : `The ${what} ${path} cannot be resolved (${code ?? String(error)})`;
-		throw new NodeOperationError(context.getNode(), message, { itemIndex, description: 'Create the folder, or fix the path.' });
+		const message =
+			code === 'ENOENT'
+				? `The folder of the ${what} (${dirname(path)}) does not exist`
+				: `The ${what} ${path} cannot be resolved (${code ?? String(error)})`;
+		throw new NodeOperationError(context.getNode(), message, {
+			itemIndex,
+			description: 'Create the folder, or fix the path.',
+		});
 	}
 	if (context.helpers.isFilePathBlocked(resolved as never)) {
-		throw new NodeOperationError(context.getNode(), `Access to the ${what} ${resolved} is not allowed on this n8n instance`, {
-			itemIndex,
-			description: 'The instance restricts file access (N8N_RESTRICT_FILE_ACCESS_TO / N8N_BLOCK_FILE_ACCESS_TO_N8N_FILES). Use a path inside an allowed folder, or ask your admin to allow this one.',
-		});
+		throw new NodeOperationError(
+			context.getNode(),
+			`Access to the ${what} ${resolved} is not allowed on this n8n instance`,
+			{
+				itemIndex,
+				description:
+					'The instance restricts file access (N8N_RESTRICT_FILE_ACCESS_TO / N8N_BLOCK_FILE_ACCESS_TO_N8N_FILES). Use a path inside an allowed folder, or ask your admin to allow this one.',
+			},
+		);
 	}
 	return resolved;
 }
@@ -35,7 +51,11 @@ const N8N_DEFAULT_FILES_FOLDER = '~/.n8n-files';
 
 /** N8N_RESTRICT_FILE_ACCESS_TO as n8n reads it: `;`-separated, `~` meaning the home folder. */
 export function listedFolders(setting: string, home = homedir()): string[] {
-	return setting.split(';').map((folder) => folder.trim()).filter(Boolean).map((folder) => (folder.startsWith('~') ? folder.replace('~', home) : folder));
+	return setting
+		.split(';')
+		.map((folder) => folder.trim())
+		.filter(Boolean)
+		.map((folder) => (folder.startsWith('~') ? folder.replace('~', home) : folder));
 }
 
 /**
@@ -44,13 +64,19 @@ export function listedFolders(setting: string, home = homedir()): string[] {
  */
 export function instanceFolders(context: IExecuteFunctions): string[] {
 	if (!context.helpers.isFilePathBlocked('/' as never)) return [];
-	return listedFolders(process.env.N8N_RESTRICT_FILE_ACCESS_TO ?? N8N_DEFAULT_FILES_FOLDER).filter((folder) => isDirectory(folder) && !context.helpers.isFilePathBlocked(folder as never));
+	return listedFolders(process.env.N8N_RESTRICT_FILE_ACCESS_TO ?? N8N_DEFAULT_FILES_FOLDER).filter(
+		(folder) => isDirectory(folder) && !context.helpers.isFilePathBlocked(folder as never),
+	);
 }
 
 /** The database path, resolved and allowed (with its lock file). */
 export async function databaseFor(context: IExecuteFunctions, itemIndex: number): Promise<string> {
 	const databasePath = String(context.getNodeParameter('databasePath', itemIndex)).trim();
-	if (!databasePath) throw new NodeOperationError(context.getNode(), 'Database Path is empty', { itemIndex, description: 'Give the path of the DuckDB file, e.g. /data/liquidations.duckdb.' });
+	if (!databasePath)
+		throw new NodeOperationError(context.getNode(), 'Database Path is empty', {
+			itemIndex,
+			description: 'Give the path of the DuckDB file, e.g. /data/liquidations.duckdb.',
+		});
 	const resolved = await allowedPath(context, databasePath, 'database', itemIndex);
 	await allowedPath(context, `${resolved}.pid`, 'lock file', itemIndex);
 	return resolved;
@@ -66,7 +92,10 @@ export function ownerLabel(context: IExecuteFunctions): string {
 export function asNodeError(context: IExecuteFunctions, error: unknown, itemIndex: number): NodeOperationError {
 	if (error instanceof NodeOperationError) return error;
 	const message = error instanceof Error ? error.message : String(error);
-	return new NodeOperationError(context.getNode(), message, { itemIndex, description: error instanceof UsageError ? undefined : 'An unexpected error; please report it.' });
+	return new NodeOperationError(context.getNode(), message, {
+		itemIndex,
+		description: error instanceof UsageError ? undefined : 'An unexpected error; please report it.',
+	});
 }
 
 export function item(json: IDataObject, itemIndex: number): INodeExecutionData {

@@ -4,7 +4,15 @@
  * with n8n's own Redis credential, and the lease's stale period.
  */
 import { isIP } from 'node:net';
-import { NodeOperationError, type ICredentialDataDecryptedObject, type ICredentialsDecrypted, type ICredentialTestFunctions, type IExecuteFunctions, type INodeCredentialTestResult, type INodeProperties } from 'n8n-workflow';
+import {
+	NodeOperationError,
+	type ICredentialDataDecryptedObject,
+	type ICredentialsDecrypted,
+	type ICredentialTestFunctions,
+	type IExecuteFunctions,
+	type INodeCredentialTestResult,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import { RedisLockClient } from '../../lib/lock/redis-client';
 import { messageOf } from '../../lib/base/errors';
@@ -14,9 +22,14 @@ import { type RedisBackendOptions } from '../../lib/lock/redis-backend';
 export const REDIS_CREDENTIAL = 'duckDbLockRedisApi';
 
 /** Credential test: connect and ask for the server's version. */
-export async function testLockRedis(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+export async function testLockRedis(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
 	try {
-		const client = await RedisLockClient.connect(redisUrl(credential.data ?? {}), { insecureTls: Boolean(credential.data?.ssl && credential.data?.disableTlsVerification) });
+		const client = await RedisLockClient.connect(redisUrl(credential.data ?? {}), {
+			insecureTls: Boolean(credential.data?.ssl && credential.data?.disableTlsVerification),
+		});
 		client.close();
 		return { status: 'OK', message: 'Connected to Redis' };
 	} catch (error) {
@@ -31,8 +44,17 @@ export const lockBackendProperty: INodeProperties = {
 	noDataExpression: true,
 	default: 'file',
 	options: [
-		{ name: 'Local File', value: 'file', description: 'The PID file next to the database decides. One machine (also several containers sharing the volume).' },
-		{ name: 'Redis', value: 'redis', description: 'A Redis lock decides (the PID file is still written): n8n workers on several machines' },
+		{
+			name: 'Local File',
+			value: 'file',
+			description:
+				'The PID file next to the database decides. One machine (also several containers sharing the volume).',
+		},
+		{
+			name: 'Redis',
+			value: 'redis',
+			description: 'A Redis lock decides (the PID file is still written): n8n workers on several machines',
+		},
 	],
 };
 
@@ -44,7 +66,8 @@ export const leaseOptions: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 1 },
 		default: 60,
-		description: 'A lock holder in another container or on another machine (which cannot be checked by PID) counts as gone once its heartbeat is this old. With Redis, the lease of our own lock.',
+		description:
+			'A lock holder in another container or on another machine (which cannot be checked by PID) counts as gone once its heartbeat is this old. With Redis, the lease of our own lock.',
 	},
 	{
 		displayName: 'Redis Lock Name',
@@ -52,7 +75,8 @@ export const leaseOptions: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'binance-btcusdt',
-		description: 'Name of the lock in Redis, shared by every worker. Empty: the database\'s absolute path (then it must be mounted at the same path everywhere).',
+		description:
+			"Name of the lock in Redis, shared by every worker. Empty: the database's absolute path (then it must be mounted at the same path everywhere).",
 		displayOptions: { show: { '/lockBackend': ['redis'] } },
 	},
 ];
@@ -67,13 +91,27 @@ function redisUrl(data: ICredentialDataDecryptedObject): string {
 	return `${data.ssl ? 'rediss' : 'redis'}://${auth}${urlHost}:${Number(data.port ?? 6379)}/${Number(data.database ?? 0)}`;
 }
 
-export async function lockBackendFor(context: IExecuteFunctions, itemIndex: number): Promise<{ redis?: RedisBackendOptions; staleAfterMs?: number }> {
-	const options = context.getNodeParameter('options', itemIndex, {}) as { staleAfterSeconds?: number; redisKey?: string };
-	const staleAfterMs = options.staleAfterSeconds === undefined ? undefined : Math.round(Number(options.staleAfterSeconds) * 1000);
+export async function lockBackendFor(
+	context: IExecuteFunctions,
+	itemIndex: number,
+): Promise<{ redis?: RedisBackendOptions; staleAfterMs?: number }> {
+	const options = context.getNodeParameter('options', itemIndex, {}) as {
+		staleAfterSeconds?: number;
+		redisKey?: string;
+	};
+	const staleAfterMs =
+		options.staleAfterSeconds === undefined ? undefined : Math.round(Number(options.staleAfterSeconds) * 1000);
 	if (staleAfterMs !== undefined && (!Number.isFinite(staleAfterMs) || staleAfterMs < 1000)) {
 		throw new NodeOperationError(context.getNode(), 'Lease Stale After (Seconds) must be at least 1', { itemIndex });
 	}
 	if (context.getNodeParameter('lockBackend', itemIndex, 'file') !== 'redis') return { staleAfterMs };
 	const data = await context.getCredentials<ICredentialDataDecryptedObject>(REDIS_CREDENTIAL, itemIndex);
-	return { staleAfterMs, redis: { url: redisUrl(data), key: options.redisKey?.trim() || undefined, insecureTls: Boolean(data.ssl && data.disableTlsVerification) } };
+	return {
+		staleAfterMs,
+		redis: {
+			url: redisUrl(data),
+			key: options.redisKey?.trim() || undefined,
+			insecureTls: Boolean(data.ssl && data.disableTlsVerification),
+		},
+	};
 }

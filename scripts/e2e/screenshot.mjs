@@ -16,24 +16,34 @@ const { chromium } = require(process.env.PLAYWRIGHT_CORE ?? '/tmp/pw/node_module
 
 // playwright passes --user-data-dir itself (a fresh temp dir) and --headless.
 const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'chromium-')), {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1600, height: 900 },
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+	headless: true,
+	viewport: { width: 1600, height: 900 },
+	args: [
+		'--no-sandbox',
+		'--disable-gpu',
+		'--disable-quic',
+		'--no-first-run',
+		'--disable-background-networking',
+		'--disable-component-update',
+		'--disable-sync',
+	],
 });
 try {
-  const login = await context.request.post(`${base}/rest/login`, { data: { emailOrLdapLoginId: email, email, password } });
-  console.log(`login: HTTP ${login.status()}`);
-  const page = await context.newPage();
-  await page.goto(`${base}/workflow/${workflowId}`, { waitUntil: 'networkidle', timeout: 90_000 });
-  await page.waitForSelector('.vue-flow__node', { timeout: 60_000 });
-  await page.waitForTimeout(2000);
-  // Close any modal/toast that may cover the canvas, then fit the view.
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('1').catch(() => {});
-  await page.waitForTimeout(1000);
-  await page.screenshot({ path: out });
-  console.log(`saved ${out} (${await page.locator('.vue-flow__node').count()} nodes on the canvas)`);
+	const login = await context.request.post(`${base}/rest/login`, {
+		data: { emailOrLdapLoginId: email, email, password },
+	});
+	console.log(`login: HTTP ${login.status()}`);
+	const page = await context.newPage();
+	await page.goto(`${base}/workflow/${workflowId}`, { waitUntil: 'networkidle', timeout: 90_000 });
+	await page.waitForSelector('.vue-flow__node', { timeout: 60_000 });
+	await page.waitForTimeout(2000);
+	// Close any modal/toast that may cover the canvas, then fit the view.
+	await page.keyboard.press('Escape');
+	await page.keyboard.press('1').catch(() => {});
+	await page.waitForTimeout(1000);
+	await page.screenshot({ path: out });
+	console.log(`saved ${out} (${await page.locator('.vue-flow__node').count()} nodes on the canvas)`);
 } finally {
-  await context.close();
+	await context.close();
 }

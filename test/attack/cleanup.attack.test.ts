@@ -35,16 +35,31 @@ async function createDatabase(db: string): Promise<void> {
 function victim(): { pid: number; startTicks: number; alive(): boolean } {
 	const child = track(spawn('sleep', ['60'], { detached: true, stdio: 'ignore' }));
 	const facts = readProcess(child.pid!)!;
-	return { pid: child.pid!, startTicks: facts.startTicks, alive: () => readProcess(child.pid!)?.startTicks === facts.startTicks && readProcess(child.pid!)?.state !== 'Z' };
+	return {
+		pid: child.pid!,
+		startTicks: facts.startTicks,
+		alive: () => readProcess(child.pid!)?.startTicks === facts.startTicks && readProcess(child.pid!)?.state !== 'Z',
+	};
 }
 
 /** What someone who can only write files can forge: every fact in it is readable from /proc by anyone. */
 function forgedJobRecord(target: { pid: number; startTicks: number }, token = 'forged-token'): LockRecord {
 	return {
-		pid: target.pid, role: 'job', pidStart: target.startTicks, pgid: target.pid, command: 'python3 ingest.py --symbol BTCUSDT',
-		host: hostName(), bootId: bootId(), pidNamespace: pidNamespace(), lockedAt: new Date(Date.now() - 86_400_000).toISOString(),
-		jobStartedAt: new Date(Date.now() - 86_400_000).toISOString(), owner: 'n8n workflow 7 "Binance history"',
-		supervisor: { pid: 4_000_000, startTicks: 1, command: 'n8n' }, token, heartbeatMs: 10_000, staleAfterMs: 60_000,
+		pid: target.pid,
+		role: 'job',
+		pidStart: target.startTicks,
+		pgid: target.pid,
+		command: 'python3 ingest.py --symbol BTCUSDT',
+		host: hostName(),
+		bootId: bootId(),
+		pidNamespace: pidNamespace(),
+		lockedAt: new Date(Date.now() - 86_400_000).toISOString(),
+		jobStartedAt: new Date(Date.now() - 86_400_000).toISOString(),
+		owner: 'n8n workflow 7 "Binance history"',
+		supervisor: { pid: 4_000_000, startTicks: 1, command: 'n8n' },
+		token,
+		heartbeatMs: 10_000,
+		staleAfterMs: 60_000,
 	};
 }
 
@@ -62,7 +77,11 @@ test('finding 7: a forged PID record naming an unrelated process (PID, start tim
 	const action = result.json?.actions.find((entry) => entry.action === 'stop-holder');
 	assert.equal(action?.done, false);
 	assert.match(action?.detail ?? '', /not proven|no proof/i);
-	assert.match(action?.detail ?? '', /sleep 60/, 'the report shows what the process really runs, not what the file claims');
+	assert.match(
+		action?.detail ?? '',
+		/sleep 60/,
+		'the report shows what the process really runs, not what the file claims',
+	);
 });
 
 test("finding 7: a forged record for one database naming another database's real job (its token copied) gets no signal", async () => {
@@ -77,7 +96,13 @@ test("finding 7: a forged record for one database naming another database's real
 	assert.ok(job && job.pidStart !== undefined);
 	const db = freshDb();
 	await createDatabase(db);
-	writeFileSync(`${db}.pid`, serializeRecord({ ...forgedJobRecord({ pid: job.pid, startTicks: job.pidStart }, job.token), supervisor: job.supervisor }));
+	writeFileSync(
+		`${db}.pid`,
+		serializeRecord({
+			...forgedJobRecord({ pid: job.pid, startTicks: job.pidStart }, job.token),
+			supervisor: job.supervisor,
+		}),
+	);
 	const result = await cleanup(['--db', db, '--stop-stuck', '0s', '--yes', '--grace', '1s']);
 	assert.ok(readProcess(job.pid), `the other run's job was signalled: ${result.stderr}`);
 	assert.equal(result.json?.actions.find((entry) => entry.action === 'stop-holder')?.done, false);
@@ -89,7 +114,13 @@ test('finding 10: a stale PID file behind a garbage recovery claim is Held (exit
 	const db = freshDb();
 	await createDatabase(db);
 	const dead = spawnSync('true').pid!;
-	writeFileSync(`${db}.pid`, serializeRecord({ ...forgedJobRecord({ pid: dead, startTicks: 1 }), supervisor: { pid: dead, startTicks: 1, command: 'gone' } }));
+	writeFileSync(
+		`${db}.pid`,
+		serializeRecord({
+			...forgedJobRecord({ pid: dead, startTicks: 1 }),
+			supervisor: { pid: dead, startTicks: 1, command: 'gone' },
+		}),
+	);
 	writeFileSync(`${db}.pid.recover`, 'garbage\n');
 	const result = await cleanup(['--db', db]);
 	assert.equal(result.json?.state, 'held', result.json?.summary);
@@ -105,15 +136,20 @@ test('a cleanup stopped by SIGTERM during a long DuckDB probe leaves no PID file
 	const marker = join(dir.path, `probing${n}`);
 	const preload = join(dir.path, `slow-probe${n}.js`);
 	// Makes the probe of this very process take 3 s (a WAL replay on a large database does), and says when it started.
-	writeFileSync(preload, `const probe = require(${JSON.stringify(require.resolve('../../lib/duckdb/probe'))});
+	writeFileSync(
+		preload,
+		`const probe = require(${JSON.stringify(require.resolve('../../lib/duckdb/probe'))});
 const original = probe.probeDatabase;
 probe.probeDatabase = async (...args) => {
 	require('node:fs').writeFileSync(${JSON.stringify(marker)}, '');
 	await new Promise((resolve) => setTimeout(resolve, 3000));
 	return original(...args);
 };
-`);
-	const run = startCli('duckdb-lock-cleanup', ['--db', db], { env: { ...process.env, NODE_OPTIONS: `--require ${preload}` } });
+`,
+	);
+	const run = startCli('duckdb-lock-cleanup', ['--db', db], {
+		env: { ...process.env, NODE_OPTIONS: `--require ${preload}` },
+	});
 	for (let i = 0; i < 500 && !existsSync(marker); i++) await sleep(10);
 	assert.ok(existsSync(marker), 'the probe started');
 	assert.ok(existsSync(`${db}.pid`), 'the cleanup holds its lock while it probes');
@@ -121,19 +157,47 @@ probe.probeDatabase = async (...args) => {
 	await sleep(100);
 	run.child.kill('SIGTERM');
 	const result = await run.result;
-	assert.equal(existsSync(`${db}.pid`), false, `the cleanup's own PID file is left behind (exit ${result.code}): ${result.stderr}`);
+	assert.equal(
+		existsSync(`${db}.pid`),
+		false,
+		`the cleanup's own PID file is left behind (exit ${result.code}): ${result.stderr}`,
+	);
 });
 
 test('judgeProof: the lock holder, or the right token for the right lock file, in one of the processes; nothing else', () => {
 	const lock = { pidFile: '/data/x.duckdb.pid', token: 'tok-1' };
-	const env = (entries: Record<number, Record<string, string>>) => (pid: number) => (entries[pid] ? new Map(Object.entries(entries[pid])) : undefined);
+	const env = (entries: Record<number, Record<string, string>>) => (pid: number) =>
+		entries[pid] ? new Map(Object.entries(entries[pid])) : undefined;
 	const right = { DUCKDB_SAFE_INGEST_LOCK_FILE: lock.pidFile, DUCKDB_SAFE_INGEST_LOCK_TOKEN: lock.token };
-	assert.deepEqual(judgeProof([10, 11], [11], env({}), { databasePath: '/data/x.duckdb' }), { proven: true, by: "PID 11 holds DuckDB's lock on the database" });
+	assert.deepEqual(judgeProof([10, 11], [11], env({}), { databasePath: '/data/x.duckdb' }), {
+		proven: true,
+		by: "PID 11 holds DuckDB's lock on the database",
+	});
 	assert.equal(judgeProof([10, 11], [], env({ 11: right }), { databasePath: '/data/x.duckdb', lock }).proven, true);
-	for (const wrong of [{ ...right, DUCKDB_SAFE_INGEST_LOCK_TOKEN: 'tok-2' }, { ...right, DUCKDB_SAFE_INGEST_LOCK_FILE: '/data/y.duckdb.pid' }, { DUCKDB_SAFE_INGEST_LOCK_TOKEN: lock.token }]) {
-		assert.equal(judgeProof([10], [], env({ 10: wrong }), { databasePath: '/data/x.duckdb', lock }).proven, false, JSON.stringify(wrong));
+	for (const wrong of [
+		{ ...right, DUCKDB_SAFE_INGEST_LOCK_TOKEN: 'tok-2' },
+		{ ...right, DUCKDB_SAFE_INGEST_LOCK_FILE: '/data/y.duckdb.pid' },
+		{ DUCKDB_SAFE_INGEST_LOCK_TOKEN: lock.token },
+	]) {
+		assert.equal(
+			judgeProof([10], [], env({ 10: wrong }), { databasePath: '/data/x.duckdb', lock }).proven,
+			false,
+			JSON.stringify(wrong),
+		);
 	}
-	assert.equal(judgeProof([10], [], env({ 10: right }), { databasePath: '/data/x.duckdb' }).proven, false, 'a token proves nothing where no lock is named');
-	assert.equal(judgeProof([], [5], env({}), { databasePath: '/data/x.duckdb', lock }).proven, false, 'no process, no proof');
-	assert.equal(judgeProof([10], [], () => undefined, { databasePath: '/data/x.duckdb', lock }).proven, false, 'an unreadable environment proves nothing');
+	assert.equal(
+		judgeProof([10], [], env({ 10: right }), { databasePath: '/data/x.duckdb' }).proven,
+		false,
+		'a token proves nothing where no lock is named',
+	);
+	assert.equal(
+		judgeProof([], [5], env({}), { databasePath: '/data/x.duckdb', lock }).proven,
+		false,
+		'no process, no proof',
+	);
+	assert.equal(
+		judgeProof([10], [], () => undefined, { databasePath: '/data/x.duckdb', lock }).proven,
+		false,
+		'an unreadable environment proves nothing',
+	);
 });

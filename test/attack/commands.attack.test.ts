@@ -8,7 +8,16 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ALLOWED_ENV_VARIABLE, assertRefused, assertVectorWorks, attackBench, BUSYBOX, link, script, stdoutOf } from '../helpers/attack';
+import {
+	ALLOWED_ENV_VARIABLE,
+	assertRefused,
+	assertVectorWorks,
+	attackBench,
+	BUSYBOX,
+	link,
+	script,
+	stdoutOf,
+} from '../helpers/attack';
 import { args } from '../helpers/workflow';
 import { stopAll } from '../helpers/processes';
 
@@ -23,21 +32,32 @@ const NOT_LISTED = /is not allowlisted\. Ask your n8n instance admin/;
 /** A folder with BusyBox applet links `ls` and `sh`, where only `<folder>/ls` is listed (BusyBox itself is not). */
 function applets(): { apps: string; ls: string; sh: string; marker: string } {
 	const apps = bench.folder('applets');
-	return { apps, ls: link(BUSYBOX, join(apps, 'ls')), sh: link(BUSYBOX, join(apps, 'sh')), marker: join(apps, 'marker') };
+	return {
+		apps,
+		ls: link(BUSYBOX, join(apps, 'ls')),
+		sh: link(BUSYBOX, join(apps, 'sh')),
+		marker: join(apps, 'marker'),
+	};
 }
 
 // --- finding 2: the allowlist matched real paths, so one listed applet allowed every applet of a multi-call binary.
 
 test('finding 2: with only <folder>/ls (a BusyBox link) listed, <folder>/sh (another applet link to the same binary) is refused', async () => {
 	const { ls, sh, marker } = applets();
-	const run = await bench.run({ commands: [ls] }, { parameters: { command: sh, arguments: args('-c', `touch ${marker}`) } });
+	const run = await bench.run(
+		{ commands: [ls] },
+		{ parameters: { command: sh, arguments: args('-c', `touch ${marker}`) } },
+	);
 	assertRefused(run, NOT_LISTED, /is a link to .*busybox; list .*\/sh itself/);
 	assert.equal(existsSync(marker), false, 'the refused applet did not run');
 });
 
 test('finding 2: with only <folder>/ls listed, a bare `sh` that PATH finds as a BusyBox link (as on Alpine) is refused', async () => {
 	const { apps, ls, marker } = applets();
-	const run = await bench.run({ commands: [ls], process: { PATH: `${apps}:${process.env.PATH}` } }, { parameters: { command: 'sh', arguments: args('-c', `touch ${marker}`) } });
+	const run = await bench.run(
+		{ commands: [ls], process: { PATH: `${apps}:${process.env.PATH}` } },
+		{ parameters: { command: 'sh', arguments: args('-c', `touch ${marker}`) } },
+	);
 	assertRefused(run, NOT_LISTED);
 	assert.equal(existsSync(marker), false, 'the refused applet did not run');
 });
@@ -61,7 +81,10 @@ test('finding 2: a link /tmp/x/python3 -> /bin/sh is refused when the admin list
 	const x = bench.folder('x');
 	const python3 = link('/bin/sh', join(x, 'python3'));
 	const marker = join(x, 'marker');
-	const run = await bench.run({ commands: [SHELL_BINARY] }, { parameters: { command: python3, arguments: args('-c', `touch ${marker}`) } });
+	const run = await bench.run(
+		{ commands: [SHELL_BINARY] },
+		{ parameters: { command: python3, arguments: args('-c', `touch ${marker}`) } },
+	);
 	assertRefused(run, NOT_LISTED, /python3 is a link to .*; list .*python3 itself/);
 	assert.equal(existsSync(marker), false, 'the link did not run');
 });
@@ -72,12 +95,19 @@ test('finding 3: PYTHONUSERBASE with a .pth file is refused for an allowlisted P
 	const dir = bench.folder('pythonuserbase');
 	const marker = join(dir, 'marker');
 	const base = join(dir, 'base');
-	const site = execFileSync('/usr/bin/python3', ['-c', 'import site; print(site.getusersitepackages())'], { env: { ...process.env, PYTHONUSERBASE: base } }).toString().trim();
+	const site = execFileSync('/usr/bin/python3', ['-c', 'import site; print(site.getusersitepackages())'], {
+		env: { ...process.env, PYTHONUSERBASE: base },
+	})
+		.toString()
+		.trim();
 	mkdirSync(site, { recursive: true });
 	writeFileSync(join(site, 'evil.pth'), `import os; open(${JSON.stringify(marker)}, 'w').close()\n`);
 	const job = script(join(dir, 'job.py'), '#!/usr/bin/python3\nprint("ok")\n');
 	assertVectorWorks(marker, job, [], { PYTHONUSERBASE: base });
-	const run = await bench.run({ commands: [job] }, { parameters: { command: job, environment: { variable: [{ name: 'PYTHONUSERBASE', value: base }] } } });
+	const run = await bench.run(
+		{ commands: [job] },
+		{ parameters: { command: job, environment: { variable: [{ name: 'PYTHONUSERBASE', value: base }] } } },
+	);
 	assertRefused(run, /PYTHONUSERBASE/, /Ask your n8n instance admin/);
 	assert.equal(existsSync(marker), false, 'the .pth file did not run');
 });
@@ -89,7 +119,10 @@ test('finding 3: PERLLIB with a planted strict.pm is refused for an allowlisted 
 	writeFileSync(join(dir, 'lib', 'strict.pm'), `open(my $f, '>', ${JSON.stringify(marker)}); 1;\n`);
 	const job = script(join(dir, 'job.pl'), '#!/usr/bin/perl\nuse strict;\nprint "ok\\n";\n');
 	assertVectorWorks(marker, job, [], { PERLLIB: join(dir, 'lib') });
-	const run = await bench.run({ commands: [job] }, { parameters: { command: job, environment: { variable: [{ name: 'PERLLIB', value: join(dir, 'lib') }] } } });
+	const run = await bench.run(
+		{ commands: [job] },
+		{ parameters: { command: job, environment: { variable: [{ name: 'PERLLIB', value: join(dir, 'lib') }] } } },
+	);
 	assertRefused(run, /PERLLIB/, /Ask your n8n instance admin/);
 	assert.equal(existsSync(marker), false, 'the planted module did not run');
 });
@@ -108,7 +141,17 @@ test('finding 3: HOME pointing at a planted .gitconfig is refused for allowliste
 	mkdirSync(home);
 	writeFileSync(join(home, '.gitconfig'), `[core]\n\tfsmonitor = touch ${marker}\n`);
 	assertVectorWorks(marker, '/usr/bin/git', ['status'], { HOME: home }, repo);
-	const run = await bench.run({ commands: ['/usr/bin/git'] }, { parameters: { command: '/usr/bin/git', arguments: args('status'), workingDirectory: repo, environment: { variable: [{ name: 'HOME', value: home }] } } });
+	const run = await bench.run(
+		{ commands: ['/usr/bin/git'] },
+		{
+			parameters: {
+				command: '/usr/bin/git',
+				arguments: args('status'),
+				workingDirectory: repo,
+				environment: { variable: [{ name: 'HOME', value: home }] },
+			},
+		},
+	);
 	assertRefused(run, /HOME/, new RegExp(ALLOWED_ENV_VARIABLE));
 	assert.equal(existsSync(marker), false, 'the planted configuration did not run');
 });
@@ -118,14 +161,31 @@ test('finding 3: GIT_CONFIG_COUNT/GIT_CONFIG_KEY_0/GIT_CONFIG_VALUE_0 setting co
 	const env = { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'core.fsmonitor', GIT_CONFIG_VALUE_0: `touch ${marker}` };
 	assertVectorWorks(marker, '/usr/bin/git', ['status'], env, repo);
 	const variable = Object.entries(env).map(([name, value]) => ({ name, value }));
-	const run = await bench.run({ commands: ['/usr/bin/git'] }, { parameters: { command: '/usr/bin/git', arguments: args('status'), workingDirectory: repo, environment: { variable } } });
+	const run = await bench.run(
+		{ commands: ['/usr/bin/git'] },
+		{
+			parameters: {
+				command: '/usr/bin/git',
+				arguments: args('status'),
+				workingDirectory: repo,
+				environment: { variable },
+			},
+		},
+	);
 	assertRefused(run, /GIT_CONFIG_/, /Ask your n8n instance admin/);
 	assert.equal(existsSync(marker), false, 'the injected configuration did not run');
 });
 
-for (const [name, value] of [['JAVA_TOOL_OPTIONS', '-javaagent:/tmp/evil.jar'], ['OPENSSL_CONF', '/tmp/evil-openssl.cnf'], ['GCONV_PATH', '/tmp/evil-gconv']]) {
+for (const [name, value] of [
+	['JAVA_TOOL_OPTIONS', '-javaagent:/tmp/evil.jar'],
+	['OPENSSL_CONF', '/tmp/evil-openssl.cnf'],
+	['GCONV_PATH', '/tmp/evil-gconv'],
+]) {
 	test(`finding 3: ${name} given as an Environment Variable is refused while the allowlist is set`, async () => {
-		const run = await bench.run({ commands: ['/usr/bin/printf'] }, { parameters: { command: 'printf', arguments: args('ok'), environment: { variable: [{ name, value }] } } });
+		const run = await bench.run(
+			{ commands: ['/usr/bin/printf'] },
+			{ parameters: { command: 'printf', arguments: args('ok'), environment: { variable: [{ name, value }] } } },
+		);
 		assertRefused(run, new RegExp(name), /Ask your n8n instance admin/);
 	});
 }
@@ -156,19 +216,32 @@ test('finding 3: an allowlisted bash script calling date is not taken over by a 
 
 test('finding 3: N8N_ENCRYPTION_KEY and DB_POSTGRESDB_PASSWORD of the n8n process do not reach an allowlisted job; admin-allowed names do', async () => {
 	const secret = `attack-${Date.now()}`;
-	const admin = { commands: ['/usr/bin/env'], env: 'INGEST_*', process: { N8N_ENCRYPTION_KEY: secret, DB_POSTGRESDB_PASSWORD: secret, INGEST_SOURCE: 'binance' } };
-	const run = await bench.run(admin, { parameters: { command: '/usr/bin/env', environment: { variable: [{ name: 'INGEST_TABLE', value: 'trades' }] } } });
+	const admin = {
+		commands: ['/usr/bin/env'],
+		env: 'INGEST_*',
+		process: { N8N_ENCRYPTION_KEY: secret, DB_POSTGRESDB_PASSWORD: secret, INGEST_SOURCE: 'binance' },
+	};
+	const run = await bench.run(admin, {
+		parameters: { command: '/usr/bin/env', environment: { variable: [{ name: 'INGEST_TABLE', value: 'trades' }] } },
+	});
 	const [printed] = stdoutOf(run);
 	assert.doesNotMatch(printed, /^N8N_ENCRYPTION_KEY=/m);
 	assert.doesNotMatch(printed, /^DB_POSTGRESDB_PASSWORD=/m);
 	assert.ok(!printed.includes(secret), 'no n8n secret value reached the job');
 	assert.match(printed, /^INGEST_SOURCE=binance$/m, 'an inherited name the admin allows reaches the job');
-	assert.match(printed, /^INGEST_TABLE=/m, 'an Environment Variable the admin allows reaches the job (its value masked here)');
+	assert.match(
+		printed,
+		/^INGEST_TABLE=/m,
+		'an Environment Variable the admin allows reaches the job (its value masked here)',
+	);
 	assert.match(printed, /^PATH=/m, 'the safe base is inherited');
 });
 
 test('without the allowlist the job inherits the n8n process environment as before (README: anyone who edits a workflow can run anything then)', async () => {
-	const run = await bench.run({ process: { N8N_ENCRYPTION_KEY: 'unconfined' } }, { parameters: { command: '/usr/bin/env' } });
+	const run = await bench.run(
+		{ process: { N8N_ENCRYPTION_KEY: 'unconfined' } },
+		{ parameters: { command: '/usr/bin/env' } },
+	);
 	assert.match(stdoutOf(run)[0], /^N8N_ENCRYPTION_KEY=unconfined$/m);
 });
 
@@ -179,9 +252,16 @@ test('held: a binary that is not in the list is refused', async () => {
 	assertRefused(run, /The command \/usr\/bin\/id is not allowlisted\. Ask your n8n instance admin/);
 });
 
-for (const [name, value] of [['LD_PRELOAD', '/tmp/evil.so'], ['NODE_OPTIONS', '--require /tmp/evil.js'], ['PATH', '/tmp/evil-bin:/usr/bin']]) {
+for (const [name, value] of [
+	['LD_PRELOAD', '/tmp/evil.so'],
+	['NODE_OPTIONS', '--require /tmp/evil.js'],
+	['PATH', '/tmp/evil-bin:/usr/bin'],
+]) {
 	test(`held: ${name} given as an Environment Variable is refused while the allowlist is set`, async () => {
-		const run = await bench.run({ commands: ['/usr/bin/printf'] }, { parameters: { command: 'printf', arguments: args('ok'), environment: { variable: [{ name, value }] } } });
+		const run = await bench.run(
+			{ commands: ['/usr/bin/printf'] },
+			{ parameters: { command: 'printf', arguments: args('ok'), environment: { variable: [{ name, value }] } } },
+		);
 		assertRefused(run, new RegExp(`The environment variable ${name} can make an allowlisted program run other code`));
 	});
 }
@@ -194,14 +274,32 @@ function injections(): { marker: string; payloads: string[] } {
 
 test('held: $(...), ; and backticks given as Arguments arrive verbatim as one argument each (no shell), marker absent', async () => {
 	const { marker, payloads } = injections();
-	const run = await bench.run({ commands: ['/usr/bin/printf'] }, { items: payloads.map((payload) => ({ payload })), parameters: { command: 'printf', arguments: args('[%s]', '={{ $json.payload }}') } });
-	assert.deepEqual(stdoutOf(run), payloads.map((payload) => `[${payload}]`));
+	const run = await bench.run(
+		{ commands: ['/usr/bin/printf'] },
+		{
+			items: payloads.map((payload) => ({ payload })),
+			parameters: { command: 'printf', arguments: args('[%s]', '={{ $json.payload }}') },
+		},
+	);
+	assert.deepEqual(
+		stdoutOf(run),
+		payloads.map((payload) => `[${payload}]`),
+	);
 	assert.equal(existsSync(marker), false);
 });
 
 test('held: with Use Shell and /bin/sh allowlisted, $(...), ; and backticks given as Arguments arrive verbatim as $1, marker absent', async () => {
 	const { marker, payloads } = injections();
-	const run = await bench.run({ commands: ['/bin/sh'] }, { items: payloads.map((payload) => ({ payload })), parameters: { command: 'printf "[%s]" "$1"', useShell: true, arguments: args('={{ $json.payload }}') } });
-	assert.deepEqual(stdoutOf(run), payloads.map((payload) => `[${payload}]`));
+	const run = await bench.run(
+		{ commands: ['/bin/sh'] },
+		{
+			items: payloads.map((payload) => ({ payload })),
+			parameters: { command: 'printf "[%s]" "$1"', useShell: true, arguments: args('={{ $json.payload }}') },
+		},
+	);
+	assert.deepEqual(
+		stdoutOf(run),
+		payloads.map((payload) => `[${payload}]`),
+	);
 	assert.equal(existsSync(marker), false);
 });

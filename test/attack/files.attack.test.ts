@@ -20,7 +20,11 @@ import { judgeAccess, n8nProtectedPaths } from '../../lib/base/file-access';
 const dir = tempDir();
 let n = 0;
 const MARKER = 'n8n-encryption-key-5f1e9a';
-const saved = { home: process.env.HOME, userFolder: process.env.N8N_USER_FOLDER, configFiles: process.env.N8N_CONFIG_FILES };
+const saved = {
+	home: process.env.HOME,
+	userFolder: process.env.N8N_USER_FOLDER,
+	configFiles: process.env.N8N_CONFIG_FILES,
+};
 afterEach(() => stopAll());
 after(() => dir.remove());
 
@@ -37,7 +41,11 @@ function home(): { home: string; db: string; config: string } {
 }
 
 beforeEach(() => {
-	for (const [name, value] of [['HOME', saved.home], ['N8N_USER_FOLDER', saved.userFolder], ['N8N_CONFIG_FILES', saved.configFiles]] as const) {
+	for (const [name, value] of [
+		['HOME', saved.home],
+		['N8N_USER_FOLDER', saved.userFolder],
+		['N8N_CONFIG_FILES', saved.configFiles],
+	] as const) {
 		if (value === undefined) delete process.env[name];
 		else process.env[name] = value;
 	}
@@ -53,7 +61,12 @@ function assertNoKey(outcome: object): void {
 
 test("finding 1: Run SQL cannot read n8n's config (encryption key) when the database sits in the home folder", async () => {
 	const { db, config } = home();
-	for (const text of [`SELECT content FROM read_text('${config}')`, `SELECT * FROM read_json('${config}')`, `SELECT content FROM read_blob('${join(config, '..', 'config')}')`, `SELECT * FROM read_csv('${config}', header = false)`]) {
+	for (const text of [
+		`SELECT content FROM read_text('${config}')`,
+		`SELECT * FROM read_json('${config}')`,
+		`SELECT content FROM read_blob('${join(config, '..', 'config')}')`,
+		`SELECT * FROM read_csv('${config}', header = false)`,
+	]) {
 		const outcome = await sql(db, text);
 		assert.equal(outcome.status, 'failed', `${text}: ${outcome.summary}`);
 		assert.match(outcome.summary, /Permission Error|not allowed/, text);
@@ -86,11 +99,15 @@ test('finding 1: files n8n blocks by its settings (N8N_CONFIG_FILES) are not rea
 
 test("finding 1: Ingest Files cannot load n8n's config through a wildcard in the folder name ($HOME/.n8[n]/config)", async () => {
 	const { home: root, db } = home();
-	const outcome = await runIngestFiles({ databasePath: db, sources: [join(root, '.n8[n]', 'config')], table: 'stolen', format: 'json' }, { timeoutMs: 60_000 });
+	const outcome = await runIngestFiles(
+		{ databasePath: db, sources: [join(root, '.n8[n]', 'config')], table: 'stolen', format: 'json' },
+		{ timeoutMs: 60_000 },
+	);
 	assert.equal(outcome.status, 'failed', outcome.summary);
 	assert.match(outcome.summary, /n8n|protected|not allowed/i);
 	assertNoKey(outcome);
-	if (existsSync(db)) assert.deepEqual(await query(db, "SELECT table_name FROM duckdb_tables() WHERE table_name = 'stolen'"), []);
+	if (existsSync(db))
+		assert.deepEqual(await query(db, "SELECT table_name FROM duckdb_tables() WHERE table_name = 'stolen'"), []);
 });
 
 test('finding 1: Ingest Files refuses a matched file that is a link to a place outside the allowed folders', async () => {
@@ -102,17 +119,27 @@ test('finding 1: Ingest Files refuses a matched file that is a link to a place o
 	mkdirSync(outside);
 	await writeAggTrades(join(outside, 'secret.csv'), { rows: 3, start: 900_000 });
 	symlinkSync(join(outside, 'secret.csv'), join(src, 'b.csv'));
-	const outcome = await runIngestFiles({ databasePath: db, sources: [join(src, '*.csv')], table: 'trades' }, { timeoutMs: 60_000 });
+	const outcome = await runIngestFiles(
+		{ databasePath: db, sources: [join(src, '*.csv')], table: 'trades' },
+		{ timeoutMs: 60_000 },
+	);
 	assert.equal(outcome.status, 'failed', outcome.summary);
 	assert.match(outcome.summary, /b\.csv.*outside the allowed folders/);
-	if (existsSync(db)) assert.deepEqual(await query(db, "SELECT agg_trade_id FROM duckdb_tables() t, trades WHERE agg_trade_id >= 900000"), []);
+	if (existsSync(db))
+		assert.deepEqual(
+			await query(db, 'SELECT agg_trade_id FROM duckdb_tables() t, trades WHERE agg_trade_id >= 900000'),
+			[],
+		);
 });
 
 test("finding 1: a glob that climbs into n8n's folder with .. after a wildcard loads nothing", async () => {
 	const { home: root, db } = home();
 	const src = join(root, 'data', 'in');
 	mkdirSync(join(src, 'x1'), { recursive: true });
-	const outcome = await runIngestFiles({ databasePath: db, sources: [`${src}/x*/../../../.n8n/*`], table: 'stolen', format: 'json' }, { timeoutMs: 60_000 });
+	const outcome = await runIngestFiles(
+		{ databasePath: db, sources: [`${src}/x*/../../../.n8n/*`], table: 'stolen', format: 'json' },
+		{ timeoutMs: 60_000 },
+	);
 	assert.notEqual(outcome.status, 'success', outcome.summary);
 	assertNoKey(outcome);
 });
@@ -124,18 +151,41 @@ test('held: table, column, key and delimiter values cannot inject SQL (usage err
 	const base = { databasePath: db, sources: [join(src, 'a.csv')] };
 	const attempts: Array<[string, () => Promise<unknown>]> = [
 		['table', () => runIngestFiles({ ...base, table: 't; DROP TABLE x; --' }, {})],
-		['table quote', () => runIngestFiles({ ...base, table: 't"; COPY (SELECT 1) TO \'/tmp/x\'; --' }, {})],
-		['column name', () => runIngestFiles({ ...base, table: 't', columns: [{ name: 'a" INTEGER); DROP TABLE y; --', type: 'INTEGER' }] }, {})],
-		['column type', () => runIngestFiles({ ...base, table: 't', columns: [{ name: 'a', type: "INTEGER DEFAULT (read_text('/etc/passwd'))" }] }, {})],
-		['primary key', () => runIngestFiles({ ...base, table: 't', mode: 'upsert', primaryKey: ['a) ; DROP TABLE z; --'] }, {})],
-		['delimiter', () => runIngestFiles({ ...base, table: 't', csvDelimiter: "', x = read_text('/etc/passwd'), y = '" }, {})],
+		['table quote', () => runIngestFiles({ ...base, table: "t\"; COPY (SELECT 1) TO '/tmp/x'; --" }, {})],
+		[
+			'column name',
+			() =>
+				runIngestFiles(
+					{ ...base, table: 't', columns: [{ name: 'a" INTEGER); DROP TABLE y; --', type: 'INTEGER' }] },
+					{},
+				),
+		],
+		[
+			'column type',
+			() =>
+				runIngestFiles(
+					{ ...base, table: 't', columns: [{ name: 'a', type: "INTEGER DEFAULT (read_text('/etc/passwd'))" }] },
+					{},
+				),
+		],
+		[
+			'primary key',
+			() => runIngestFiles({ ...base, table: 't', mode: 'upsert', primaryKey: ['a) ; DROP TABLE z; --'] }, {}),
+		],
+		[
+			'delimiter',
+			() => runIngestFiles({ ...base, table: 't', csvDelimiter: "', x = read_text('/etc/passwd'), y = '" }, {}),
+		],
 	];
 	for (const [what, attempt] of attempts) await assert.rejects(attempt(), UsageError, what);
 	assert.equal(existsSync(db), false, 'nothing was created');
 	// Quotes in a path are data, not SQL: the file is read as what it is.
 	const quoted = join(src, "it's.csv");
 	await writeAggTrades(quoted, { rows: 3 });
-	const outcome = await runIngestFiles({ databasePath: db, sources: [quoted], table: 'trades', columns: parseColumns(AGGTRADES_COLUMNS) }, {});
+	const outcome = await runIngestFiles(
+		{ databasePath: db, sources: [quoted], table: 'trades', columns: parseColumns(AGGTRADES_COLUMNS) },
+		{},
+	);
 	assert.equal(outcome.status, 'success', outcome.summary);
 	assert.equal(outcome.ingest?.rows, 3);
 });
@@ -152,9 +202,19 @@ test('the sandbox lists carve a denied folder out of an allowed one, down to its
 	symlinkSync(join(root, 'a', 'b', 'secret'), join(root, 'link-to-secret'));
 	symlinkSync(join(root, 'd'), join(root, 'link-to-d'));
 	const lists = sandboxLists({ allowed: [root], denied: [join(root, 'a', 'b', 'secret')] });
-	assert.deepEqual(lists.directories.sort(), [join(root, 'a', 'c') + '/', join(root, 'd') + '/', join(root, 'link-to-d') + '/'].sort());
+	assert.deepEqual(
+		lists.directories.sort(),
+		[join(root, 'a', 'c') + '/', join(root, 'd') + '/', join(root, 'link-to-d') + '/'].sort(),
+	);
 	assert.deepEqual(lists.paths.sort(), [join(root, 'a', 'b', 'x.csv'), join(root, 'top.csv')].sort());
-	assert.deepEqual(sandboxLists({ allowed: [join(root, 'a', 'b', 'secret', '..', 'secret')].map((p) => join(p)), denied: [join(root, 'a', 'b', 'secret')] }), { directories: [], paths: [] }, 'an allowed folder inside a denied one is dropped');
+	assert.deepEqual(
+		sandboxLists({
+			allowed: [join(root, 'a', 'b', 'secret', '..', 'secret')].map((p) => join(p)),
+			denied: [join(root, 'a', 'b', 'secret')],
+		}),
+		{ directories: [], paths: [] },
+		'an allowed folder inside a denied one is dropped',
+	);
 	assert.deepEqual(sandboxLists({ allowed: [root], denied: [] }), { directories: [root + '/'], paths: [] });
 });
 
@@ -168,8 +228,23 @@ test('judgeAccess: deny wins over allow; a sibling with a common prefix is not i
 });
 
 test("n8n's protected paths follow N8N_USER_FOLDER, then HOME, and n8n's own file settings", () => {
-	const paths = n8nProtectedPaths({ N8N_USER_FOLDER: '/srv/n8n', HOME: '/home/x', N8N_CONFIG_FILES: '/etc/n8n/a.json, /etc/n8n/b.json', N8N_CUSTOM_EXTENSIONS: '/opt/custom;/opt/more', N8N_BINARY_DATA_STORAGE_PATH: '/data/bin', N8N_UM_EMAIL_TEMPLATES_INVITE: 'relative/ignored' });
-	assert.deepEqual(paths, ['/srv/n8n/.n8n', '/srv/n8n/.cache/n8n', '/etc/n8n/a.json', '/etc/n8n/b.json', '/opt/custom', '/opt/more', '/data/bin']);
+	const paths = n8nProtectedPaths({
+		N8N_USER_FOLDER: '/srv/n8n',
+		HOME: '/home/x',
+		N8N_CONFIG_FILES: '/etc/n8n/a.json, /etc/n8n/b.json',
+		N8N_CUSTOM_EXTENSIONS: '/opt/custom;/opt/more',
+		N8N_BINARY_DATA_STORAGE_PATH: '/data/bin',
+		N8N_UM_EMAIL_TEMPLATES_INVITE: 'relative/ignored',
+	});
+	assert.deepEqual(paths, [
+		'/srv/n8n/.n8n',
+		'/srv/n8n/.cache/n8n',
+		'/etc/n8n/a.json',
+		'/etc/n8n/b.json',
+		'/opt/custom',
+		'/opt/more',
+		'/data/bin',
+	]);
 	assert.deepEqual(n8nProtectedPaths({ HOME: '/home/x' }).slice(0, 1), ['/home/x/.n8n']);
 });
 
@@ -178,11 +253,15 @@ test("the built-in worker does not inherit n8n's secrets (N8N_ENCRYPTION_KEY) fr
 	process.env.N8N_ENCRYPTION_KEY = MARKER;
 	let environ = '';
 	try {
-		const outcome = await runSqlScript({ databasePath: db, sql: 'SELECT 1' }, {}, {
-			onEvent: (event) => {
-				if (event.type === 'job-started') environ = readFileSync(`/proc/${event.pid}/environ`, 'utf8');
+		const outcome = await runSqlScript(
+			{ databasePath: db, sql: 'SELECT 1' },
+			{},
+			{
+				onEvent: (event) => {
+					if (event.type === 'job-started') environ = readFileSync(`/proc/${event.pid}/environ`, 'utf8');
+				},
 			},
-		});
+		);
 		assert.equal(outcome.status, 'success', outcome.summary);
 	} finally {
 		delete process.env.N8N_ENCRYPTION_KEY;

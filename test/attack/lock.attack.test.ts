@@ -6,7 +6,21 @@
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+	chmodSync,
+	chownSync,
+	existsSync,
+	lstatSync,
+	mkdirSync,
+	mkdtempSync,
+	readFileSync,
+	readlinkSync,
+	rmSync,
+	statSync,
+	symlinkSync,
+	truncateSync,
+	writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import Redis from 'ioredis';
 import { join } from 'node:path';
@@ -35,7 +49,17 @@ async function recordedWhileRunning(db: string): Promise<string> {
 
 test('finding 4: --env values never appear in clear in the PID file (neither command= nor supervisor_command=)', async () => {
 	const db = freshDb();
-	const run = startCli('duckdb-safe-ingest', ['--db', db, '--env', 'API_KEY=hunter2-topsecret', '--env', 'OTHER=plain-value-x', '--', 'sleep', '1']);
+	const run = startCli('duckdb-safe-ingest', [
+		'--db',
+		db,
+		'--env',
+		'API_KEY=hunter2-topsecret',
+		'--env',
+		'OTHER=plain-value-x',
+		'--',
+		'sleep',
+		'1',
+	]);
 	const text = await recordedWhileRunning(db);
 	const result = await run.result;
 	assert.equal(result.code, 0, result.stderr);
@@ -45,8 +69,23 @@ test('finding 4: --env values never appear in clear in the PID file (neither com
 
 test('finding 9: 80 KB of arguments and a 70 KB owner still run: the record is bounded, the run keeps its own lock', async () => {
 	const db = freshDb();
-	const args = Array.from({ length: 2000 }, (_unused, index) => `argument-${String(index).padStart(4, '0')}-${'x'.repeat(28)}`);
-	const run = startCli('duckdb-safe-ingest', ['--db', db, '--owner', 'o'.repeat(70_000), '--json', '--', 'sh', '-c', 'sleep 0.5', 'sh', ...args]);
+	const args = Array.from(
+		{ length: 2000 },
+		(_unused, index) => `argument-${String(index).padStart(4, '0')}-${'x'.repeat(28)}`,
+	);
+	const run = startCli('duckdb-safe-ingest', [
+		'--db',
+		db,
+		'--owner',
+		'o'.repeat(70_000),
+		'--json',
+		'--',
+		'sh',
+		'-c',
+		'sleep 0.5',
+		'sh',
+		...args,
+	]);
 	const text = await recordedWhileRunning(db);
 	const result = await run.result;
 	assert.equal(result.code, 0, result.stderr.slice(-2000));
@@ -60,11 +99,26 @@ test('finding 9: 80 KB of arguments and a 70 KB owner still run: the record is b
 
 test('held: a symlink, a FIFO, a folder, a 100 MB file or garbage at the lock path: refused (exit 125), left exactly as it was', async () => {
 	const cases: Array<[string, (pidFile: string) => void, (pidFile: string) => void]> = [
-		['symlink', (pidFile) => symlinkSync(join(dir.path, 'precious.txt'), pidFile), (pidFile) => assert.equal(readlinkSync(pidFile), join(dir.path, 'precious.txt'))],
+		[
+			'symlink',
+			(pidFile) => symlinkSync(join(dir.path, 'precious.txt'), pidFile),
+			(pidFile) => assert.equal(readlinkSync(pidFile), join(dir.path, 'precious.txt')),
+		],
 		['FIFO', (pidFile) => spawnSyncOk('mkfifo', [pidFile]), (pidFile) => assert.ok(lstatSync(pidFile).isFIFO())],
 		['folder', (pidFile) => mkdirSync(pidFile), (pidFile) => assert.ok(lstatSync(pidFile).isDirectory())],
-		['100 MB file', (pidFile) => { writeFileSync(pidFile, ''); truncateSync(pidFile, 100 * 1024 * 1024); }, (pidFile) => assert.equal(statSync(pidFile).size, 100 * 1024 * 1024)],
-		['garbage', (pidFile) => writeFileSync(pidFile, 'not a pid\n'), (pidFile) => assert.equal(readFileSync(pidFile, 'utf8'), 'not a pid\n')],
+		[
+			'100 MB file',
+			(pidFile) => {
+				writeFileSync(pidFile, '');
+				truncateSync(pidFile, 100 * 1024 * 1024);
+			},
+			(pidFile) => assert.equal(statSync(pidFile).size, 100 * 1024 * 1024),
+		],
+		[
+			'garbage',
+			(pidFile) => writeFileSync(pidFile, 'not a pid\n'),
+			(pidFile) => assert.equal(readFileSync(pidFile, 'utf8'), 'not a pid\n'),
+		],
 	];
 	writeFileSync(join(dir.path, 'precious.txt'), 'precious');
 	for (const [what, plant, unchanged] of cases) {
@@ -86,7 +140,9 @@ test('held: a lock file of mode 000 (as an unprivileged user who cannot read it)
 		const db = join(shared, 'db.duckdb');
 		writeFileSync(`${db}.pid`, 'secret record\n', { mode: 0o000 });
 		chmodSync(`${db}.pid`, 0o000);
-		const result = await runCli('duckdb-safe-ingest', ['--db', db, '--', 'touch', join(shared, 'ran')], { prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] });
+		const result = await runCli('duckdb-safe-ingest', ['--db', db, '--', 'touch', join(shared, 'ran')], {
+			prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
+		});
 		assert.equal(result.code, 125, result.stderr);
 		assert.match(result.stderr, /unreadable.*cannot be opened \(EACCES\)/);
 		assert.equal(existsSync(join(shared, 'ran')), false);
@@ -100,8 +156,19 @@ test("held: another user's lock file naming a live process blocks; naming a dead
 	const live = track(spawn('sleep', ['30'], { stdio: 'ignore' }));
 	const facts = readProcess(live.pid!)!;
 	const record = (pid: number, pidStart: number | undefined): LockRecord => ({
-		pid, role: 'supervisor', pidStart, command: 'sleep 30', host: hostName(), bootId: bootId(), pidNamespace: pidNamespace(), lockedAt: new Date().toISOString(),
-		owner: 'another user', supervisor: { pid, startTicks: pidStart, command: 'sleep 30' }, token: 'tok', heartbeatMs: 10_000, staleAfterMs: 60_000,
+		pid,
+		role: 'supervisor',
+		pidStart,
+		command: 'sleep 30',
+		host: hostName(),
+		bootId: bootId(),
+		pidNamespace: pidNamespace(),
+		lockedAt: new Date().toISOString(),
+		owner: 'another user',
+		supervisor: { pid, startTicks: pidStart, command: 'sleep 30' },
+		token: 'tok',
+		heartbeatMs: 10_000,
+		staleAfterMs: 60_000,
 	});
 	const held = freshDb();
 	writeFileSync(`${held}.pid`, serializeRecord(record(live.pid!, facts.startTicks)));
@@ -122,8 +189,20 @@ test('held: PID 1 named as the job in a lock file is never signalled by the clea
 	writeFileSync(db, '');
 	const init = readProcess(1)!;
 	const record: LockRecord = {
-		pid: 1, role: 'job', pidStart: init.startTicks, pgid: 1, command: 'init', host: hostName(), bootId: bootId(), pidNamespace: pidNamespace(), lockedAt: new Date().toISOString(),
-		owner: 'forged', supervisor: { pid: 4_000_000, startTicks: 1, command: 'gone' }, token: 'tok', heartbeatMs: 10_000, staleAfterMs: 60_000,
+		pid: 1,
+		role: 'job',
+		pidStart: init.startTicks,
+		pgid: 1,
+		command: 'init',
+		host: hostName(),
+		bootId: bootId(),
+		pidNamespace: pidNamespace(),
+		lockedAt: new Date().toISOString(),
+		owner: 'forged',
+		supervisor: { pid: 4_000_000, startTicks: 1, command: 'gone' },
+		token: 'tok',
+		heartbeatMs: 10_000,
+		staleAfterMs: 60_000,
 	};
 	writeFileSync(`${db}.pid`, serializeRecord(record));
 	const result = await runCli('duckdb-lock-cleanup', ['--db', db, '--stop-stuck', '0s', '--yes', '--json']);
@@ -140,12 +219,29 @@ test('held: a Redis password (also one with an unencoded @) appears nowhere: PID
 			const db = freshDb();
 			const log = join(dir.path, `redis${n}.log`);
 			const url = `redis://:${password}@127.0.0.1:${redis.port}/0`;
-			const run = startCli('duckdb-safe-ingest', ['--db', db, '--redis', url, '--log-file', log, '--json', '--', 'sleep', '0.5']);
+			const run = startCli('duckdb-safe-ingest', [
+				'--db',
+				db,
+				'--redis',
+				url,
+				'--log-file',
+				log,
+				'--json',
+				'--',
+				'sleep',
+				'0.5',
+			]);
 			const text = await recordedWhileRunning(db);
 			const holder = await redisGet(redis.port, password, `duckdb-safe-ingest:lock:${db}:holder`);
 			const result = await run.result;
 			assert.equal(result.code, 0, result.stderr);
-			for (const [where, value] of [['PID file', text], ['Redis holder', holder], ['outcome', result.stdout], ['log', readFileSync(log, 'utf8')], ['stderr', result.stderr]]) {
+			for (const [where, value] of [
+				['PID file', text],
+				['Redis holder', holder],
+				['outcome', result.stdout],
+				['log', readFileSync(log, 'utf8')],
+				['stderr', result.stderr],
+			]) {
 				assert.ok(!value.includes(password), `${where} holds the password: ${value.slice(0, 400)}`);
 				assert.ok(!value.includes(password.slice(password.indexOf('@') + 1)), `${where} holds part of the password`);
 			}
@@ -156,7 +252,17 @@ test('held: a Redis password (also one with an unencoded @) appears nowhere: PID
 });
 
 test('held: bad durations are usage errors (125) with a message, and nothing is created', async () => {
-	for (const args of [['--timeout', 'abc'], ['--timeout', '-5'], ['--timeout', '1e9'], ['--timeout', '0'], ['--grace', '10x'], ['--wait', 'NaN'], ['--heartbeat', '1ms'], ['--stale-after', '0'], ['--timeout', '25d']]) {
+	for (const args of [
+		['--timeout', 'abc'],
+		['--timeout', '-5'],
+		['--timeout', '1e9'],
+		['--timeout', '0'],
+		['--grace', '10x'],
+		['--wait', 'NaN'],
+		['--heartbeat', '1ms'],
+		['--stale-after', '0'],
+		['--timeout', '25d'],
+	]) {
 		const db = freshDb();
 		const result = await runCli('duckdb-safe-ingest', ['--db', db, ...args, '--', 'true']);
 		assert.equal(result.code, 125, `${args.join(' ')}: ${result.stderr}`);

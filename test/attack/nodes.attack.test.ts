@@ -27,14 +27,27 @@ function n8nHome(): { home: string; config: string } {
 
 test("finding 1 (node): Run SQL cannot read n8n's config when the instance's allowed folders hold n8n's folder", async () => {
 	const { home, config } = n8nHome();
-	const run = await bench.run({ process: { N8N_USER_FOLDER: home } }, { parameters: { operation: 'runSql', sql: `SELECT content FROM read_text('${config}')`, returnRows: true } });
+	const run = await bench.run(
+		{ process: { N8N_USER_FOLDER: home } },
+		{ parameters: { operation: 'runSql', sql: `SELECT content FROM read_text('${config}')`, returnRows: true } },
+	);
 	assert.doesNotMatch(JSON.stringify(run.raw), new RegExp(MARKER), describeRun(run));
 	assert.equal(run.outputs('Ingest')[3]?.length, 1, `Failed output: ${describeRun(run)}`);
 });
 
 test("finding 1 (node): Ingest Files cannot load n8n's config through a wildcard in the folder name", async () => {
 	const { home } = n8nHome();
-	const run = await bench.run({ process: { N8N_USER_FOLDER: home } }, { parameters: { operation: 'ingestFiles', sources: { source: [{ path: join(home, '.n8[n]', 'config') }] }, table: 'stolen', fileOptions: { format: 'json' } } });
+	const run = await bench.run(
+		{ process: { N8N_USER_FOLDER: home } },
+		{
+			parameters: {
+				operation: 'ingestFiles',
+				sources: { source: [{ path: join(home, '.n8[n]', 'config') }] },
+				table: 'stolen',
+				fileOptions: { format: 'json' },
+			},
+		},
+	);
 	assert.doesNotMatch(JSON.stringify(run.raw), new RegExp(MARKER), describeRun(run));
 	assert.equal(run.outputs('Ingest')[3]?.length, 1, `Failed output: ${describeRun(run)}`);
 });
@@ -46,7 +59,9 @@ test('held (node): a source glob that climbs out of the allowed folder with .. a
 	mkdirSync(outside);
 	await writeAggTrades(join(outside, 'a.csv'), { rows: 3 });
 	const climbing = `${inside}/x*/${'../'.repeat(inside.split('/').length + 1)}${outside.slice(1)}/*.csv`;
-	const run = await bench.run({}, { parameters: { operation: 'ingestFiles', sources: { source: [{ path: climbing }] }, table: 'stolen' } }).finally(() => rmSync(outside, { recursive: true, force: true }));
+	const run = await bench
+		.run({}, { parameters: { operation: 'ingestFiles', sources: { source: [{ path: climbing }] }, table: 'stolen' } })
+		.finally(() => rmSync(outside, { recursive: true, force: true }));
 	assert.equal(run.status, 'error', describeRun(run));
 	assert.match(run.error?.message ?? '', /is not allowed on this n8n instance/);
 });

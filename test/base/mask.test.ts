@@ -4,13 +4,25 @@ import assert from 'node:assert/strict';
 import { maskSecrets, redactUrlPasswords } from '../../lib/base/mask';
 
 test('URL passwords are redacted whole, also with an unencoded @ in them', () => {
-	assert.equal(redactUrlPasswords('x --redis redis://:pa@ss-w0rd@127.0.0.1:6379/0 y'), 'x --redis redis://:***@127.0.0.1:6379/0 y');
+	assert.equal(
+		redactUrlPasswords('x --redis redis://:pa@ss-w0rd@127.0.0.1:6379/0 y'),
+		'x --redis redis://:***@127.0.0.1:6379/0 y',
+	);
 	assert.equal(redactUrlPasswords('redis://worker:s3cret@redis:6379'), 'redis://worker:***@redis:6379');
-	assert.equal(redactUrlPasswords('http://host/a@b mail@example.com'), 'http://host/a@b mail@example.com', 'no password, nothing changed');
+	assert.equal(
+		redactUrlPasswords('http://host/a@b mail@example.com'),
+		'http://host/a@b mail@example.com',
+		'no password, nothing changed',
+	);
 });
 
 test('secrets are masked in every string of a JSON value, longest first; values shorter than 3 characters are not', () => {
 	const value = { summary: 'key abcdef and abc', nested: [{ tail: 'token=abcdef' }], count: 3, short: 'xy' };
-	assert.deepEqual(maskSecrets(value, ['abc', 'abcdef', 'xy']), { summary: 'key ******** and ********', nested: [{ tail: 'token=********' }], count: 3, short: 'xy' });
+	assert.deepEqual(maskSecrets(value, ['abc', 'abcdef', 'xy']), {
+		summary: 'key ******** and ********',
+		nested: [{ tail: 'token=********' }],
+		count: 3,
+		short: 'xy',
+	});
 	assert.equal(maskSecrets('nothing', []), 'nothing');
 });

@@ -37,7 +37,7 @@ test('exit codes, case by case (GNU timeout compatible)', async () => {
 	chmodSync(script, 0o644);
 	const cases: Array<[string, string[], number]> = [
 		['success', ['--', 'true'], 0],
-		['the command\'s own status', ['--', 'sh', '-c', 'exit 3'], 3],
+		["the command's own status", ['--', 'sh', '-c', 'exit 3'], 3],
 		['timeout', ['--timeout', '300ms', '--grace', '200ms', '--', 'sleep', '600'], 124],
 		['not executable', ['--', script], 126],
 		['not found', ['--', 'no-such-command-xyz'], 127],
@@ -67,7 +67,7 @@ test('exit codes, case by case (GNU timeout compatible)', async () => {
 	assert.equal(readFileSync(`${garbage}.pid`, 'utf8'), 'not a pid\n', 'and it is left alone');
 });
 
-test('two runs at once: one runs, the other is blocked with the holder\'s PID (exit 1, or --conflict-exit-code)', async () => {
+test("two runs at once: one runs, the other is blocked with the holder's PID (exit 1, or --conflict-exit-code)", async () => {
 	const db = freshDb();
 	const first = startCli(tool, ['--db', db, '--json', '--', 'sleep', '600']);
 	const jobPid = await jobPidOf(db);
@@ -90,7 +90,10 @@ test('two runs at once: one runs, the other is blocked with the holder\'s PID (e
 });
 
 test('SIGINT and SIGHUP to the supervisor exit 130 and 129 after stopping the job', async () => {
-	for (const [signal, code] of [['SIGINT', 130], ['SIGHUP', 129]] as const) {
+	for (const [signal, code] of [
+		['SIGINT', 130],
+		['SIGHUP', 129],
+	] as const) {
 		const db = freshDb();
 		const run = startCli(tool, ['--db', db, '--', 'sh', '-c', 'sleep 600 & sleep 600']);
 		const jobPid = await jobPidOf(db);
@@ -116,7 +119,7 @@ test('SIGKILL to the supervisor leaves an orphan job; the next run reports it as
 		assert.equal(next.json?.holder?.pid, jobPid);
 		assert.equal(next.json?.holder?.role, 'job');
 		assert.equal(next.json?.holder?.identityProven, true);
-		assert.match(next.json?.summary ?? "", /held by PID \d+ \(sleep 600/);
+		assert.match(next.json?.summary ?? '', /held by PID \d+ \(sleep 600/);
 	} finally {
 		// The orphan is our own descendant: stop its group by PID, identity re-checked.
 		signalGroup({ pgid: jobPid, leaderStartTicks: jobStart }, 'SIGKILL');
@@ -130,7 +133,8 @@ test('relative paths are resolved against the working directory and reported res
 	assert.match(result.stderr, new RegExp(`checking the lock ${join(dir.path, 'relative.duckdb')}\\.pid`));
 	const help = await runCli(tool, ['--help']);
 	assert.equal(help.code, 0);
-	for (const code of ['124', '125', '126', '127', '128+N', '--conflict-exit-code']) assert.ok(help.stdout.includes(code), code);
+	for (const code of ['124', '125', '126', '127', '128+N', '--conflict-exit-code'])
+		assert.ok(help.stdout.includes(code), code);
 	assert.match(help.stdout, /--heartbeat DURATION .*\(default: the stale period \/ 6, at most 10\)/s);
 });
 
@@ -152,7 +156,11 @@ test('stopAll (the test helper) stops the job group of a supervisor it started, 
 		stopAll();
 		await run.result;
 		for (let i = 0; i < 100 && groupMembers(jobPid).length; i++) await sleep(20);
-		assert.deepEqual(groupMembers(jobPid).map((member) => `${member.pid} ${member.name}`), [], 'no orphan of the job group is left');
+		assert.deepEqual(
+			groupMembers(jobPid).map((member) => `${member.pid} ${member.name}`),
+			[],
+			'no orphan of the job group is left',
+		);
 	} finally {
 		signalGroup({ pgid: jobPid, leaderStartTicks: jobStart }, 'SIGKILL');
 	}

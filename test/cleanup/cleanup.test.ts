@@ -84,14 +84,27 @@ test('a read-only holder is found as a reader', async () => {
 
 test('an orphaned job (supervisor SIGKILLed) is found and stopped by --stop-stuck 0s --yes; its stale PID file is removed', async () => {
 	const db = freshDb();
-	const run = startCli('duckdb-safe-ingest', ['--db', db, '--', process.execPath, fixture('duckdb-holder'), JSON.stringify({ db, mode: 'write' })]);
+	const run = startCli('duckdb-safe-ingest', [
+		'--db',
+		db,
+		'--',
+		process.execPath,
+		fixture('duckdb-holder'),
+		JSON.stringify({ db, mode: 'write' }),
+	]);
 	let jobPid = 0;
 	for (let i = 0; i < 500 && !jobPid; i++) {
 		await sleep(20);
 		const parsed = existsSync(`${db}.pid`) ? parsePidFile(readFileSync(`${db}.pid`, 'utf8')) : undefined;
 		// Wait for the relayed ready line too: killed before it, the job's one write would meet a closed pipe (EPIPE) and end it.
 		const ready = run.stdout().includes('"event":"ready"');
-		if (ready && parsed?.kind === 'record' && parsed.record.role === 'job' && (await findDatabaseHolders(db)).some((entry) => entry.pid === parsed.record.pid)) jobPid = parsed.record.pid;
+		if (
+			ready &&
+			parsed?.kind === 'record' &&
+			parsed.record.role === 'job' &&
+			(await findDatabaseHolders(db)).some((entry) => entry.pid === parsed.record.pid)
+		)
+			jobPid = parsed.record.pid;
 	}
 	assert.ok(jobPid, 'the job holds the database');
 	run.child.kill('SIGKILL');
@@ -108,7 +121,10 @@ test('an orphaned job (supervisor SIGKILLed) is found and stopped by --stop-stuc
 	assert.equal(result.json?.state, 'recovered');
 	assert.ok(result.json?.actions.some((action) => action.action === 'stop-holder' && action.done));
 	assert.ok(result.json?.actions.some((action) => action.action === 'remove-stale-pid-file' && action.done));
-	assert.ok([undefined, 'Z'].includes(readProcess(jobPid)?.state), 'the orphan is gone (or a zombie waiting for init to reap it)');
+	assert.ok(
+		[undefined, 'Z'].includes(readProcess(jobPid)?.state),
+		'the orphan is gone (or a zombie waiting for init to reap it)',
+	);
 	assert.equal(existsSync(`${db}.pid`), false);
 });
 
@@ -143,27 +159,51 @@ test('a mistyped database path is a usage error (125) naming it, never a clean r
 	assert.equal(missingFile.code, 125);
 	assert.match(missingFile.stderr, /There is no database .*typo\.duckdb \(no file, no lock file, no WAL\)/);
 	assert.equal(missingFile.json, undefined, 'no report');
-	assert.deepEqual([typo, `${typo}.pid`].filter((path) => existsSync(path)), []);
+	assert.deepEqual(
+		[typo, `${typo}.pid`].filter((path) => existsSync(path)),
+		[],
+	);
 });
 
 test('a stuck recovery claim is named in the report, and nothing is removed behind it', async () => {
 	const db = freshDb();
 	await createDatabase(db);
 	const dead = spawnSync('true').pid!;
-	writeFileSync(`${db}.pid`, serializeRecord({
-		pid: dead, role: 'job', pidStart: 1, command: 'python3 crashed.py', host: hostName(), bootId: bootId(), pidNamespace: '',
-		lockedAt: new Date(0).toISOString(), owner: 'crashed', supervisor: { pid: dead, startTicks: 1, command: 'n8n' }, token: 'x',
-	}));
+	writeFileSync(
+		`${db}.pid`,
+		serializeRecord({
+			pid: dead,
+			role: 'job',
+			pidStart: 1,
+			command: 'python3 crashed.py',
+			host: hostName(),
+			bootId: bootId(),
+			pidNamespace: '',
+			lockedAt: new Date(0).toISOString(),
+			owner: 'crashed',
+			supervisor: { pid: dead, startTicks: 1, command: 'n8n' },
+			token: 'x',
+		}),
+	);
 	writeFileSync(`${db}.pid.recover`, '');
 	const result = await cleanup(['--db', db]);
-	assert.match(result.json?.remaining.join('\n') ?? '', /\.pid is stale .* but the recovery claim .*\.pid\.recover blocks its removal; .* remove it by hand/, result.stderr);
+	assert.match(
+		result.json?.remaining.join('\n') ?? '',
+		/\.pid is stale .* but the recovery claim .*\.pid\.recover blocks its removal; .* remove it by hand/,
+		result.stderr,
+	);
 	assert.ok(existsSync(`${db}.pid`) && existsSync(`${db}.pid.recover`), 'both left for a person to inspect');
 });
 
 test('a canceled cleanup stops nobody and says so', async () => {
 	const db = freshDb();
 	const writer = await holder(db, 'write');
-	const report = await cleanupDatabase(db, { removeStale: true, stopAllHolders: true, graceMs: 100, signal: AbortSignal.abort() });
+	const report = await cleanupDatabase(db, {
+		removeStale: true,
+		stopAllHolders: true,
+		graceMs: 100,
+		signal: AbortSignal.abort(),
+	});
 	const stop = report.actions.find((action) => action.action === 'stop-holder');
 	assert.equal(stop?.done, false);
 	assert.match(stop?.detail ?? '', /not done: the cleanup was canceled: process \d+ .* left running/);
@@ -187,7 +227,11 @@ test('a WAL left by kill -9 is untouched without --recover-wal, and recovered wi
 	// A database file moved away while its WAL stayed: opening the path would make DuckDB discard the WAL.
 	renameSync(db, `${db}.moved`);
 	const refused = await cleanup(['--db', db, '--recover-wal']);
-	assert.ok(refused.json?.actions.some((action) => action.action === 'recover-wal' && !action.done && /missing or empty/.test(action.detail)));
+	assert.ok(
+		refused.json?.actions.some(
+			(action) => action.action === 'recover-wal' && !action.done && /missing or empty/.test(action.detail),
+		),
+	);
 	assert.deepEqual(readFileSync(`${db}.wal`), walBytes, 'the WAL is untouched when its database is missing');
 	const runRefused = await runCli('duckdb-safe-ingest', ['--db', db, '--', 'true']);
 	assert.equal(runRefused.code, 125, 'no job may open a database whose file is missing next to its WAL');
@@ -209,13 +253,30 @@ test('a PID file naming a reused PID (fresh PID namespace) is removed as stale; 
 	const unrelated = nodeChild('lock-actor', [], ['unshare', '--pid', '--fork', '--mount-proc']);
 	await unrelated.next('ready');
 	const unrelatedPid = unrelated.child.pid!;
-	writeFileSync(`${db}.pid`, serializeRecord({
-		pid: unrelatedPid, role: 'job', pidStart: 1, pgid: unrelatedPid, command: 'python3 ingest.py', host: hostName(), bootId: bootId(), pidNamespace: '',
-		lockedAt: new Date(0).toISOString(), owner: 'before the restart', supervisor: { pid: unrelatedPid, startTicks: 1, command: 'n8n' }, token: 'old',
-	}));
+	writeFileSync(
+		`${db}.pid`,
+		serializeRecord({
+			pid: unrelatedPid,
+			role: 'job',
+			pidStart: 1,
+			pgid: unrelatedPid,
+			command: 'python3 ingest.py',
+			host: hostName(),
+			bootId: bootId(),
+			pidNamespace: '',
+			lockedAt: new Date(0).toISOString(),
+			owner: 'before the restart',
+			supervisor: { pid: unrelatedPid, startTicks: 1, command: 'n8n' },
+			token: 'old',
+		}),
+	);
 	const result = await cleanup(['--db', db, '--stop-stuck', '0s', '--yes']);
 	assert.equal(result.code, 0, result.stderr);
-	assert.ok(result.json?.actions.some((action) => action.action === 'remove-stale-pid-file' && action.done && /reused/.test(action.detail)));
+	assert.ok(
+		result.json?.actions.some(
+			(action) => action.action === 'remove-stale-pid-file' && action.done && /reused/.test(action.detail),
+		),
+	);
 	assert.ok(!result.json?.actions.some((action) => action.action === 'stop-holder'), 'nothing was stopped');
 	assert.ok(readProcess(unrelatedPid), 'the unrelated process lives');
 	assert.equal(unrelated.child.exitCode, null);

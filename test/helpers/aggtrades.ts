@@ -6,7 +6,8 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 
 /** Binance aggTrades columns (the newer files' header names). */
-export const AGGTRADES_COLUMNS = 'agg_trade_id BIGINT, price DOUBLE, quantity DOUBLE, first_trade_id BIGINT, last_trade_id BIGINT, transact_time BIGINT, is_buyer_maker BOOLEAN';
+export const AGGTRADES_COLUMNS =
+	'agg_trade_id BIGINT, price DOUBLE, quantity DOUBLE, first_trade_id BIGINT, last_trade_id BIGINT, transact_time BIGINT, is_buyer_maker BOOLEAN';
 
 export interface AggTradesFile {
 	rows: number;
@@ -32,9 +33,11 @@ export async function writeAggTrades(path: string, file: AggTradesFile): Promise
 	const connection = await instance.connect();
 	const format = file.format ?? 'csv';
 	const options =
-		format === 'csv' ? [`HEADER ${file.header ?? true}`, ...(file.gzip ? ["COMPRESSION 'gzip'"] : [])]
-		: format === 'parquet' ? ['FORMAT parquet']
-		: ['FORMAT json', `ARRAY ${format === 'json'}`];
+		format === 'csv'
+			? [`HEADER ${file.header ?? true}`, ...(file.gzip ? ["COMPRESSION 'gzip'"] : [])]
+			: format === 'parquet'
+				? ['FORMAT parquet']
+				: ['FORMAT json', `ARRAY ${format === 'json'}`];
 	try {
 		await connection.run(`COPY (${selectRows(file)}) TO '${path.replace(/'/g, "''")}' (${options.join(', ')})`);
 	} finally {

@@ -111,8 +111,17 @@ export function script(path: string, text: string): string {
  * The control half of an environment attack: run directly (not through the node), the attack really works on this
  * machine (the marker appears), so the node's refusal is what keeps the marker away. The marker is removed again.
  */
-export function assertVectorWorks(marker: string, file: string, args: string[], env: Record<string, string>, cwd?: string): void {
+export function assertVectorWorks(
+	marker: string,
+	file: string,
+	args: string[],
+	env: Record<string, string>,
+	cwd?: string,
+): void {
 	execFileSync(file, args, { env: { ...process.env, ...env }, cwd, stdio: 'ignore' });
-	assert.ok(existsSync(marker), `the attack itself works here: ${file} with ${Object.keys(env).join(', ')} wrote ${marker}`);
+	assert.ok(
+		existsSync(marker),
+		`the attack itself works here: ${file} with ${Object.keys(env).join(', ')} wrote ${marker}`,
+	);
 	rmSync(marker);
 }

@@ -22,9 +22,19 @@ export interface CliOptions {
 	prefix?: string[];
 }
 
-export function startCli<T = Outcome>(tool: string, args: string[], options: CliOptions = {}): { child: ChildProcess; result: Promise<CliResult<T>>; stdout: () => string } {
+export function startCli<T = Outcome>(
+	tool: string,
+	args: string[],
+	options: CliOptions = {},
+): { child: ChildProcess; result: Promise<CliResult<T>>; stdout: () => string } {
 	const argv = [...(options.prefix ?? []), process.execPath, join(BIN, `${tool}.js`), ...args];
-	const child = track(spawn(argv[0], argv.slice(1), { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] }));
+	const child = track(
+		spawn(argv[0], argv.slice(1), {
+			cwd: options.cwd,
+			env: options.env ?? process.env,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		}),
+	);
 	let stdout = '';
 	let stderr = '';
 	child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -18,16 +18,38 @@ export interface Container {
 
 /** Runs argv inside a fresh PID + UTS namespace whose host name is `host`. */
 export function inContainer(host: string, argv: string[]): Container {
-	const child = track(spawn('unshare', ['--pid', '--uts', '--fork', '--mount-proc', '--kill-child', 'sh', '-c', 'hostname "$0" && exec "$@"', host, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] }));
+	const child = track(
+		spawn(
+			'unshare',
+			[
+				'--pid',
+				'--uts',
+				'--fork',
+				'--mount-proc',
+				'--kill-child',
+				'sh',
+				'-c',
+				'hostname "$0" && exec "$@"',
+				host,
+				...argv,
+			],
+			{ stdio: ['ignore', 'pipe', 'pipe'] },
+		),
+	);
 	let output = '';
 	child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
 	child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-	const result = new Promise<{ code: number | null; signal: NodeJS.Signals | null; outcome?: Outcome; output: string }>((resolve) => {
-		child.on('close', (code, signal) => {
-			const last = output.split('\n').reverse().find((line) => line.startsWith('{"status"'));
-			resolve({ code, signal, outcome: last ? (JSON.parse(last) as Outcome) : undefined, output });
-		});
-	});
+	const result = new Promise<{ code: number | null; signal: NodeJS.Signals | null; outcome?: Outcome; output: string }>(
+		(resolve) => {
+			child.on('close', (code, signal) => {
+				const last = output
+					.split('\n')
+					.reverse()
+					.find((line) => line.startsWith('{"status"'));
+				resolve({ code, signal, outcome: last ? (JSON.parse(last) as Outcome) : undefined, output });
+			});
+		},
+	);
 	return { child, output: () => output, result };
 }
 

@@ -6,7 +6,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NodeConnectionTypes, type IDataObject, type INodeExecutionData, type INodeType, type INodeTypeDescription, type IExecuteFunctions } from 'n8n-workflow';
+import {
+	NodeConnectionTypes,
+	type IDataObject,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+	type IExecuteFunctions,
+} from 'n8n-workflow';
 
 export type EngineLine = 'v2' | 'v1';
 
@@ -32,14 +39,25 @@ export const PACKAGE = 'n8n-nodes-duckdb-safe-ingest';
 
 interface RunResult {
 	status: string;
-	data?: { resultData?: { error?: { message: string }; runData?: Record<string, Array<{ data?: { main?: INodeExecutionData[][] } }>> } };
+	data?: {
+		resultData?: {
+			error?: { message: string };
+			runData?: Record<string, Array<{ data?: { main?: INodeExecutionData[][] } }>>;
+		};
+	};
 }
 
 /** Emits the items given as JSON in its `items` parameter (a manual trigger that carries data). */
 class StartNode implements INodeType {
 	description: INodeTypeDescription = {
-		displayName: 'Test Start', name: 'start', group: ['trigger'], version: 1, description: 'Test start node',
-		defaults: { name: 'Start' }, inputs: [], outputs: [NodeConnectionTypes.Main],
+		displayName: 'Test Start',
+		name: 'start',
+		group: ['trigger'],
+		version: 1,
+		description: 'Test start node',
+		defaults: { name: 'Start' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
 		properties: [{ displayName: 'Items', name: 'items', type: 'json', default: '[{}]' }],
 	};
 
@@ -65,14 +83,37 @@ export function loadEngine(line: EngineLine) {
 	const nodeTypes = {
 		getByName: (type: string) => types[type],
 		getByNameAndVersion: (type: string) => types[type],
-		getKnownTypes: () => Object.fromEntries(Object.keys(types).map((type) => [type, { className: type, sourcePath: '' }])),
+		getKnownTypes: () =>
+			Object.fromEntries(Object.keys(types).map((type) => [type, { className: type, sourcePath: '' }])),
 	};
 
 	/** Starts a workflow: Start (with `items`) → `nodes[0]` → ... as connected by `connections`. */
-	function start(spec: { nodes: WorkflowNode[]; connections: IDataObject; items?: IDataObject[]; settings?: IDataObject; credentials?: Record<string, IDataObject> }) {
-		const startNode = { name: 'Start', type: 'test.start', typeVersion: 1, position: [0, 0], parameters: { items: JSON.stringify(spec.items ?? [{}]) } };
-		const nodes = [startNode, ...spec.nodes.map((node, index) => ({ typeVersion: 1, position: [200 * (index + 1), 0], ...node }))];
-		const workflowData = { id: 'wf-test', name: 'engine test', nodes, connections: spec.connections, active: false, settings: spec.settings ?? {} };
+	function start(spec: {
+		nodes: WorkflowNode[];
+		connections: IDataObject;
+		items?: IDataObject[];
+		settings?: IDataObject;
+		credentials?: Record<string, IDataObject>;
+	}) {
+		const startNode = {
+			name: 'Start',
+			type: 'test.start',
+			typeVersion: 1,
+			position: [0, 0],
+			parameters: { items: JSON.stringify(spec.items ?? [{}]) },
+		};
+		const nodes = [
+			startNode,
+			...spec.nodes.map((node, index) => ({ typeVersion: 1, position: [200 * (index + 1), 0], ...node })),
+		];
+		const workflowData = {
+			id: 'wf-test',
+			name: 'engine test',
+			nodes,
+			connections: spec.connections,
+			active: false,
+			settings: spec.settings ?? {},
+		};
 		const workflow = new workflowPackage.Workflow({ ...workflowData, nodeTypes });
 		const executionId = `exec-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
 		const hooks = new core.ExecutionLifecycleHooks('manual', executionId, workflowData);
@@ -103,7 +144,8 @@ export function loadEngine(line: EngineLine) {
 		};
 		const execute = new core.WorkflowExecute(additionalData, 'manual');
 		const startEntry = workflow.getNode('Start');
-		const promise = line === 'v2' ? execute.run({ workflow, startNode: startEntry }) : execute.run(workflow, startEntry);
+		const promise =
+			line === 'v2' ? execute.run({ workflow, startNode: startEntry }) : execute.run(workflow, startEntry);
 		const done: Promise<EngineRun> = Promise.resolve(promise).then((result: RunResult) => ({
 			status: result.status,
 			error: result.data?.resultData?.error,

@@ -35,14 +35,20 @@ export class JsonChild {
 	private closed = false;
 
 	constructor(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-		this.child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: options.cwd, env: options.env ?? process.env });
+		this.child = spawn(command, args, {
+			stdio: ['pipe', 'pipe', 'pipe'],
+			cwd: options.cwd,
+			env: options.env ?? process.env,
+		});
 		started.add(this.child);
-		this.exited = new Promise((resolve) => this.child.on('close', (code, signal) => {
-			this.closed = true;
-			started.delete(this.child);
-			resolve({ code, signal });
-			for (const waiter of this.waiters.splice(0)) waiter();
-		}));
+		this.exited = new Promise((resolve) =>
+			this.child.on('close', (code, signal) => {
+				this.closed = true;
+				started.delete(this.child);
+				resolve({ code, signal });
+				for (const waiter of this.waiters.splice(0)) waiter();
+			}),
+		);
 		createInterface({ input: this.child.stdout! }).on('line', (line) => {
 			try {
 				this.events.push(JSON.parse(line) as object);
@@ -71,7 +77,8 @@ export class JsonChild {
 			if (this.closed) {
 				throw new Error(`process ${this.pid} exited before "${event}": ${this.stderr}`);
 			}
-			if (Date.now() > deadline) throw new Error(`no "${event}" from process ${this.pid} within ${timeoutMs} ms: ${this.stderr}`);
+			if (Date.now() > deadline)
+				throw new Error(`no "${event}" from process ${this.pid} within ${timeoutMs} ms: ${this.stderr}`);
 			await new Promise<void>((resolve) => {
 				const timer = setTimeout(resolve, 200);
 				this.waiters.push(() => {
@@ -99,7 +106,8 @@ function jobGroupsOf(parent: number): GroupIdentity[] {
 		const pid = Number(name);
 		if (!Number.isSafeInteger(pid) || pid <= 0) continue;
 		const facts = readProcess(pid, { details: false });
-		if (facts && facts.ppid === parent && facts.pgid === pid) groups.push({ pgid: pid, leaderStartTicks: facts.startTicks });
+		if (facts && facts.ppid === parent && facts.pgid === pid)
+			groups.push({ pgid: pid, leaderStartTicks: facts.startTicks });
 	}
 	return groups;
 }

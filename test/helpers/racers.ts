@@ -34,7 +34,8 @@ export class Racers {
 		const winners = events.filter((event) => event.acquired);
 		const holderLine = Number(readFileSync(pidFilePathFor(db), 'utf8').split('\n')[0]);
 		const winnerActors = this.actors.filter((_actor, index) => events[index].acquired);
-		if (winnerActors.length === 1 && holderLine !== winnerActors[0].pid) throw new Error('the PID file does not name the winner');
+		if (winnerActors.length === 1 && holderLine !== winnerActors[0].pid)
+			throw new Error('the PID file does not name the winner');
 		for (const actor of winnerActors) {
 			actor.send({ cmd: 'release' });
 			await actor.next('release');

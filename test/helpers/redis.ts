@@ -29,13 +29,33 @@ export function freePort(): Promise<number> {
  * `untracked`: for a server shared by a whole file (started in before(), stopped in after()), which the per-test
  * stopAll() must leave alone.
  */
-export async function startRedis(options: { port?: number; untracked?: boolean; password?: string } = {}): Promise<RedisServer> {
+export async function startRedis(
+	options: { port?: number; untracked?: boolean; password?: string } = {},
+): Promise<RedisServer> {
 	if (spawnSync('redis-server', ['--version']).error) {
-		throw new Error('redis-server is not installed: npm test installs it (node scripts/system-deps.mjs test), or apt-get install redis-server');
+		throw new Error(
+			'redis-server is not installed: npm test installs it (node scripts/system-deps.mjs test), or apt-get install redis-server',
+		);
 	}
 	const chosen = options.port ?? (await freePort());
 	const auth = options.password ? ['--requirepass', options.password] : [];
-	const spawned = spawn('redis-server', ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', ...auth], { stdio: ['ignore', 'pipe', 'pipe'] });
+	const spawned = spawn(
+		'redis-server',
+		[
+			'--port',
+			String(chosen),
+			'--bind',
+			'127.0.0.1',
+			'--save',
+			'',
+			'--appendonly',
+			'no',
+			'--protected-mode',
+			'yes',
+			...auth,
+		],
+		{ stdio: ['ignore', 'pipe', 'pipe'] },
+	);
 	const child = options.untracked ? spawned : track(spawned);
 	let log = '';
 	child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
@@ -80,7 +100,9 @@ export async function startRelay(targetPort: number): Promise<{ url: string; cut
 		inbound.pipe(outbound);
 		outbound.pipe(inbound);
 	});
-	const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+	const port = await new Promise<number>((resolve) =>
+		server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+	);
 	return {
 		url: `redis://127.0.0.1:${port}`,
 		async cut() {

@@ -45,7 +45,10 @@ export async function sqlWorkspace(base: string, name: string): Promise<SqlWorks
 	writeFileSync(ws.json, '{"report":"made by someone else"}\n');
 	writeFileSync(ws.csv, 'symbol,price\nBTCUSDT,1\nETHUSDT,2\n');
 	writeFileSync(ws.secret, 'password=hunter2\n');
-	const seeded = await sql({ databasePath: ws.db, sql: 'CREATE TABLE kept (i INTEGER); INSERT INTO kept VALUES (1), (2)' });
+	const seeded = await sql({
+		databasePath: ws.db,
+		sql: 'CREATE TABLE kept (i INTEGER); INSERT INTO kept VALUES (1), (2)',
+	});
 	assert.equal(seeded.status, 'success', seeded.summary);
 	return ws;
 }
@@ -100,10 +103,16 @@ export async function assertRefused(ws: SqlWorkspace, script: string, expected: 
 	assert.equal(outcome.status, 'failed', `${script}: ${outcome.summary}`);
 	assert.equal(outcome.sql?.failedStatement, expected.statement, `${script}: ${outcome.sql?.error}`);
 	assert.match(outcome.sql?.error ?? '', expected.message, script);
-	assert.match(outcome.summary, new RegExp(`^Failed: statement ${expected.statement}: .*rolled back, nothing changed`), script);
+	assert.match(
+		outcome.summary,
+		new RegExp(`^Failed: statement ${expected.statement}: .*rolled back, nothing changed`),
+		script,
+	);
 	assert.equal(outcome.sql?.rowsChanged, 0, script);
 	assert.equal(outcome.sql?.rows, undefined, `${script}: no rows come back from a refused script`);
-	folders.forEach((folder, index) => assert.deepEqual(snapshot(folder), before[index], `${script}: nothing written in ${folder}`));
+	folders.forEach((folder, index) =>
+		assert.deepEqual(snapshot(folder), before[index], `${script}: nothing written in ${folder}`),
+	);
 	await assertDatabaseReads(ws, script);
 	return outcome;
 }

@@ -35,7 +35,9 @@ test('two workers start at once, round after round: exactly one runs, the other 
 	for (let round = 0; round < 4; round++) {
 		const db = freshDb();
 		// The job lasts far longer than a start-up, so the two runs overlap even on a slow machine.
-		const runs = ['worker-a', 'worker-b'].map((host) => ingestIn(host, ['--db', db, ...LEASE, '--json', '--', 'sleep', '3']));
+		const runs = ['worker-a', 'worker-b'].map((host) =>
+			ingestIn(host, ['--db', db, ...LEASE, '--json', '--', 'sleep', '3']),
+		);
 		const results = await Promise.all(runs.map((run) => run.result));
 		const statuses = results.map((result) => result.outcome?.status).sort();
 		assert.deepEqual(statuses, ['blocked', 'success'], results.map((result) => result.output).join('\n---\n'));
@@ -49,7 +51,18 @@ test('two workers start at once, round after round: exactly one runs, the other 
 
 test('a live holder in the other container with a long silent job keeps its lease: never judged stale', async () => {
 	const db = freshDb();
-	const holder = ingestIn('worker-a', ['--db', db, '--heartbeat', '200ms', '--stale-after', '1s', '--json', '--', 'sleep', '6']);
+	const holder = ingestIn('worker-a', [
+		'--db',
+		db,
+		'--heartbeat',
+		'200ms',
+		'--stale-after',
+		'1s',
+		'--json',
+		'--',
+		'sleep',
+		'6',
+	]);
 	await jobRecorded(db);
 	const started = Date.now();
 	let attempts = 0;
@@ -67,7 +80,7 @@ test('a live holder in the other container with a long silent job keeps its leas
 	assert.equal(after.outcome?.status, 'success', after.output);
 });
 
-test('the holder\'s container dies: the other worker recovers the lock after the stale period, not before', async () => {
+test("the holder's container dies: the other worker recovers the lock after the stale period, not before", async () => {
 	const db = freshDb();
 	const holder = ingestIn('worker-a', ['--db', db, ...LEASE, '--', 'sleep', '600']);
 	await jobRecorded(db);
@@ -86,10 +99,13 @@ test('the holder\'s container dies: the other worker recovers the lock after the
 	assert.equal(recovered?.reason, 'lease-expired');
 	assert.equal(recovered?.host, 'worker-a');
 	const acquiredAt = Date.parse(later.outcome!.startedAt) + later.outcome!.lock.waitedMs;
-	assert.ok(acquiredAt - lastHeartbeat >= 2000, `recovered ${acquiredAt - lastHeartbeat} ms after the last heartbeat, not before the stale period (2 s)`);
+	assert.ok(
+		acquiredAt - lastHeartbeat >= 2000,
+		`recovered ${acquiredAt - lastHeartbeat} ms after the last heartbeat, not before the stale period (2 s)`,
+	);
 });
 
-test('an orphaned job in the other container still holding DuckDB\'s lock is never judged stale, whatever its heartbeat age', async () => {
+test("an orphaned job in the other container still holding DuckDB's lock is never judged stale, whatever its heartbeat age", async () => {
 	const db = freshDb();
 	const cli = join(BIN, 'duckdb-safe-ingest.js');
 	const job = JSON.stringify({ db, mode: 'write' });
@@ -98,7 +114,21 @@ test('an orphaned job in the other container still holding DuckDB\'s lock is nev
 	const script = `"$@" > "${dir.path}/orphan.out" 2>&1 & supervisor=$!
 		until grep -q '"event":"ready"' "${dir.path}/orphan.out"; do sleep 0.05; done
 		kill -9 $supervisor; echo orphaned; sleep 600`;
-	const container = inContainer('worker-a', ['sh', '-c', script, 'sh', process.execPath, cli, '--db', db, ...LEASE, '--', process.execPath, join(FIXTURES, 'duckdb-holder.js'), job]);
+	const container = inContainer('worker-a', [
+		'sh',
+		'-c',
+		script,
+		'sh',
+		process.execPath,
+		cli,
+		'--db',
+		db,
+		...LEASE,
+		'--',
+		process.execPath,
+		join(FIXTURES, 'duckdb-holder.js'),
+		job,
+	]);
 	for (let i = 0; i < 1000 && !container.output().includes('orphaned'); i++) await sleep(20);
 	assert.match(container.output(), /orphaned/);
 	const lastHeartbeat = statSync(`${db}.pid`).mtimeMs;
@@ -118,7 +148,20 @@ test('an orphaned job in the other container still holding DuckDB\'s lock is nev
 
 test('a run whose PID file is removed or replaced under it (someone judged it stale) stops its job at once: never two writers', async () => {
 	const db = freshDb();
-	const run = ingestIn('worker-a', ['--db', db, '--heartbeat', '200ms', '--stale-after', '2s', '--grace', '10s', '--json', '--', 'sleep', '60']);
+	const run = ingestIn('worker-a', [
+		'--db',
+		db,
+		'--heartbeat',
+		'200ms',
+		'--stale-after',
+		'2s',
+		'--grace',
+		'10s',
+		'--json',
+		'--',
+		'sleep',
+		'60',
+	]);
 	await jobRecorded(db);
 	rmSync(`${db}.pid`);
 	const result = await run.result;

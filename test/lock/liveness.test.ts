@@ -25,7 +25,20 @@ function facts(processes: Record<number, Partial<LookedUpProcess>>, host = 'n8n-
 	return {
 		host,
 		bootId,
-		process: (pid) => (processes[pid] ? ({ pid, ppid: 1, pgid: pid, name: 'x', command: 'x', state: 'S', startTicks: 0, elapsedSeconds: 5, ...processes[pid] } as LookedUpProcess) : undefined),
+		process: (pid) =>
+			processes[pid]
+				? ({
+						pid,
+						ppid: 1,
+						pgid: pid,
+						name: 'x',
+						command: 'x',
+						state: 'S',
+						startTicks: 0,
+						elapsedSeconds: 5,
+						...processes[pid],
+					} as LookedUpProcess)
+				: undefined,
 	};
 }
 
@@ -37,7 +50,11 @@ test('liveness: alive with matching start time is held; dead, reused, zombie, re
 	assert.equal(held.state === 'held' && held.holder.identityProven, true);
 
 	const supervisorOnly = judgeLock(parsed, facts({ 4000: { startTicks: 900 } }));
-	assert.equal(supervisorOnly.state === 'held' && supervisorOnly.holder.role, 'supervisor', 'job gone, supervisor alive: still held');
+	assert.equal(
+		supervisorOnly.state === 'held' && supervisorOnly.holder.role,
+		'supervisor',
+		'job gone, supervisor alive: still held',
+	);
 
 	const dead = judgeLock(parsed, facts({}));
 	assert.deepEqual(dead.state === 'stale' && dead.reason, 'dead');
@@ -54,9 +71,17 @@ test('liveness: alive with matching start time is held; dead, reused, zombie, re
 
 test('liveness: a job its supervisor gave up (survivors of SIGKILL) is held by its group alone, not by the living supervisor', () => {
 	const abandoned = parsePidFile(serializeRecord({ ...record, abandonedAt: '2026-11-28T11:00:00.000Z' }));
-	assert.equal(abandoned.kind === 'record' && abandoned.record.abandonedAt, '2026-11-28T11:00:00.000Z', 'the mark survives serialize → parse');
+	assert.equal(
+		abandoned.kind === 'record' && abandoned.record.abandonedAt,
+		'2026-11-28T11:00:00.000Z',
+		'the mark survives serialize → parse',
+	);
 	const supervisorAlive = facts({ 4000: { startTicks: 900 } });
-	assert.equal(judgeLock(parsePidFile(serializeRecord(record)), supervisorAlive).state, 'held', 'unmarked: the living supervisor holds it');
+	assert.equal(
+		judgeLock(parsePidFile(serializeRecord(record)), supervisorAlive).state,
+		'held',
+		'unmarked: the living supervisor holds it',
+	);
 	const groupGone = judgeLock(abandoned, { ...supervisorAlive, groupAlive: () => false });
 	assert.equal(groupGone.state, 'stale');
 	assert.match(groupGone.state === 'stale' ? groupGone.detail : '', /supervisor PID 4000 gave the job up/);
@@ -84,21 +109,42 @@ test('liveness with a lease: a holder in another PID namespace or on another mac
 	const leased: LockRecord = { ...record, heartbeatMs: 1000, staleAfterMs: 5000 };
 	const parsed = parsePidFile(serializeRecord(leased));
 	// Same kernel (boot id), other PID namespace: local PIDs mean nothing (4242 here may be anyone).
-	const otherNamespace = (heartbeatAgeMs: number, databaseLocked = false, staleAfterMs = 1000): ReturnType<typeof judgeLock> =>
-		judgeLock(parsed, { ...facts({ 4242: { startTicks: 1000 } }, 'worker-b'), pidNamespace: 'pid:[2]', heartbeatAgeMs, databaseLocked: () => databaseLocked, staleAfterMs });
+	const otherNamespace = (
+		heartbeatAgeMs: number,
+		databaseLocked = false,
+		staleAfterMs = 1000,
+	): ReturnType<typeof judgeLock> =>
+		judgeLock(parsed, {
+			...facts({ 4242: { startTicks: 1000 } }, 'worker-b'),
+			pidNamespace: 'pid:[2]',
+			heartbeatAgeMs,
+			databaseLocked: () => databaseLocked,
+			staleAfterMs,
+		});
 	const fresh = otherNamespace(800);
 	assert.equal(fresh.state, 'held');
 	assert.equal(fresh.state === 'held' && fresh.remote, true, 'not checked by local PID');
-	assert.match(fresh.state === 'held' ? fresh.holder.where ?? '' : '', /another PID namespace on this machine/);
+	assert.match(fresh.state === 'held' ? (fresh.holder.where ?? '') : '', /another PID namespace on this machine/);
 	assert.equal(otherNamespace(4999).state, 'held', 'not before the stale period');
 	const expired = otherNamespace(5001);
 	assert.equal(expired.state === 'stale' && expired.reason, 'lease-expired');
-	assert.match(expired.state === 'stale' ? expired.detail : '', /heartbeat of PID 4242 .* is 5s old \(stale after 5s\)/);
-	assert.equal(otherNamespace(600_000, true).state, 'held', 'a kernel lock on the database overrules any heartbeat age');
+	assert.match(
+		expired.state === 'stale' ? expired.detail : '',
+		/heartbeat of PID 4242 .* is 5s old \(stale after 5s\)/,
+	);
+	assert.equal(
+		otherNamespace(600_000, true).state,
+		'held',
+		'a kernel lock on the database overrules any heartbeat age',
+	);
 	assert.equal(otherNamespace(5001, false, 2000).state, 'stale');
-	assert.equal(otherNamespace(4000, false, 1000).state, 'held', 'the holder\'s own, longer stale period is respected');
+	assert.equal(otherNamespace(4000, false, 1000).state, 'held', "the holder's own, longer stale period is respected");
 	const quick = parsePidFile(serializeRecord({ ...leased, staleAfterMs: 100 }));
-	assert.equal(judgeLock(quick, { ...facts({}), pidNamespace: 'pid:[2]', heartbeatAgeMs: 2500, staleAfterMs: 100 }).state, 'held', 'never less than three heartbeats');
+	assert.equal(
+		judgeLock(quick, { ...facts({}), pidNamespace: 'pid:[2]', heartbeatAgeMs: 2500, staleAfterMs: 100 }).state,
+		'held',
+		'never less than three heartbeats',
+	);
 
 	// Another machine (other boot id), even with the same host name: the lease decides, not an assumed reboot.
 	const sameName = judgeLock(parsed, { ...facts({}, 'n8n-1', 'boot-other'), heartbeatAgeMs: 1000 });

@@ -1,7 +1,13 @@
 /** The PID-file format: one module knows it; records survive a round trip, odd files are legacy or garbage, values are bounded. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { boundValue, MAX_VALUE_BYTES, parsePidFile, serializeRecord, type LockRecord } from '../../lib/lock/pid-file-format';
+import {
+	boundValue,
+	MAX_VALUE_BYTES,
+	parsePidFile,
+	serializeRecord,
+	type LockRecord,
+} from '../../lib/lock/pid-file-format';
 
 const record: LockRecord = {
 	pid: 4242,
@@ -45,10 +51,19 @@ test('record values are bounded in bytes, cut on whole characters with a mark; s
 		const bounded = boundValue(value);
 		assert.ok(bounded.endsWith('…'));
 		assert.ok(value.startsWith(bounded.slice(0, -1)), 'a prefix of the value');
-		const line = serializeRecord({ ...record, command: value }).split('\n').find((entry) => entry.startsWith('command='))!;
+		const line = serializeRecord({ ...record, command: value })
+			.split('\n')
+			.find((entry) => entry.startsWith('command='))!;
 		assert.ok(Buffer.byteLength(line) <= MAX_VALUE_BYTES + 'command='.length, `${Buffer.byteLength(line)} bytes`);
 	}
-	const parsed = parsePidFile(serializeRecord({ ...record, command: '\\'.repeat(9000), owner: 'o'.repeat(9000), supervisor: { pid: 4000, command: 's'.repeat(9000) } }));
+	const parsed = parsePidFile(
+		serializeRecord({
+			...record,
+			command: '\\'.repeat(9000),
+			owner: 'o'.repeat(9000),
+			supervisor: { pid: 4000, command: 's'.repeat(9000) },
+		}),
+	);
 	assert.equal(parsed.kind, 'record');
 	assert.ok(parsed.kind === 'record' && /^\\+…$/.test(parsed.record.command), 'escapes are never cut in half');
 });

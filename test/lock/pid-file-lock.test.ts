@@ -4,7 +4,16 @@
  */
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+	existsSync,
+	lstatSync,
+	readFileSync,
+	readlinkSync,
+	statSync,
+	symlinkSync,
+	unlinkSync,
+	writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { acquireLock, inspectLock, pidFilePathFor, releaseByToken } from '../../lib/lock/pid-file-lock';
@@ -16,7 +25,13 @@ import { fixture, JsonChild, nodeChild, sleep, stopAll, tempDir } from '../helpe
 const dir = tempDir();
 let n = 0;
 const freshDb = (): string => join(dir.path, `db${++n}.duckdb`);
-type AcquireEvent = { acquired: boolean; decidedAt: number; reason?: string; recovered: Array<{ reason: string; previous: { record?: { pid: number } } }>; inspection?: { state: string } };
+type AcquireEvent = {
+	acquired: boolean;
+	decidedAt: number;
+	reason?: string;
+	recovered: Array<{ reason: string; previous: { record?: { pid: number } } }>;
+	inspection?: { state: string };
+};
 
 afterEach(() => stopAll());
 after(() => dir.remove());
@@ -41,8 +56,14 @@ test('a live holder blocks; its PID file names it on line 1; release removes the
 	const attempt = await acquireLock(db);
 	assert.equal(attempt.acquired, false);
 	assert.ok(!attempt.acquired && attempt.reason === 'held' && attempt.inspection.state === 'held');
-	assert.equal(!attempt.acquired && attempt.reason === 'held' && attempt.inspection.state === 'held' && attempt.inspection.holder.pid, actor.pid);
-	assert.equal(readFileSync(pidFilePathFor(db), 'utf8'), text, 'a blocked attempt leaves the holder\'s file untouched');
+	assert.equal(
+		!attempt.acquired &&
+			attempt.reason === 'held' &&
+			attempt.inspection.state === 'held' &&
+			attempt.inspection.holder.pid,
+		actor.pid,
+	);
+	assert.equal(readFileSync(pidFilePathFor(db), 'utf8'), text, "a blocked attempt leaves the holder's file untouched");
 
 	actor.send({ cmd: 'release' });
 	await actor.next('release');
@@ -81,7 +102,7 @@ test('an abort while waiting returns canceled and creates nothing', async () => 
 	await actor.next('release');
 });
 
-test('stale by dead PID: a crashed holder\'s lock is recovered with its details', async () => {
+test("stale by dead PID: a crashed holder's lock is recovered with its details", async () => {
 	const db = freshDb();
 	const { actor } = await holderOf(db);
 	actor.send({ cmd: 'crash' });
@@ -132,7 +153,9 @@ test('a container restart (fresh PID namespace, PID 1 alive again) is not fooled
 test('a zombie holder (exited, never reaped) is stale', async () => {
 	const db = freshDb();
 	// sh starts the actor in the background, then becomes `sleep`, which never reaps it.
-	const commands = [JSON.stringify({ cmd: 'acquire', db }), JSON.stringify({ cmd: 'crash' })].map((line) => `'${line}'`).join(' ');
+	const commands = [JSON.stringify({ cmd: 'acquire', db }), JSON.stringify({ cmd: 'crash' })]
+		.map((line) => `'${line}'`)
+		.join(' ');
 	const actor = `${JSON.stringify(process.execPath)} ${JSON.stringify(fixture('lock-actor'))}`;
 	const script = `printf '%s\\n' ${commands} | ${actor} >/dev/null & exec sleep 60`;
 	const parent = spawn('sh', ['-c', script], { stdio: 'ignore' });
@@ -140,7 +163,9 @@ test('a zombie holder (exited, never reaped) is stale', async () => {
 		let zombiePid = 0;
 		for (let i = 0; i < 200 && !zombiePid; i++) {
 			await sleep(50);
-			const parsed = existsSync(pidFilePathFor(db)) ? parsePidFile(readFileSync(pidFilePathFor(db), 'utf8')) : undefined;
+			const parsed = existsSync(pidFilePathFor(db))
+				? parsePidFile(readFileSync(pidFilePathFor(db), 'utf8'))
+				: undefined;
 			const pid = parsed?.kind === 'record' ? parsed.record.pid : 0;
 			if (pid && readProcess(pid)?.state === 'Z') zombiePid = pid;
 		}
@@ -178,12 +203,22 @@ test('legacy PID-only file: dead PID is stale, live PID is held (reuse cannot be
 test('a lock written on another host is held (remote) and never removed by local checks', async () => {
 	const db = freshDb();
 	const text = serializeRecord({
-		pid: 999_999, role: 'job', command: 'python3 ingest.py', host: 'worker-on-another-host', bootId: 'x', pidNamespace: '',
-		lockedAt: new Date().toISOString(), owner: 'elsewhere', supervisor: { pid: 999_998, command: 'n8n' }, token: 't',
+		pid: 999_999,
+		role: 'job',
+		command: 'python3 ingest.py',
+		host: 'worker-on-another-host',
+		bootId: 'x',
+		pidNamespace: '',
+		lockedAt: new Date().toISOString(),
+		owner: 'elsewhere',
+		supervisor: { pid: 999_998, command: 'n8n' },
+		token: 't',
 	});
 	writeFileSync(pidFilePathFor(db), text);
 	const result = await acquireLock(db);
-	assert.ok(!result.acquired && result.reason === 'held' && result.inspection.state === 'held' && result.inspection.remote);
+	assert.ok(
+		!result.acquired && result.reason === 'held' && result.inspection.state === 'held' && result.inspection.remote,
+	);
 	assert.equal(readFileSync(pidFilePathFor(db), 'utf8'), text);
 });
 
@@ -192,7 +227,10 @@ test('garbage, empty and huge PID files are unreadable, count as held, and are n
 		const db = freshDb();
 		writeFileSync(pidFilePathFor(db), content);
 		const result = await acquireLock(db);
-		assert.ok(!result.acquired && result.reason === 'held' && result.inspection.state === 'unreadable', `content of ${content.length} bytes`);
+		assert.ok(
+			!result.acquired && result.reason === 'held' && result.inspection.state === 'unreadable',
+			`content of ${content.length} bytes`,
+		);
 		assert.equal((await inspectLock(db)).state, 'unreadable');
 		assert.equal(readFileSync(pidFilePathFor(db), 'utf8').length, content.length, 'left exactly as it was');
 	}
@@ -207,7 +245,10 @@ test('a lock file still empty because its creator paused after creating it is wa
 	const writer = sleep(500).then(() => writeFileSync(pidFilePathFor(db), record));
 	const result = await acquireLock(db);
 	await writer;
-	assert.ok(!result.acquired && result.reason === 'held' && result.inspection.state === 'held', `held, not unreadable: ${JSON.stringify(!result.acquired && result.reason === 'held' ? result.inspection : result)}`);
+	assert.ok(
+		!result.acquired && result.reason === 'held' && result.inspection.state === 'held',
+		`held, not unreadable: ${JSON.stringify(!result.acquired && result.reason === 'held' ? result.inspection : result)}`,
+	);
 	assert.equal(result.inspection.holder.pid, pid);
 	actor.send({ cmd: 'release' });
 	await actor.next('release');
@@ -235,7 +276,12 @@ test('a symlink planted at the PID path is not followed; its target is untouched
 	symlinkSync(target, pidFilePathFor(db));
 	const result = await acquireLock(db);
 	assert.ok(!result.acquired && result.reason === 'held' && result.inspection.state === 'unreadable');
-	assert.match(!result.acquired && result.reason === 'held' && result.inspection.state === 'unreadable' ? result.inspection.reason : '', /symbolic link/);
+	assert.match(
+		!result.acquired && result.reason === 'held' && result.inspection.state === 'unreadable'
+			? result.inspection.reason
+			: '',
+		/symbolic link/,
+	);
 	assert.equal(readFileSync(target, 'utf8'), 'precious');
 	assert.equal(readlinkSync(pidFilePathFor(db)), target);
 
@@ -243,7 +289,7 @@ test('a symlink planted at the PID path is not followed; its target is untouched
 	const nowhere = join(dir.path, 'nowhere.txt');
 	symlinkSync(nowhere, pidFilePathFor(dangling));
 	assert.equal((await acquireLock(dangling)).acquired, false);
-	assert.equal(existsSync(nowhere), false, 'a dangling symlink\'s target is not created');
+	assert.equal(existsSync(nowhere), false, "a dangling symlink's target is not created");
 	assert.ok(lstatSync(pidFilePathFor(dangling)).isSymbolicLink());
 });
 
@@ -288,7 +334,10 @@ test('recordJob puts the job on line 1 and keeps the supervisor below; a crash o
 
 test('a missing database folder is a clear usage error and creates nothing', async () => {
 	const db = join(dir.path, 'no-such-folder', 'x.duckdb');
-	await assert.rejects(acquireLock(db), (error: unknown) => error instanceof UsageError && /does not exist/.test(error.message));
+	await assert.rejects(
+		acquireLock(db),
+		(error: unknown) => error instanceof UsageError && /does not exist/.test(error.message),
+	);
 	assert.equal(existsSync(join(dir.path, 'no-such-folder')), false);
 });
 

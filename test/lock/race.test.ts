@@ -20,8 +20,17 @@ const ROUNDS = 25;
 /** A lock record of a process that is gone: its PID is unused or, if a process has it now, started at another time (start tick 1). */
 function deadHolderRecord(): string {
 	return serializeRecord({
-		pid: 4_194_000, role: 'job', pidStart: 1, command: 'python3 crashed.py', host: hostName(), bootId: bootId(), pidNamespace: '',
-		lockedAt: new Date(0).toISOString(), owner: 'crashed run', supervisor: { pid: 4_194_001, startTicks: 1, command: 'n8n' }, token: 'dead',
+		pid: 4_194_000,
+		role: 'job',
+		pidStart: 1,
+		command: 'python3 crashed.py',
+		host: hostName(),
+		bootId: bootId(),
+		pidNamespace: '',
+		lockedAt: new Date(0).toISOString(),
+		owner: 'crashed run',
+		supervisor: { pid: 4_194_001, startTicks: 1, command: 'n8n' },
+		token: 'dead',
 	});
 }
 
@@ -48,7 +57,11 @@ test(`concurrent recoveries of one stale lock (2 and 32 racers): exactly one win
 				const db = join(dir.path, `stale-${count}-${round}.duckdb`);
 				const result = await racers.race(db, { staleFrom: deadHolderRecord() });
 				assert.equal(result.winners, 1, `${count} racers, round ${round}`);
-				assert.equal(result.recoveredCount, 1, `the stale file is removed exactly once (${count} racers, round ${round})`);
+				assert.equal(
+					result.recoveredCount,
+					1,
+					`the stale file is removed exactly once (${count} racers, round ${round})`,
+				);
 				assert.deepEqual(result.stalenessReasons, ['dead']);
 				assert.equal(existsSync(`${pidFilePathFor(db)}.recover`), false, 'no recovery claim is left behind');
 			}

@@ -29,7 +29,14 @@ const freshDb = (): string => {
 	mkdirSync(folder);
 	return join(folder, 'market.duckdb');
 };
-type AcquireEvent = { acquired: boolean; reason?: string; decidedAt: number; detail?: string; recovered: Array<{ reason: string; detail: string }>; inspection?: { holder: { pid: number; where?: string } } };
+type AcquireEvent = {
+	acquired: boolean;
+	reason?: string;
+	decidedAt: number;
+	detail?: string;
+	recovered: Array<{ reason: string; detail: string }>;
+	inspection?: { holder: { pid: number; where?: string } };
+};
 
 before(async () => {
 	redis = await startRedis({ untracked: true });
@@ -70,7 +77,9 @@ test('32 processes race for one Redis lock, round after round: exactly one wins 
 	for (let round = 0; round < 5; round++) {
 		const databases = actors.map(() => freshDb());
 		const at = Date.now() + 200;
-		actors.forEach((racer, index) => racer.send({ cmd: 'acquire', db: databases[index], at, redis: { url: redis.url, key } }));
+		actors.forEach((racer, index) =>
+			racer.send({ cmd: 'acquire', db: databases[index], at, redis: { url: redis.url, key } }),
+		);
 		const events = await Promise.all(actors.map((racer) => racer.next<AcquireEvent>('acquire', 60_000)));
 		const winners = actors.filter((_racer, index) => events[index].acquired);
 		assert.equal(winners.length, 1, `round ${round}: ${winners.length} winners`);
@@ -85,7 +94,7 @@ test('32 processes race for one Redis lock, round after round: exactly one wins 
 	}
 });
 
-test('only the owner releases: a wrong token changes nothing, and an owner whose lease ran out cannot delete the next holder\'s lock', async () => {
+test("only the owner releases: a wrong token changes nothing, and an owner whose lease ran out cannot delete the next holder's lock", async () => {
 	const db = freshDb();
 	const key = redisKeyFor(db, { url: redis.url });
 	const holder = await actor();
@@ -105,13 +114,21 @@ test('only the owner releases: a wrong token changes nothing, and an owner whose
 	late.send({ cmd: 'acquire', db, redis: { url: redis.url }, heartbeatMs: 100, staleAfterMs: 600 });
 	assert.equal((await late.next<AcquireEvent>('acquire')).acquired, true);
 	await sleep(900);
-	other.send({ cmd: 'acquire', db: freshDb(), redis: { url: redis.url, key: key.replace(RedisLockClient.keyFor(''), '') } });
+	other.send({
+		cmd: 'acquire',
+		db: freshDb(),
+		redis: { url: redis.url, key: key.replace(RedisLockClient.keyFor(''), '') },
+	});
 	assert.equal((await other.next<AcquireEvent>('acquire')).acquired, true, 'the expired lease freed the key');
 	late.send({ cmd: 'release' });
 	const refused = await late.next<{ result: { released: boolean; detail: string } }>('release');
 	assert.equal(refused.result.released, false);
 	assert.match(refused.result.detail, /no longer ours/);
-	assert.equal((await withClient((client) => client.read(key)))?.holder?.pid, other.pid, 'the new holder keeps its lock');
+	assert.equal(
+		(await withClient((client) => client.read(key)))?.holder?.pid,
+		other.pid,
+		'the new holder keeps its lock',
+	);
 	other.send({ cmd: 'release' });
 	await other.next('release');
 });
@@ -151,9 +168,20 @@ test('a holder SIGKILLed on this machine is recovered at once (its PID is checke
 	waiter.send({ cmd: 'acquire', db, redis: { url: redis.url }, waitMs: 10_000 });
 	const expired = await waiter.next<AcquireEvent>('acquire');
 	assert.equal(expired.acquired, true);
-	assert.ok(expired.decidedAt >= goneAt + ttl - 50, `taken ${expired.decidedAt - goneAt} ms after the kill; the lease had ${ttl} ms left`);
-	assert.equal(expired.recovered.find((entry) => /\(Redis lock /.test(entry.detail)), undefined, 'freed by expiry, not removed');
-	assert.match(JSON.stringify(expired.recovered), /lease-expired/, 'the stale PID file left under the expired key was replaced');
+	assert.ok(
+		expired.decidedAt >= goneAt + ttl - 50,
+		`taken ${expired.decidedAt - goneAt} ms after the kill; the lease had ${ttl} ms left`,
+	);
+	assert.equal(
+		expired.recovered.find((entry) => /\(Redis lock /.test(entry.detail)),
+		undefined,
+		'freed by expiry, not removed',
+	);
+	assert.match(
+		JSON.stringify(expired.recovered),
+		/lease-expired/,
+		'the stale PID file left under the expired key was replaced',
+	);
 	waiter.send({ cmd: 'release' });
 	await waiter.next('release');
 });
@@ -162,10 +190,22 @@ test('Redis unreachable when acquiring: Blocked with the reason, the job never s
 	const db = freshDb();
 	const marker = join(dir.path, 'started-anyway');
 	const port = await freePort();
-	const result = await runCli('duckdb-safe-ingest', ['--db', db, '--redis', `redis://:secret@127.0.0.1:${port}/0`, '--json', '--', 'touch', marker]);
+	const result = await runCli('duckdb-safe-ingest', [
+		'--db',
+		db,
+		'--redis',
+		`redis://:secret@127.0.0.1:${port}/0`,
+		'--json',
+		'--',
+		'touch',
+		marker,
+	]);
 	assert.equal(result.code, 1);
 	assert.equal(result.json?.status, 'blocked');
-	assert.match(result.json?.summary ?? '', /cannot be checked: Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0 is unreachable: connect ECONNREFUSED.*never run unprotected/);
+	assert.match(
+		result.json?.summary ?? '',
+		/cannot be checked: Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0 is unreachable: connect ECONNREFUSED.*never run unprotected/,
+	);
 	assert.ok(!JSON.stringify(result.json).includes('secret'), 'the password is never printed');
 	assert.equal(existsSync(marker), false);
 	assert.equal(existsSync(`${db}.pid`), false);
@@ -174,7 +214,20 @@ test('Redis unreachable when acquiring: Blocked with the reason, the job never s
 test('Redis stopped mid-run: a short job finishes and the failed release is reported; a lease lost for good stops the job', async () => {
 	const first = await startRedis();
 	const db = freshDb();
-	const run = startCli('duckdb-safe-ingest', ['--db', db, '--redis', first.url, '--heartbeat', '200ms', '--stale-after', '20s', '--json', '--', 'sleep', '1.5']);
+	const run = startCli('duckdb-safe-ingest', [
+		'--db',
+		db,
+		'--redis',
+		first.url,
+		'--heartbeat',
+		'200ms',
+		'--stale-after',
+		'20s',
+		'--json',
+		'--',
+		'sleep',
+		'1.5',
+	]);
 	await waitForJob(db);
 	await first.stop();
 	const finished = await run.result;
@@ -185,7 +238,22 @@ test('Redis stopped mid-run: a short job finishes and the failed release is repo
 	assert.equal(existsSync(`${db}.pid`), false, 'the PID file part was released');
 
 	const second = await startRedis();
-	const lost = startCli('duckdb-safe-ingest', ['--db', db, '--redis', second.url, '--heartbeat', '200ms', '--stale-after', '1s', '--grace', '1s', '--json', '--', 'sleep', '60']);
+	const lost = startCli('duckdb-safe-ingest', [
+		'--db',
+		db,
+		'--redis',
+		second.url,
+		'--heartbeat',
+		'200ms',
+		'--stale-after',
+		'1s',
+		'--grace',
+		'1s',
+		'--json',
+		'--',
+		'sleep',
+		'60',
+	]);
 	await waitForJob(db);
 	await second.stop();
 	const stopped = await lost.result;
@@ -198,10 +266,25 @@ test('Redis stopped mid-run: a short job finishes and the failed release is repo
 test('a PID file left under an expired Redis key is replaced at once; the cleanup tool reports and clears both sides', async () => {
 	const db = freshDb();
 	const key = redisKeyFor(db, { url: redis.url });
-	writeFileSync(`${db}.pid`, serializeRecord({
-		pid: 4242, role: 'job', command: 'python3 ingest.py', host: 'worker-on-another-machine', bootId: 'another-boot', pidNamespace: 'pid:[1]',
-		lockedAt: new Date().toISOString(), owner: 'n8n worker 2', supervisor: { pid: 4000, command: 'n8n worker' }, token: 'gone', heartbeatMs: 10_000, staleAfterMs: 60_000, backend: 'redis', redisKey: key,
-	}));
+	writeFileSync(
+		`${db}.pid`,
+		serializeRecord({
+			pid: 4242,
+			role: 'job',
+			command: 'python3 ingest.py',
+			host: 'worker-on-another-machine',
+			bootId: 'another-boot',
+			pidNamespace: 'pid:[1]',
+			lockedAt: new Date().toISOString(),
+			owner: 'n8n worker 2',
+			supervisor: { pid: 4000, command: 'n8n worker' },
+			token: 'gone',
+			heartbeatMs: 10_000,
+			staleAfterMs: 60_000,
+			backend: 'redis',
+			redisKey: key,
+		}),
+	);
 	const run = await runCli('duckdb-safe-ingest', ['--db', db, '--redis', redis.url, '--json', '--', 'true']);
 	assert.equal(run.json?.status, 'success', run.stderr);
 	assert.equal(run.json?.lock.backend, 'redis');
@@ -210,7 +293,14 @@ test('a PID file left under an expired Redis key is replaced at once; the cleanu
 	const holder = await actor();
 	holder.send({ cmd: 'acquire', db, redis: { url: redis.url } });
 	assert.equal((await holder.next<AcquireEvent>('acquire')).acquired, true);
-	const inspected = await runCli<CleanupReport>('duckdb-lock-cleanup', ['--db', db, '--redis', redis.url, '--inspect-only', '--json']);
+	const inspected = await runCli<CleanupReport>('duckdb-lock-cleanup', [
+		'--db',
+		db,
+		'--redis',
+		redis.url,
+		'--inspect-only',
+		'--json',
+	]);
 	assert.equal(inspected.code, 1);
 	assert.equal(inspected.json?.redis?.state, 'held');
 	assert.equal(inspected.json?.redis?.holder?.pid, holder.pid);
@@ -219,7 +309,13 @@ test('a PID file left under an expired Redis key is replaced at once; the cleanu
 	await holder.exited;
 	const cleaned = await runCli<CleanupReport>('duckdb-lock-cleanup', ['--db', db, '--redis', redis.url, '--json']);
 	assert.equal(cleaned.json?.state, 'recovered', cleaned.stderr);
-	assert.deepEqual(cleaned.json?.actions.filter((action) => action.done).map((action) => action.action).sort(), ['remove-stale-pid-file', 'remove-stale-redis-lock']);
+	assert.deepEqual(
+		cleaned.json?.actions
+			.filter((action) => action.done)
+			.map((action) => action.action)
+			.sort(),
+		['remove-stale-pid-file', 'remove-stale-redis-lock'],
+	);
 	assert.equal(await withClient((client) => client.read(key)), undefined);
 	assert.equal(existsSync(`${db}.pid`), false);
 });
@@ -232,10 +328,27 @@ test('a job left running on this machine after its Redis key expired still block
 	const facts = readProcess(job.pid!);
 	assert.ok(facts?.startTicks, 'the job runs');
 	const supervisor = spawnSync('true');
-	writeFileSync(`${db}.pid`, serializeRecord({
-		pid: job.pid!, role: 'job', pidStart: facts.startTicks, pgid: job.pid!, command: 'sleep 600', host: hostName(), bootId: bootId(), pidNamespace: pidNamespace(),
-		lockedAt: new Date().toISOString(), owner: 'a run whose key expired', supervisor: { pid: supervisor.pid!, startTicks: 1, command: 'duckdb-safe-ingest' }, token: 'expired', heartbeatMs: 10_000, staleAfterMs: 60_000, backend: 'redis', redisKey: key,
-	}));
+	writeFileSync(
+		`${db}.pid`,
+		serializeRecord({
+			pid: job.pid!,
+			role: 'job',
+			pidStart: facts.startTicks,
+			pgid: job.pid!,
+			command: 'sleep 600',
+			host: hostName(),
+			bootId: bootId(),
+			pidNamespace: pidNamespace(),
+			lockedAt: new Date().toISOString(),
+			owner: 'a run whose key expired',
+			supervisor: { pid: supervisor.pid!, startTicks: 1, command: 'duckdb-safe-ingest' },
+			token: 'expired',
+			heartbeatMs: 10_000,
+			staleAfterMs: 60_000,
+			backend: 'redis',
+			redisKey: key,
+		}),
+	);
 	const blocked = await runCli('duckdb-safe-ingest', ['--db', db, '--redis', redis.url, '--json', '--', 'true']);
 	assert.equal(blocked.json?.status, 'blocked', blocked.stderr);
 	assert.equal(blocked.json?.holder?.pid, job.pid);
@@ -246,7 +359,10 @@ test('a job left running on this machine after its Redis key expired still block
 	await new Promise((resolve) => job.once('exit', resolve));
 	const next = await runCli('duckdb-safe-ingest', ['--db', db, '--redis', redis.url, '--json', '--', 'true']);
 	assert.equal(next.json?.status, 'success', next.stderr);
-	assert.match(next.json?.lock.recovered[0]?.detail ?? '', /job PID \d+ no longer exists.*; written under the Redis lock .* no longer holds/);
+	assert.match(
+		next.json?.lock.recovered[0]?.detail ?? '',
+		/job PID \d+ no longer exists.*; written under the Redis lock .* no longer holds/,
+	);
 });
 
 test('a worker cut off from Redis stops its job before its lease can run out: the next holder never overlaps it', async () => {
@@ -255,24 +371,75 @@ test('a worker cut off from Redis stops its job before its lease can run out: th
 	const marks = join(dir.path, `marks-${Date.now()}`);
 	mkdirSync(marks);
 	// The first job ignores SIGTERM and writes a timestamp every 50 ms for as long as it lives.
-	const cutOff = startCli('duckdb-safe-ingest', ['--db', db, '--redis', relay.url, '--redis-key', 'overlap', '--heartbeat', '200ms', '--stale-after', '2s', '--grace', '10s', '--json', '--',
-		'sh', '-c', `trap "" TERM; while :; do date +%s%N >> ${marks}/a; sleep 0.05; done`]);
+	const cutOff = startCli('duckdb-safe-ingest', [
+		'--db',
+		db,
+		'--redis',
+		relay.url,
+		'--redis-key',
+		'overlap',
+		'--heartbeat',
+		'200ms',
+		'--stale-after',
+		'2s',
+		'--grace',
+		'10s',
+		'--json',
+		'--',
+		'sh',
+		'-c',
+		`trap "" TERM; while :; do date +%s%N >> ${marks}/a; sleep 0.05; done`,
+	]);
 	await waitForJob(db);
 	await relay.cut();
-	const next = await runCli('duckdb-safe-ingest', ['--db', freshDb(), '--redis', redis.url, '--redis-key', 'overlap', '--wait', '20s', '--json', '--', 'sh', '-c', `date +%s%N > ${marks}/b`]);
+	const next = await runCli('duckdb-safe-ingest', [
+		'--db',
+		freshDb(),
+		'--redis',
+		redis.url,
+		'--redis-key',
+		'overlap',
+		'--wait',
+		'20s',
+		'--json',
+		'--',
+		'sh',
+		'-c',
+		`date +%s%N > ${marks}/b`,
+	]);
 	assert.equal(next.json?.status, 'success', next.stderr);
 	const stopped = await cutOff.result;
 	assert.equal(stopped.json?.status, 'failed', stopped.stderr);
 	assert.equal(stopped.json?.termination?.reason, 'lock-lost');
 	assert.match(stopped.json?.error ?? '', /the lock was lost while the job ran/);
-	const lastOfFirst = readFileSync(join(marks, 'a'), 'utf8').trim().split('\n').map(BigInt).reduce((a, b) => (a > b ? a : b));
+	const lastOfFirst = readFileSync(join(marks, 'a'), 'utf8')
+		.trim()
+		.split('\n')
+		.map(BigInt)
+		.reduce((a, b) => (a > b ? a : b));
 	const firstOfNext = BigInt(readFileSync(join(marks, 'b'), 'utf8').trim());
-	assert.ok(lastOfFirst < firstOfNext, `the cut-off job wrote until ${lastOfFirst}, the next holder started at ${firstOfNext}`);
+	assert.ok(
+		lastOfFirst < firstOfNext,
+		`the cut-off job wrote until ${lastOfFirst}, the next holder started at ${firstOfNext}`,
+	);
 });
 
 test('a dropped Redis connection is reconnected: the run keeps its lease and finishes', async () => {
 	const db = freshDb();
-	const run = startCli('duckdb-safe-ingest', ['--db', db, '--redis', redis.url, '--heartbeat', '200ms', '--stale-after', '3s', '--json', '--', 'sleep', '2.5']);
+	const run = startCli('duckdb-safe-ingest', [
+		'--db',
+		db,
+		'--redis',
+		redis.url,
+		'--heartbeat',
+		'200ms',
+		'--stale-after',
+		'3s',
+		'--json',
+		'--',
+		'sleep',
+		'2.5',
+	]);
 	await waitForJob(db);
 	await sleep(300);
 	const admin = new Redis(redis.url);
@@ -300,7 +467,11 @@ test('a password in the Redis URL never reaches the PID file, the Redis holder r
 test('a job quicker than the Redis round trip still has all its output in the outcome', async () => {
 	const db = freshDb();
 	for (let run = 0; run < 30; run++) {
-		const outcome = await runUnderLock({ databasePath: db, command: ['echo', `run ${run}`], redis: { url: redis.url } });
+		const outcome = await runUnderLock({
+			databasePath: db,
+			command: ['echo', `run ${run}`],
+			redis: { url: redis.url },
+		});
 		assert.equal(outcome.status, 'success', outcome.summary);
 		assert.equal(outcome.output.stdout.tail, `run ${run}\n`);
 	}

@@ -17,20 +17,39 @@ import { nodeChild } from '../helpers/processes';
 const { line, engine, root, freshDb } = nodeBench('lock-cleanup');
 
 test(`[${line}] Lock Cleanup routes Clean, Recovered and Held on real situations`, async () => {
-	const cleanupNode = (databasePath: string, action = 'removeStale'): WorkflowNode => ({ name: 'Cleanup', type: CLEANUP, parameters: { databasePath, action, recoverWal: false } });
+	const cleanupNode = (databasePath: string, action = 'removeStale'): WorkflowNode => ({
+		name: 'Cleanup',
+		type: CLEANUP,
+		parameters: { databasePath, action, recoverWal: false },
+	});
 	const cleanDb = freshDb();
 	(await DuckDBInstance.create(cleanDb)).closeSync();
 	const clean = await engine.run({ nodes: [cleanupNode(cleanDb)], connections: connect('Start', 'Cleanup') });
 	assert.equal(json(clean.outputs('Cleanup')[0])[0]?.state, 'clean', clean.error?.message);
-	const typo = await engine.run({ nodes: [cleanupNode(join(root, 'typo.duckdb'))], connections: connect('Start', 'Cleanup') });
+	const typo = await engine.run({
+		nodes: [cleanupNode(join(root, 'typo.duckdb'))],
+		connections: connect('Start', 'Cleanup'),
+	});
 	assert.equal(typo.status, 'error');
 	assert.match(typo.error?.message ?? '', /There is no database .*typo\.duckdb/);
 
 	const staleDb = freshDb();
-	writeFileSync(`${staleDb}.pid`, serializeRecord({
-		pid: 4_194_000, role: 'job', pidStart: 1, command: 'python3 crashed.py', host: hostName(), bootId: bootId(), pidNamespace: '',
-		lockedAt: new Date(0).toISOString(), owner: 'crashed', supervisor: { pid: 4_194_001, startTicks: 1, command: 'n8n' }, token: 'x',
-	}));
+	writeFileSync(
+		`${staleDb}.pid`,
+		serializeRecord({
+			pid: 4_194_000,
+			role: 'job',
+			pidStart: 1,
+			command: 'python3 crashed.py',
+			host: hostName(),
+			bootId: bootId(),
+			pidNamespace: '',
+			lockedAt: new Date(0).toISOString(),
+			owner: 'crashed',
+			supervisor: { pid: 4_194_001, startTicks: 1, command: 'n8n' },
+			token: 'x',
+		}),
+	);
 	const recovered = await engine.run({ nodes: [cleanupNode(staleDb)], connections: connect('Start', 'Cleanup') });
 	const report = json(recovered.outputs('Cleanup')[1])[0];
 	assert.equal(report?.state, 'recovered');

@@ -37,9 +37,16 @@ test('the compiled nodes, credentials and core load with plain require under Nod
 		console.log(JSON.stringify({ names, icons }));`;
 	const result = spawnSync(NODE24, ['-e', script], { cwd: ROOT, encoding: 'utf8' });
 	assert.equal(result.status, 0, result.stderr);
-	const { names, icons } = JSON.parse(result.stdout) as { names: string[]; icons: Array<{ path: string; exists: boolean }> };
+	const { names, icons } = JSON.parse(result.stdout) as {
+		names: string[];
+		icons: Array<{ path: string; exists: boolean }>;
+	};
 	assert.deepEqual(names, ['duckDbSafeIngest', 'duckDbLockCleanup', 'duckDbJobSecretsApi', 'duckDbLockRedisApi']);
-	assert.deepEqual(icons.filter((i) => !i.exists), [], 'icon files missing from dist/');
+	assert.deepEqual(
+		icons.filter((i) => !i.exists),
+		[],
+		'icon files missing from dist/',
+	);
 	assert.equal(icons.length, 6, 'themed light and dark icons for both nodes, one icon per credential');
 });
 
@@ -47,9 +54,16 @@ test('the n8n 2.x engine test files pass under Node 24', () => {
 	// Without NODE_TEST_CONTEXT the child runs as a test runner of its own, not as a subtest of this one.
 	const env = { ...process.env };
 	delete env.NODE_TEST_CONTEXT;
-	const files = readdirSync(join(DIST, 'test', 'nodes')).filter((name) => name.endsWith('.engine.test.js')).map((name) => join(DIST, 'test', 'nodes', name));
+	const files = readdirSync(join(DIST, 'test', 'nodes'))
+		.filter((name) => name.endsWith('.engine.test.js'))
+		.map((name) => join(DIST, 'test', 'nodes', name));
 	assert.ok(files.length >= 3, 'the engine test files');
-	const result = spawnSync(NODE24, ['--test', '--test-force-exit', '--test-reporter=tap', ...files], { cwd: ROOT, env: { ...env, ENGINE_LINE: 'v2' }, encoding: 'utf8', timeout: 10 * 60_000 });
+	const result = spawnSync(NODE24, ['--test', '--test-force-exit', '--test-reporter=tap', ...files], {
+		cwd: ROOT,
+		env: { ...env, ENGINE_LINE: 'v2' },
+		encoding: 'utf8',
+		timeout: 10 * 60_000,
+	});
 	assert.equal(result.status, 0, result.stdout.slice(-3000) + result.stderr.slice(-2000));
 	assert.match(result.stdout, /^# pass [1-9]\d*$/m);
 	assert.match(result.stdout, /^# fail 0$/m);

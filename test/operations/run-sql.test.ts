@@ -38,10 +38,12 @@ function fingerprint(path: string): string {
 
 async function tables(db: string): Promise<string[]> {
 	if (!existsSync(db)) return [];
-	return (await query(db, 'SELECT table_name FROM duckdb_tables() ORDER BY table_name')).map((row) => String(row.table_name));
+	return (await query(db, 'SELECT table_name FROM duckdb_tables() ORDER BY table_name')).map((row) =>
+		String(row.table_name),
+	);
 }
 
-test('a script runs in one transaction: changed rows are counted and the last query\'s rows come back, limited', async () => {
+test("a script runs in one transaction: changed rows are counted and the last query's rows come back, limited", async () => {
 	const { db } = workspace();
 	const outcome = await sql({
 		databasePath: db,
@@ -57,7 +59,12 @@ test('a script runs in one transaction: changed rows are counted and the last qu
 	assert.deepEqual([outcome.sql?.statements, outcome.sql?.statementsRun, outcome.sql?.rowsChanged], [4, 4, 60]);
 	assert.equal(outcome.sql?.rows?.length, 5);
 	assert.equal(outcome.sql?.rowsTruncated, true);
-	assert.deepEqual(outcome.sql?.rows?.[1], { id: 1, price: 3, traded_at: '2024-01-01T00:01:00.000Z', huge: '9007199254740993' });
+	assert.deepEqual(outcome.sql?.rows?.[1], {
+		id: 1,
+		price: 3,
+		traded_at: '2024-01-01T00:01:00.000Z',
+		huge: '9007199254740993',
+	});
 	assert.deepEqual(outcome.sql?.columns, ['id', 'price', 'traded_at', 'huge']);
 	assert.match(outcome.summary, /^Success: ran 4 statements, 60 rows changed, 5 rows returned/);
 	assert.doesNotThrow(() => JSON.stringify(outcome), 'JSON-safe (no bigint) for n8n items');
@@ -67,7 +74,10 @@ test('a script runs in one transaction: changed rows are counted and the last qu
 test('a failing statement rolls back the whole script; a syntax error runs nothing; BEGIN/COMMIT inside are refused', async () => {
 	const { db } = workspace();
 	await sql({ databasePath: db, sql: 'CREATE TABLE t (i INTEGER PRIMARY KEY); INSERT INTO t VALUES (1)' });
-	const failing = await sql({ databasePath: db, sql: 'INSERT INTO t VALUES (2); CREATE TABLE u (x INTEGER); INSERT INTO t VALUES (1)' });
+	const failing = await sql({
+		databasePath: db,
+		sql: 'INSERT INTO t VALUES (2); CREATE TABLE u (x INTEGER); INSERT INTO t VALUES (1)',
+	});
 	assert.equal(failing.status, 'failed');
 	assert.equal(failing.sql?.failedStatement, 3);
 	assert.match(failing.summary, /^Failed: statement 3: .*(Constraint|Duplicate key).*rolled back, nothing changed/);
@@ -114,9 +124,16 @@ test('the sandbox: reading /etc/passwd or outside the folders, writing any file 
 	const databaseBefore = fingerprint(db);
 	const rootBefore = readdirSync(root).sort();
 	for (const escape of escapes) {
-		const outcome = await sql({ databasePath: db, sql: `CREATE TABLE IF NOT EXISTS witness (i INTEGER); INSERT INTO witness VALUES (1); ${escape}` });
+		const outcome = await sql({
+			databasePath: db,
+			sql: `CREATE TABLE IF NOT EXISTS witness (i INTEGER); INSERT INTO witness VALUES (1); ${escape}`,
+		});
 		assert.equal(outcome.status, 'failed', `${escape}: ${outcome.summary}`);
-		assert.match(outcome.sql?.error ?? '', /Permission Error|Cannot change|disabled|configuration has been locked|not allowed in Run SQL/, `${escape}: ${outcome.sql?.error}`);
+		assert.match(
+			outcome.sql?.error ?? '',
+			/Permission Error|Cannot change|disabled|configuration has been locked|not allowed in Run SQL/,
+			`${escape}: ${outcome.sql?.error}`,
+		);
 		assert.equal(outcome.sql?.failedStatement, 3, escape);
 		assert.equal(existsSync(`${db}.wal`), false, `${escape}: no WAL left behind`);
 		assert.deepEqual(readdirSync(root).sort(), rootBefore, `${escape}: nothing written next to the database`);
@@ -162,12 +179,21 @@ test('only statement types known to be safe run: queries, data and schema change
 	});
 	assert.equal(allowed.status, 'success', allowed.summary);
 	assert.equal(allowed.sql?.statementsRun, 17);
-	assert.deepEqual(allowed.sql?.rows, [{ i: 2, name: 'B', doubled: 4 }, { i: 3, name: 'c', doubled: 6 }]);
+	assert.deepEqual(allowed.sql?.rows, [
+		{ i: 2, name: 'B', doubled: 4 },
+		{ i: 3, name: 'c', doubled: 6 },
+	]);
 
 	const refused: Array<[string, RegExp]> = [
-		['EXPLAIN SELECT 1', /^EXPLAIN is not allowed in Run SQL: EXPLAIN ANALYZE runs the statement it explains without the checks .*plain EXPLAIN cannot be told apart .*Run the query itself/],
+		[
+			'EXPLAIN SELECT 1',
+			/^EXPLAIN is not allowed in Run SQL: EXPLAIN ANALYZE runs the statement it explains without the checks .*plain EXPLAIN cannot be told apart .*Run the query itself/,
+		],
 		['PREPARE p AS SELECT 1', /^PREPARE is not allowed in Run SQL: .*Write the statement itself in the script/],
-		['PRAGMA disable_checkpoint_on_shutdown', /^this PRAGMA is not allowed in Run SQL: it changes a setting .*PRAGMAs that return information work: table_info/],
+		[
+			'PRAGMA disable_checkpoint_on_shutdown',
+			/^this PRAGMA is not allowed in Run SQL: it changes a setting .*PRAGMAs that return information work: table_info/,
+		],
 		['PRAGMA enable_profiling', /^this PRAGMA is not allowed in Run SQL/],
 		['LOAD parquet', /^INSTALL\/LOAD is not allowed in Run SQL: extensions run native code outside the sandbox/],
 		['UPDATE EXTENSIONS', /^UPDATE EXTENSIONS is not allowed in Run SQL/],
@@ -186,7 +212,10 @@ test('only statement types known to be safe run: queries, data and schema change
 test('a long query stopped by the timeout is interrupted and rolled back in the grace period', async () => {
 	const { db } = workspace();
 	await sql({ databasePath: db, sql: 'CREATE TABLE t (i BIGINT)' });
-	const outcome = await sql({ databasePath: db, sql: 'INSERT INTO t VALUES (1); INSERT INTO t SELECT count(*) FROM range(10000000000000)' }, 1500);
+	const outcome = await sql(
+		{ databasePath: db, sql: 'INSERT INTO t VALUES (1); INSERT INTO t SELECT count(*) FROM range(10000000000000)' },
+		1500,
+	);
 	assert.equal(outcome.status, 'timeout');
 	assert.equal(outcome.termination?.sigkillSent, false, 'DuckDB was interrupted: no SIGKILL');
 	assert.equal(outcome.sql?.stopped, true);
@@ -204,7 +233,11 @@ test('bad input is a UsageError before anything exists', async () => {
 		[{ databasePath: join(root, 'missing', 'x.duckdb') }, /database folder .* does not exist/],
 	];
 	for (const [change, message] of cases) {
-		await assert.rejects(runSqlScript({ databasePath: db, sql: 'SELECT 1', ...change }, {}), (error: unknown) => error instanceof UsageError && message.test(error.message), String(message));
+		await assert.rejects(
+			runSqlScript({ databasePath: db, sql: 'SELECT 1', ...change }, {}),
+			(error: unknown) => error instanceof UsageError && message.test(error.message),
+			String(message),
+		);
 	}
 	assert.equal(existsSync(db), false);
 });
@@ -232,7 +265,15 @@ test('the CLI: --sql FILE with --rows prints JSON lines; --ingest without --tabl
 		assert.equal(misplaced.code, 125);
 		assert.match(misplaced.stderr, message);
 	}
-	const failed = await runCli('duckdb-safe-ingest', ['--db', db, '--json', '--ingest', join(root, '*.parquet'), '--table', 't2']);
+	const failed = await runCli('duckdb-safe-ingest', [
+		'--db',
+		db,
+		'--json',
+		'--ingest',
+		join(root, '*.parquet'),
+		'--table',
+		't2',
+	]);
 	assert.equal(failed.code, 1);
 	assert.equal(failed.json?.status, 'failed');
 	assert.match(failed.json?.summary ?? '', /no files match/);

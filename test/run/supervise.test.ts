@@ -27,7 +27,11 @@ after(() => {
 
 function assertGroupGone(outcome: Outcome): void {
 	assert.ok(outcome.jobPid, 'the job started');
-	assert.deepEqual(groupMembers(outcome.jobPid!).map((member) => `${member.pid} ${member.name}`), [], 'no process of the job group survives');
+	assert.deepEqual(
+		groupMembers(outcome.jobPid!).map((member) => `${member.pid} ${member.name}`),
+		[],
+		'no process of the job group survives',
+	);
 	assert.equal(existsSync(`${outcome.database}.pid`), false, 'the PID file is removed');
 	assert.equal(outcome.lock.released, true);
 }
@@ -37,7 +41,11 @@ test('success: exit 0, output tails, lock taken and released, the PID file named
 	let seenLineOne = '';
 	const outcome = await runUnderLock(
 		{ databasePath: db, command: ['sh', '-c', 'echo out-line; echo err-line >&2; exit 0'] },
-		{ onEvent: (event) => { if (event.type === 'job-started') seenLineOne = readFileSync(`${db}.pid`, 'utf8').split('\n')[0]; } },
+		{
+			onEvent: (event) => {
+				if (event.type === 'job-started') seenLineOne = readFileSync(`${db}.pid`, 'utf8').split('\n')[0];
+			},
+		},
 	);
 	assert.equal(outcome.status, 'success');
 	assert.equal(outcome.exitCode, 0);
@@ -64,10 +72,18 @@ test('a silent hang times out: SIGTERM to the group, no SIGKILL needed, outcome 
 
 test('a job that ignores SIGTERM is SIGKILLed after the grace period', async () => {
 	const db = freshDb();
-	const outcome = await runUnderLock({ databasePath: db, command: ['sh', '-c', 'trap "" TERM; sleep 600 & wait; sleep 600'], timeoutMs: 800, graceMs: 700 });
+	const outcome = await runUnderLock({
+		databasePath: db,
+		command: ['sh', '-c', 'trap "" TERM; sleep 600 & wait; sleep 600'],
+		timeoutMs: 800,
+		graceMs: 700,
+	});
 	assert.equal(outcome.status, 'timeout');
 	assert.equal(outcome.termination?.sigkillSent, true);
-	assert.ok((outcome.termination?.groupGoneAfterMs ?? 0) >= 700, `the grace was honoured (${outcome.termination?.groupGoneAfterMs} ms)`);
+	assert.ok(
+		(outcome.termination?.groupGoneAfterMs ?? 0) >= 700,
+		`the grace was honoured (${outcome.termination?.groupGoneAfterMs} ms)`,
+	);
 	assert.match(outcome.summary, /SIGKILL after/);
 	assertGroupGone(outcome);
 });
@@ -76,7 +92,12 @@ test('grandchildren holding stdout open: the outcome comes promptly and the whol
 	const db = freshDb();
 	const started = Date.now();
 	// The main process exits at once with success; two background grandchildren keep stdout and stderr open.
-	const outcome = await runUnderLock({ databasePath: db, command: ['sh', '-c', 'sleep 600 & (sleep 600 >&2 &) ; echo parent-done'], timeoutMs: 60_000, graceMs: 2000 });
+	const outcome = await runUnderLock({
+		databasePath: db,
+		command: ['sh', '-c', 'sleep 600 & (sleep 600 >&2 &) ; echo parent-done'],
+		timeoutMs: 60_000,
+		graceMs: 2000,
+	});
 	assert.ok(Date.now() - started < 20_000, 'did not wait for the pipes');
 	assert.equal(outcome.status, 'success');
 	assert.equal(outcome.termination?.reason, 'stray-processes');
@@ -84,7 +105,12 @@ test('grandchildren holding stdout open: the outcome comes promptly and the whol
 	assertGroupGone(outcome);
 
 	// Timed out with grandchildren: same.
-	const hung = await runUnderLock({ databasePath: freshDb(), command: ['sh', '-c', 'sleep 600 & sleep 600 & sleep 600'], timeoutMs: 1000, graceMs: 1000 });
+	const hung = await runUnderLock({
+		databasePath: freshDb(),
+		command: ['sh', '-c', 'sleep 600 & sleep 600 & sleep 600'],
+		timeoutMs: 1000,
+		graceMs: 1000,
+	});
 	assert.equal(hung.status, 'timeout');
 	assertGroupGone(hung);
 });
@@ -92,7 +118,12 @@ test('grandchildren holding stdout open: the outcome comes promptly and the whol
 test('a process that escaped the group (setsid) and holds stdout does not hang the outcome', async () => {
 	const db = freshDb();
 	const started = Date.now();
-	const outcome = await runUnderLock({ databasePath: db, command: ['sh', '-c', 'setsid sh -c \'echo escaped=$$; exec sleep 600\' & sleep 0.3; echo main-done'], timeoutMs: 60_000, graceMs: 1000 });
+	const outcome = await runUnderLock({
+		databasePath: db,
+		command: ['sh', '-c', "setsid sh -c 'echo escaped=$$; exec sleep 600' & sleep 0.3; echo main-done"],
+		timeoutMs: 60_000,
+		graceMs: 1000,
+	});
 	const pid = Number(/escaped=(\d+)/.exec(outcome.output.stdout.tail)?.[1]);
 	const facts = pid > 0 ? readProcess(pid) : undefined;
 	if (facts) escaped.push({ pgid: pid, leaderStartTicks: facts.startTicks });
@@ -105,9 +136,20 @@ test('a process that escaped the group (setsid) and holds stdout does not hang t
 test('cancellation by AbortSignal stops the job group and releases the lock', async () => {
 	const db = freshDb();
 	const controller = new AbortController();
-	const running = runUnderLock({ databasePath: db, command: ['sh', '-c', 'sleep 600 & sleep 600'], timeoutMs: 600_000, graceMs: 1000, signal: controller.signal }, {
-		onEvent: (event) => { if (event.type === 'job-started') setTimeout(() => controller.abort(), 200); },
-	});
+	const running = runUnderLock(
+		{
+			databasePath: db,
+			command: ['sh', '-c', 'sleep 600 & sleep 600'],
+			timeoutMs: 600_000,
+			graceMs: 1000,
+			signal: controller.signal,
+		},
+		{
+			onEvent: (event) => {
+				if (event.type === 'job-started') setTimeout(() => controller.abort(), 200);
+			},
+		},
+	);
 	const outcome = await running;
 	assert.equal(outcome.status, 'canceled');
 	assert.equal(outcome.termination?.reason, 'canceled');
@@ -129,7 +171,10 @@ test('command not found is failed with 127, not executable with 126; a crash by 
 	assert.equal(killed.status, 'failed');
 	assert.equal(killed.signal, 'SIGKILL');
 	assert.equal(exitCodeFor(killed), 137);
-	const failed = await runUnderLock({ databasePath: freshDb(), command: ['sh', '-c', 'echo "bad symbol BTCXXX" >&2; exit 3'] });
+	const failed = await runUnderLock({
+		databasePath: freshDb(),
+		command: ['sh', '-c', 'echo "bad symbol BTCXXX" >&2; exit 3'],
+	});
 	assert.equal(exitCodeFor(failed), 3);
 	assert.match(failed.summary, /exited with code 3 .*: bad symbol BTCXXX$/);
 });
@@ -142,14 +187,25 @@ test('a shell is used only when asked, and the outcome says so', async () => {
 	assert.equal(shell.shell, '/bin/sh');
 	assert.equal(shell.output.stdout.tail, '42\n');
 	// Values after the line are the shell's $1, $2: never spliced into the line.
-	const positional = await runUnderLock({ databasePath: freshDb(), command: ['printf "[%s]" "$1"', '$(echo injected); echo x'], shell: true });
+	const positional = await runUnderLock({
+		databasePath: freshDb(),
+		command: ['printf "[%s]" "$1"', '$(echo injected); echo x'],
+		shell: true,
+	});
 	assert.equal(positional.output.stdout.tail, '[$(echo injected); echo x]');
 });
 
-test('hundreds of MB of output: the supervisor\'s memory stays bounded and the tail is exact', async () => {
+test("hundreds of MB of output: the supervisor's memory stays bounded and the tail is exact", async () => {
 	const db = freshDb();
 	const log = join(dir.path, 'big.log');
-	const actor = nodeChild('run-actor', [JSON.stringify({ databasePath: db, command: ['sh', '-c', 'head -c 314572800 /dev/zero | tr "\\0" "x"; echo; echo END'], logFile: log, timeoutMs: 600_000 })]);
+	const actor = nodeChild('run-actor', [
+		JSON.stringify({
+			databasePath: db,
+			command: ['sh', '-c', 'head -c 314572800 /dev/zero | tr "\\0" "x"; echo; echo END'],
+			logFile: log,
+			timeoutMs: 600_000,
+		}),
+	]);
 	const { outcome, maxRssMb } = await actor.next<{ outcome: Outcome; maxRssMb: number }>('outcome', 300_000);
 	assert.equal(outcome.status, 'success');
 	assert.equal(outcome.output.stdout.bytes, 314_572_800 + 5);
@@ -165,7 +221,10 @@ test('log file and line callback get the output line by line', async () => {
 	const db = freshDb();
 	const log = join(dir.path, 'lines.log');
 	const lines: string[] = [];
-	await runUnderLock({ databasePath: db, command: ['sh', '-c', 'printf "a\\nb\\n"; printf "c" >&2'], logFile: log }, { onLine: (stream, line) => lines.push(`${stream}:${line}`) });
+	await runUnderLock(
+		{ databasePath: db, command: ['sh', '-c', 'printf "a\\nb\\n"; printf "c" >&2'], logFile: log },
+		{ onLine: (stream, line) => lines.push(`${stream}:${line}`) },
+	);
 	assert.deepEqual(lines.sort(), ['stderr:c', 'stdout:a', 'stdout:b']);
 	const text = readFileSync(log, 'utf8');
 	assert.match(text, /starting sh -c/);
@@ -188,29 +247,51 @@ test('bad input is a UsageError and creates nothing', async () => {
 		[{ databasePath: db, command: ['true'], tailBytes: -1 }, /output tail size/],
 		[{ databasePath: db, command: ['true'], tailBytes: 1.5 }, /output tail size/],
 		[{ databasePath: db, command: ['true'], tailBytes: 17 * 1024 * 1024 }, /output tail size/],
-		[{ databasePath: db, command: ['true'], heartbeatMs: 25 * 86_400_000, staleAfterMs: 90 * 86_400_000 }, /heartbeat interval is too long/],
+		[
+			{ databasePath: db, command: ['true'], heartbeatMs: 25 * 86_400_000, staleAfterMs: 90 * 86_400_000 },
+			/heartbeat interval is too long/,
+		],
 		[{ databasePath: db, command: ['true'], staleAfterMs: 25 * 86_400_000 }, /stale period is too long/],
 	];
 	// A file we may not open for writing (EACCES even for root): sysfs's read-only notes, where there is one.
-	if (existsSync('/sys/kernel/notes')) cases.push([{ databasePath: db, command: ['true'], logFile: '/sys/kernel/notes' }, /log file .* cannot be opened/]);
+	if (existsSync('/sys/kernel/notes'))
+		cases.push([{ databasePath: db, command: ['true'], logFile: '/sys/kernel/notes' }, /log file .* cannot be opened/]);
 	for (const [options, message] of cases) {
-		await assert.rejects(runUnderLock(options as never), (error: unknown) => error instanceof UsageError && message.test(error.message), JSON.stringify(options));
+		await assert.rejects(
+			runUnderLock(options as never),
+			(error: unknown) => error instanceof UsageError && message.test(error.message),
+			JSON.stringify(options),
+		);
 	}
 	assert.equal(existsSync(`${db}.pid`), false);
 	assert.equal(existsSync(join(dir.path, 'missing')), false);
 });
 
-test('a held lock blocks with the holder\'s details and starts nothing', async () => {
+test("a held lock blocks with the holder's details and starts nothing", async () => {
 	const db = freshDb();
-	const first = runUnderLock({ databasePath: db, command: ['sleep', '600'], timeoutMs: 3000, graceMs: 500, owner: 'first run' });
-	for (let i = 0; i < 100 && !(existsSync(`${db}.pid`) && parsePidFile(readFileSync(`${db}.pid`, 'utf8')).kind === 'record'); i++) await sleep(20);
+	const first = runUnderLock({
+		databasePath: db,
+		command: ['sleep', '600'],
+		timeoutMs: 3000,
+		graceMs: 500,
+		owner: 'first run',
+	});
+	for (
+		let i = 0;
+		i < 100 && !(existsSync(`${db}.pid`) && parsePidFile(readFileSync(`${db}.pid`, 'utf8')).kind === 'record');
+		i++
+	)
+		await sleep(20);
 	await sleep(200);
 	const second = await runUnderLock({ databasePath: db, command: ['sh', '-c', 'echo must-not-run'] });
 	assert.equal(second.status, 'blocked');
 	assert.equal(second.jobPid, null);
 	assert.equal(second.holder?.role, 'job');
 	assert.equal(second.holder?.owner, 'first run');
-	assert.match(second.summary, /^Blocked: run\d+\.duckdb is held by PID \d+ \(sleep 600, running .*, first run\); not started$/);
+	assert.match(
+		second.summary,
+		/^Blocked: run\d+\.duckdb is held by PID \d+ \(sleep 600, running .*, first run\); not started$/,
+	);
 	const done = await first;
 	assert.equal(second.holder?.pid, done.jobPid);
 	assert.equal(done.status, 'timeout');
@@ -220,7 +301,12 @@ test('a live copy whose reader goes away (EPIPE while waiting for drain) stops t
 	// The reader never reads and exits after a moment: our copy fills its pipe, pauses for 'drain', then gets EPIPE.
 	const reader = track(spawn('sleep', ['0.5'], { stdio: ['pipe', 'ignore', 'ignore'] }));
 	const outcome = await runUnderLock(
-		{ databasePath: freshDb(), command: ['sh', '-c', 'head -c 4000000 /dev/zero; echo END'], timeoutMs: 8000, graceMs: 500 },
+		{
+			databasePath: freshDb(),
+			command: ['sh', '-c', 'head -c 4000000 /dev/zero; echo END'],
+			timeoutMs: 8000,
+			graceMs: 500,
+		},
 		{ echo: { stdout: reader.stdin! } },
 	);
 	assert.equal(outcome.status, 'success', outcome.summary);
@@ -233,7 +319,11 @@ test('a PID file taken away before the job is recorded: the job is stopped at on
 	const outcome = await runUnderLock(
 		{ databasePath: db, command: ['sleep', '600'], timeoutMs: 60_000, graceMs: 10_000, probeDatabase: false },
 		// The test's own PID file, removed right after the lock was taken (as someone judging it stale would).
-		{ onEvent: (event) => { if (event.type === 'lock-acquired') rmSync(`${db}.pid`); } },
+		{
+			onEvent: (event) => {
+				if (event.type === 'lock-acquired') rmSync(`${db}.pid`);
+			},
+		},
 	);
 	assert.equal(outcome.status, 'failed');
 	assert.equal(outcome.termination?.reason, 'lock-lost');
@@ -249,7 +339,11 @@ test('the command recorded in the PID file and the log file has URL passwords an
 	const command = ['sh', '-c', 'exit 0', 'sh', 'redis://worker:pa55word@redis:6379/0', '--token=s3cr3t-value'];
 	const outcome = await runUnderLock(
 		{ databasePath: db, command, env: { API_TOKEN: 's3cr3t-value' }, logFile: log },
-		{ onEvent: (event) => { if (event.type === 'job-started') pidFile = readFileSync(`${db}.pid`, 'utf8'); } },
+		{
+			onEvent: (event) => {
+				if (event.type === 'job-started') pidFile = readFileSync(`${db}.pid`, 'utf8');
+			},
+		},
 	);
 	assert.equal(outcome.status, 'success');
 	assert.match(pidFile, /command=sh -c exit 0 sh redis:\/\/worker:\*\*\*@redis:6379\/0 --token=\*{8}/);
@@ -263,7 +357,11 @@ test('the job does not inherit DUCKDB_SAFE_INGEST_REDIS_URL (the Redis password 
 	const saved = process.env.DUCKDB_SAFE_INGEST_REDIS_URL;
 	process.env.DUCKDB_SAFE_INGEST_REDIS_URL = 'redis://:pa55word@127.0.0.1:1/0';
 	try {
-		const outcome = await runUnderLock({ databasePath: freshDb(), command: ['sh', '-c', 'echo "[${DUCKDB_SAFE_INGEST_REDIS_URL-unset}] [$OTHER]"'], env: { OTHER: 'given' } });
+		const outcome = await runUnderLock({
+			databasePath: freshDb(),
+			command: ['sh', '-c', 'echo "[${DUCKDB_SAFE_INGEST_REDIS_URL-unset}] [$OTHER]"'],
+			env: { OTHER: 'given' },
+		});
 		assert.equal(outcome.output.stdout.tail, '[unset] [given]\n');
 	} finally {
 		if (saved === undefined) delete process.env.DUCKDB_SAFE_INGEST_REDIS_URL;
@@ -272,21 +370,52 @@ test('the job does not inherit DUCKDB_SAFE_INGEST_REDIS_URL (the Redis password 
 });
 
 test('inheritEnv: the job inherits only what the policy lets through, its own variables on top; never the Redis URL', async () => {
-	const saved = { url: process.env.DUCKDB_SAFE_INGEST_REDIS_URL, kept: process.env.RUN_TEST_KEPT, dropped: process.env.RUN_TEST_DROPPED };
-	Object.assign(process.env, { DUCKDB_SAFE_INGEST_REDIS_URL: 'redis://:pa55word@127.0.0.1:1/0', RUN_TEST_KEPT: 'kept', RUN_TEST_DROPPED: 'dropped' });
+	const saved = {
+		url: process.env.DUCKDB_SAFE_INGEST_REDIS_URL,
+		kept: process.env.RUN_TEST_KEPT,
+		dropped: process.env.RUN_TEST_DROPPED,
+	};
+	Object.assign(process.env, {
+		DUCKDB_SAFE_INGEST_REDIS_URL: 'redis://:pa55word@127.0.0.1:1/0',
+		RUN_TEST_KEPT: 'kept',
+		RUN_TEST_DROPPED: 'dropped',
+	});
 	try {
-		const line = 'echo "[${RUN_TEST_KEPT-unset}] [${RUN_TEST_DROPPED-unset}] [${DUCKDB_SAFE_INGEST_REDIS_URL-unset}] [$OWN]"';
+		const line =
+			'echo "[${RUN_TEST_KEPT-unset}] [${RUN_TEST_DROPPED-unset}] [${DUCKDB_SAFE_INGEST_REDIS_URL-unset}] [$OWN]"';
 		const inheritEnv = (name: string): boolean => name !== 'RUN_TEST_DROPPED';
-		const outcome = await runUnderLock({ databasePath: freshDb(), command: ['/bin/sh', '-c', line], env: { OWN: 'own', RUN_TEST_DROPPED: 'given' }, inheritEnv });
-		assert.equal(outcome.output.stdout.tail, '[kept] [given] [unset] [own]\n', 'a dropped name the job is given itself is the given value');
+		const outcome = await runUnderLock({
+			databasePath: freshDb(),
+			command: ['/bin/sh', '-c', line],
+			env: { OWN: 'own', RUN_TEST_DROPPED: 'given' },
+			inheritEnv,
+		});
+		assert.equal(
+			outcome.output.stdout.tail,
+			'[kept] [given] [unset] [own]\n',
+			'a dropped name the job is given itself is the given value',
+		);
 		const db = freshDb();
-		const none = await runUnderLock({ databasePath: db, command: ['/usr/bin/env'], env: { OWN: 'own' }, inheritEnv: () => false });
+		const none = await runUnderLock({
+			databasePath: db,
+			command: ['/usr/bin/env'],
+			env: { OWN: 'own' },
+			inheritEnv: () => false,
+		});
 		const lines = none.output.stdout.tail.trim().split('\n').sort();
-		assert.deepEqual(lines.map((line) => line.replace(/=.*/, '')), ['DUCKDB_SAFE_INGEST_LOCK_FILE', 'DUCKDB_SAFE_INGEST_LOCK_TOKEN', 'OWN'], 'nothing inherited: the job\'s own variables and its lock proof');
+		assert.deepEqual(
+			lines.map((line) => line.replace(/=.*/, '')),
+			['DUCKDB_SAFE_INGEST_LOCK_FILE', 'DUCKDB_SAFE_INGEST_LOCK_TOKEN', 'OWN'],
+			"nothing inherited: the job's own variables and its lock proof",
+		);
 		assert.equal(lines[0], `DUCKDB_SAFE_INGEST_LOCK_FILE=${db}.pid`);
 		assert.equal(lines[2], 'OWN=own');
 	} finally {
-		for (const [name, value] of [['DUCKDB_SAFE_INGEST_REDIS_URL', saved.url], ['RUN_TEST_KEPT', saved.kept], ['RUN_TEST_DROPPED', saved.dropped]] as const) {
+		for (const [name, value] of [
+			['DUCKDB_SAFE_INGEST_REDIS_URL', saved.url],
+			['RUN_TEST_KEPT', saved.kept],
+			['RUN_TEST_DROPPED', saved.dropped],
+		] as const) {
 			if (value === undefined) delete process.env[name];
 			else process.env[name] = value;
 		}

@@ -16,7 +16,10 @@ const SCRIPT = join(REPO, 'scripts', 'system-deps.mjs');
 interface Deps {
 	TOOLS: Record<string, { debian: string }>;
 	PROFILES: Record<string, string[]>;
-	plan(missing: string[], machine: { root?: boolean; aptGet?: boolean }): { action: string; packages?: string[]; lines?: string[] };
+	plan(
+		missing: string[],
+		machine: { root?: boolean; aptGet?: boolean },
+	): { action: string; packages?: string[]; lines?: string[] };
 }
 // A real ES module import from this CommonJS test: TypeScript would turn a plain import() into require().
 const load = new Function('url', 'return import(url)') as (url: string) => Promise<Deps>;
@@ -24,13 +27,19 @@ const load = new Function('url', 'return import(url)') as (url: string) => Promi
 test('plan: nothing missing does nothing; root with apt-get installs each Debian package once', async () => {
 	const { plan } = await load(pathToFileURL(SCRIPT).href);
 	assert.deepEqual(plan([], { root: true, aptGet: true }), { action: 'none' });
-	assert.deepEqual(plan(['redis-server', 'unshare'], { root: true, aptGet: true }), { action: 'install', packages: ['redis-server', 'util-linux'] });
+	assert.deepEqual(plan(['redis-server', 'unshare'], { root: true, aptGet: true }), {
+		action: 'install',
+		packages: ['redis-server', 'util-linux'],
+	});
 	assert.deepEqual(plan(['python3', 'make', 'g++'], { root: true, aptGet: true }).packages, ['python3', 'make', 'g++']);
 });
 
 test('plan: without root or apt-get it stops with one line per missing tool naming its package', async () => {
 	const { plan } = await load(pathToFileURL(SCRIPT).href);
-	for (const machine of [{ root: false, aptGet: true }, { root: true, aptGet: false }]) {
+	for (const machine of [
+		{ root: false, aptGet: true },
+		{ root: true, aptGet: false },
+	]) {
 		const decision = plan(['redis-server', 'busybox'], machine);
 		assert.equal(decision.action, 'stop');
 		assert.equal(decision.lines?.length, 2);
@@ -41,7 +50,8 @@ test('plan: without root or apt-get it stops with one line per missing tool nami
 
 test('every tool of every profile has a Debian package', async () => {
 	const { TOOLS, PROFILES } = await load(pathToFileURL(SCRIPT).href);
-	for (const [profile, tools] of Object.entries(PROFILES)) for (const tool of tools) assert.ok(TOOLS[tool]?.debian, `${profile}: ${tool}`);
+	for (const [profile, tools] of Object.entries(PROFILES))
+		for (const tool of tools) assert.ok(TOOLS[tool]?.debian, `${profile}: ${tool}`);
 });
 
 test('run on a machine without the tools and without apt-get: exit 1 within seconds, one line per tool, no trace', () => {
@@ -51,7 +61,10 @@ test('run on a machine without the tools and without apt-get: exit 1 within seco
 	assert.ok(Date.now() - started < 10_000);
 	assert.equal(result.status, 1, result.stderr);
 	const lines = result.stderr.trim().split('\n');
-	assert.deepEqual(lines.filter((line) => line.includes('missing:')).map((line) => line.split(' ')[2]), ['redis-server', 'unshare', 'hostname', 'busybox']);
+	assert.deepEqual(
+		lines.filter((line) => line.includes('missing:')).map((line) => line.split(' ')[2]),
+		['redis-server', 'unshare', 'hostname', 'busybox'],
+	);
 	assert.match(result.stderr, /apt-get is not available here|not root/);
 	assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
 });

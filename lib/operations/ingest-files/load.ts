@@ -20,10 +20,14 @@ export interface WorkerControl {
 	committing<T>(commit: () => Promise<T>): Promise<T>;
 }
 
-const VERB = { append: 'INSERT INTO', replace: 'INSERT INTO', insertOrIgnore: 'INSERT OR IGNORE INTO', upsert: 'INSERT OR REPLACE INTO' } as const;
+const VERB = {
+	append: 'INSERT INTO',
+	replace: 'INSERT INTO',
+	insertOrIgnore: 'INSERT OR IGNORE INTO',
+	upsert: 'INSERT OR REPLACE INTO',
+} as const;
 
 class Stopped extends Error {}
-
 
 export function emptyReport(spec: ResolvedIngest, matched: number): IngestReport {
 	return {
@@ -39,10 +43,16 @@ export function emptyReport(spec: ResolvedIngest, matched: number): IngestReport
 }
 
 /** What can be refused before the database is even opened (so that nothing is created). */
-export function refuseBeforeOpening(spec: ResolvedIngest, files: SourceFile[], databaseExists: boolean): string | undefined {
-	if (!files.length) return `no files match ${spec.sources.join(', ')}. Check the path and the pattern (and that the files were downloaded).`;
+export function refuseBeforeOpening(
+	spec: ResolvedIngest,
+	files: SourceFile[],
+	databaseExists: boolean,
+): string | undefined {
+	if (!files.length)
+		return `no files match ${spec.sources.join(', ')}. Check the path and the pattern (and that the files were downloaded).`;
 	const unknown = files.find((file) => !formatOf(file.path, spec.format));
-	if (unknown) return `cannot tell the format of ${unknown.path} from its name. Set the format (csv, parquet, json or ndjson).`;
+	if (unknown)
+		return `cannot tell the format of ${unknown.path} from its name. Set the format (csv, parquet, json or ndjson).`;
 	return databaseExists ? undefined : keyProblem(spec, undefined);
 }
 
@@ -94,7 +104,9 @@ class Run {
 		const csvHeader = format === 'csv' ? csvHeaderFor(file.path, columns, this.spec.csvHeader) : this.spec.csvHeader;
 		const source = readerCall(file.path, format, { csvHeader, csvDelimiter: this.spec.csvDelimiter, columns });
 		this.checkpoint();
-		const result = await this.connection.run(`${VERB[this.spec.mode]} ${qualified(this.spec.tableName)} ${insertColumns(format)} SELECT * FROM ${source}`);
+		const result = await this.connection.run(
+			`${VERB[this.spec.mode]} ${qualified(this.spec.tableName)} ${insertColumns(format)} SELECT * FROM ${source}`,
+		);
 		const rows = Number(result.rowsChanged);
 		await recordFile(this.connection, this.spec.tableName, file, rows);
 		return rows;
@@ -130,7 +142,12 @@ class Run {
 			}
 			const entry = this.manifest.get(file.key);
 			if (isUnchanged(entry, file)) {
-				this.add({ path: file.path, status: 'skipped', bytes: file.size, detail: `unchanged since ingested at ${entry!.ingestedAt}` });
+				this.add({
+					path: file.path,
+					status: 'skipped',
+					bytes: file.size,
+					detail: `unchanged since ingested at ${entry!.ingestedAt}`,
+				});
 				control.progress(`${position} skipped ${file.path} (unchanged since ${entry!.ingestedAt})`);
 				continue;
 			}
@@ -149,7 +166,9 @@ class Run {
 				if (!this.whole) await control.committing(() => this.connection.run('COMMIT'));
 				const ms = Date.now() - started;
 				this.add({ path: file.path, status: 'ingested', bytes: file.size, rows, ms });
-				control.progress(`${position} ingested ${file.path}: ${rows.toLocaleString('en-US')} rows in ${formatDuration(ms)}`);
+				control.progress(
+					`${position} ingested ${file.path}: ${rows.toLocaleString('en-US')} rows in ${formatDuration(ms)}`,
+				);
 			} catch (error) {
 				await this.connection.run('ROLLBACK').catch(() => undefined);
 				if (!this.whole && report.tableCreated && !createdBefore) {
@@ -206,7 +225,12 @@ class Run {
 	}
 }
 
-export async function ingestFiles(connection: DuckDBConnection, spec: ResolvedIngest, control: WorkerControl, files: SourceFile[]): Promise<IngestReport> {
+export async function ingestFiles(
+	connection: DuckDBConnection,
+	spec: ResolvedIngest,
+	control: WorkerControl,
+	files: SourceFile[],
+): Promise<IngestReport> {
 	const run = new Run(connection, spec, control, files);
 	if (!(await run.start())) return run.report;
 	const complete = await run.each();

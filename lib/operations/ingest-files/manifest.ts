@@ -34,19 +34,32 @@ export async function ensureManifest(connection: DuckDBConnection): Promise<void
 	)`);
 }
 
-export async function readManifest(connection: DuckDBConnection, table: QualifiedName): Promise<Map<string, ManifestEntry>> {
+export async function readManifest(
+	connection: DuckDBConnection,
+	table: QualifiedName,
+): Promise<Map<string, ManifestEntry>> {
 	const reader = await connection.runAndReadAll(
 		`SELECT path, size, modified_ms, rows, strftime(ingested_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS ingested_at FROM main.${MANIFEST_TABLE} WHERE target_table = ${quoteLiteral(tableKey(table))}`,
 	);
 	const entries = new Map<string, ManifestEntry>();
 	for (const row of reader.getRowObjects()) {
-		entries.set(String(row.path), { size: Number(row.size), modifiedMs: Number(row.modified_ms), rows: Number(row.rows), ingestedAt: String(row.ingested_at) });
+		entries.set(String(row.path), {
+			size: Number(row.size),
+			modifiedMs: Number(row.modified_ms),
+			rows: Number(row.rows),
+			ingestedAt: String(row.ingested_at),
+		});
 	}
 	return entries;
 }
 
 /** Inside the file's transaction. The path stored is the file's real path (its key). */
-export async function recordFile(connection: DuckDBConnection, table: QualifiedName, file: SourceFile, rows: number): Promise<void> {
+export async function recordFile(
+	connection: DuckDBConnection,
+	table: QualifiedName,
+	file: SourceFile,
+	rows: number,
+): Promise<void> {
 	const modified = Math.trunc(file.modifiedMs);
 	await connection.run(
 		`INSERT OR REPLACE INTO main.${MANIFEST_TABLE} VALUES (${quoteLiteral(tableKey(table))}, ${quoteLiteral(file.key)}, ${file.size}, ${modified}, make_timestamptz(${modified}::BIGINT * 1000), ${rows}, now())`,

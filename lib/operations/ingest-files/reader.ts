@@ -34,7 +34,10 @@ export function readerCall(path: string, format: FileFormat, options: ReadOption
 			const parts = [file];
 			if (options.csvHeader !== 'auto') parts.push(`header = ${options.csvHeader === 'yes'}`);
 			if (options.csvDelimiter) parts.push(`delim = ${quoteLiteral(options.csvDelimiter)}`);
-			if (options.columns) parts.push(`columns = {${options.columns.map((column) => `${quoteLiteral(column.name)}: ${quoteLiteral(column.type)}`).join(', ')}}`);
+			if (options.columns)
+				parts.push(
+					`columns = {${options.columns.map((column) => `${quoteLiteral(column.name)}: ${quoteLiteral(column.type)}`).join(', ')}}`,
+				);
 			return `read_csv(${parts.join(', ')})`;
 		}
 		case 'parquet':

@@ -90,7 +90,12 @@ export function csvHeaderFor(path: string, columns: Column[] | undefined, option
 	if (option !== 'auto' || !columns) return option;
 	const line = firstLine(path);
 	if (line === undefined) return 'auto';
-	const cells = line.split(/[,;\t|]/).map((cell) => cell.trim().replace(/^"(.*)"$/, '$1').toLowerCase());
+	const cells = line.split(/[,;\t|]/).map((cell) =>
+		cell
+			.trim()
+			.replace(/^"(.*)"$/, '$1')
+			.toLowerCase(),
+	);
 	if (columns.every((column) => cells.includes(column.name.toLowerCase()))) return 'yes';
 	return columns.some((column) => !TEXT_TYPE.test(column.type)) ? 'auto' : 'no';
 }

@@ -26,7 +26,11 @@ export interface Token {
 
 /** A script the tokenizer cannot split exactly as DuckDB does; `statement` is where (1-based). */
 export class UncheckableSql extends Error {
-	constructor(readonly statement: number, found: string, remedy: string) {
+	constructor(
+		readonly statement: number,
+		found: string,
+		remedy: string,
+	) {
 		super(`the script cannot be checked safely: it has ${found}. ${remedy}`);
 	}
 }
@@ -73,7 +77,11 @@ class Lexer {
 		else if (char === "'") this.current.push({ kind: 'string', value: this.quoted("'", "'…' string") });
 		else if (char === '"') this.current.push({ kind: 'quoted', value: lowerAscii(this.quoted('"', '"…" name')) });
 		else if (char === ';') this.semicolon();
-		else if (char === '$') this.refuse('a $ outside a string ($$…$$ or $tag$…$tag$ quoting, a $1 parameter or a name with $)', 'Write strings as \'…\' (double a \' inside), and quote names that contain $ ("a$b")');
+		else if (char === '$')
+			this.refuse(
+				'a $ outside a string ($$…$$ or $tag$…$tag$ quoting, a $1 parameter or a name with $)',
+				"Write strings as '…' (double a ' inside), and quote names that contain $ (\"a$b\")",
+			);
 		else if (char === '\0') this.refuse('a NUL character', 'Remove it');
 		else if (WORD_START.test(char)) this.word();
 		else if (this.number()) return;
@@ -124,8 +132,13 @@ class Lexer {
 		while (end < this.sql.length && WORD_PART.test(this.sql[end]) && !SPACE.test(this.sql[end])) end++;
 		const value = lowerAscii(this.sql.slice(this.pos, end));
 		const next = this.sql.slice(end, end + 2);
-		if (value === 'e' && next[0] === "'") this.refuse("an E'…' string (a backslash escapes the quote there)", "Write it as a plain '…' string: double a ' inside, and use chr(10) for a newline");
-		if (value === 'u' && (next === "&'" || next === '&"')) this.refuse('a U&\'…\' or U&"…" literal (Unicode escapes)', 'Write the characters themselves');
+		if (value === 'e' && next[0] === "'")
+			this.refuse(
+				"an E'…' string (a backslash escapes the quote there)",
+				"Write it as a plain '…' string: double a ' inside, and use chr(10) for a newline",
+			);
+		if (value === 'u' && (next === "&'" || next === '&"'))
+			this.refuse('a U&\'…\' or U&"…" literal (Unicode escapes)', 'Write the characters themselves');
 		this.current.push({ kind: 'word', value });
 		this.pos = end;
 	}

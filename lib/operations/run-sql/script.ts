@@ -17,22 +17,31 @@
  * string (enable_profiling, enable_logging, query…). Reading files (read_csv, read_parquet, …) stays allowed in the
  * allowed folders.
  */
-import { ResultReturnType, StatementType, type DuckDBConnection, type DuckDBExtractedStatements, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import {
+	ResultReturnType,
+	StatementType,
+	type DuckDBConnection,
+	type DuckDBExtractedStatements,
+	type DuckDBPreparedStatement,
+} from '@duckdb/node-api';
 import type { SqlReport } from '../../outcome/operation-reports';
 import type { ResolvedSql } from '../spec';
 import type { WorkerControl } from '../ingest-files/load';
 import { messageOf } from '../../base/errors';
 import { checkScript, ONLY, TRANSACTION, WHY } from './guard';
 
-
 /** Rows as n8n items can carry them: BIGINT as a number when exact, else a string; dates as ISO text; bytes as base64. */
 export function jsonSafe(value: unknown): unknown {
-	if (typeof value === 'bigint') return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+	if (typeof value === 'bigint')
+		return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+			? Number(value)
+			: value.toString();
 	if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
 	if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
 	if (Array.isArray(value)) return value.map(jsonSafe);
 	if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-	if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, jsonSafe(entry)]));
+	if (value && typeof value === 'object')
+		return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, jsonSafe(entry)]));
 	return value;
 }
 
@@ -96,12 +105,18 @@ async function drain(prepared: DuckDBPreparedStatement): Promise<number> {
 
 /** The built-in table, table-macro and pragma functions of this DuckDB (the guard allows the read-only ones only). */
 export async function builtinTableFunctions(connection: DuckDBConnection): Promise<Set<string>> {
-	const reader = await connection.runAndReadAll("SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE internal AND function_type IN ('table', 'table_macro', 'pragma')");
+	const reader = await connection.runAndReadAll(
+		"SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE internal AND function_type IN ('table', 'table_macro', 'pragma')",
+	);
 	return new Set(reader.getRows().map(([name]) => String(name)));
 }
 
 /** DuckDB's statements of the script once the guard let all of it through; undefined when not (the report says why). */
-async function checkedStatements(connection: DuckDBConnection, spec: ResolvedSql, report: SqlReport): Promise<DuckDBExtractedStatements | undefined> {
+async function checkedStatements(
+	connection: DuckDBConnection,
+	spec: ResolvedSql,
+	report: SqlReport,
+): Promise<DuckDBExtractedStatements | undefined> {
 	let extracted;
 	try {
 		extracted = await connection.extractStatements(spec.sql);
@@ -118,7 +133,11 @@ async function checkedStatements(connection: DuckDBConnection, spec: ResolvedSql
 	return undefined;
 }
 
-export async function runScript(connection: DuckDBConnection, spec: ResolvedSql, control: WorkerControl): Promise<SqlReport> {
+export async function runScript(
+	connection: DuckDBConnection,
+	spec: ResolvedSql,
+	control: WorkerControl,
+): Promise<SqlReport> {
 	const report: SqlReport = { statements: 0, statementsRun: 0, rowsChanged: 0 };
 	const extracted = await checkedStatements(connection, spec, report);
 	if (!extracted) return report;
@@ -133,7 +152,10 @@ export async function runScript(connection: DuckDBConnection, spec: ResolvedSql,
 			if (last && spec.returnRows) {
 				const reader = await prepared.streamAndReadUntil(spec.rowLimit + 1);
 				if (reader.returnType === ResultReturnType.QUERY_RESULT) {
-					report.rows = reader.getRowObjectsJS().slice(0, spec.rowLimit).map((row) => jsonSafe(row) as Record<string, unknown>);
+					report.rows = reader
+						.getRowObjectsJS()
+						.slice(0, spec.rowLimit)
+						.map((row) => jsonSafe(row) as Record<string, unknown>);
 					report.columns = reader.columnNames();
 					report.rowsTruncated = reader.currentRowCount > spec.rowLimit;
 				} else report.rowsChanged += Number(reader.rowsChanged);

@@ -23,13 +23,22 @@ export const properties: INodeProperties[] = [
 		default: { source: [{ path: '' }] },
 		placeholder: 'Add Path or Pattern',
 		required: true,
-		description: 'Files to load: paths or patterns (* any name, ** any subfolders, ? one character). Files are loaded in name order, each once.',
+		description:
+			'Files to load: paths or patterns (* any name, ** any subfolders, ? one character). Files are loaded in name order, each once.',
 		displayOptions: ingestFiles,
 		options: [
 			{
 				displayName: 'Source',
 				name: 'source',
-				values: [{ displayName: 'Path or Pattern', name: 'path', type: 'string', default: '', placeholder: '/data/binance/BTCUSDT-aggTrades-*.csv' }],
+				values: [
+					{
+						displayName: 'Path or Pattern',
+						name: 'path',
+						type: 'string',
+						default: '',
+						placeholder: '/data/binance/BTCUSDT-aggTrades-*.csv',
+					},
+				],
 			},
 		],
 	},
@@ -50,10 +59,28 @@ export const properties: INodeProperties[] = [
 		default: 'append',
 		displayOptions: ingestFiles,
 		options: [
-			{ name: 'Append', value: 'append', description: 'Add the rows of new files. A file that changed after it was loaded is refused (it would duplicate rows).' },
-			{ name: 'Create or Update', value: 'upsert', description: 'Create a new record, or update the current one if it already exists (upsert)' },
-			{ name: 'Insert or Ignore', value: 'insertOrIgnore', description: 'Add rows whose primary key is new; keep existing rows. Needs a primary key.' },
-			{ name: 'Replace', value: 'replace', description: 'Empty the table and load all matching files, in one transaction: readers see the old or the new table, never a mix' },
+			{
+				name: 'Append',
+				value: 'append',
+				description:
+					'Add the rows of new files. A file that changed after it was loaded is refused (it would duplicate rows).',
+			},
+			{
+				name: 'Create or Update',
+				value: 'upsert',
+				description: 'Create a new record, or update the current one if it already exists (upsert)',
+			},
+			{
+				name: 'Insert or Ignore',
+				value: 'insertOrIgnore',
+				description: 'Add rows whose primary key is new; keep existing rows. Needs a primary key.',
+			},
+			{
+				name: 'Replace',
+				value: 'replace',
+				description:
+					'Empty the table and load all matching files, in one transaction: readers see the old or the new table, never a mix',
+			},
 		],
 	},
 	{
@@ -62,7 +89,8 @@ export const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'agg_trade_id',
-		description: 'Comma-separated columns of the primary key given to a table this node creates. Insert or Ignore and Create or Update (upsert) need one.',
+		description:
+			'Comma-separated columns of the primary key given to a table this node creates. Insert or Ignore and Create or Update (upsert) need one.',
 		displayOptions: ingestFiles,
 	},
 	{
@@ -72,7 +100,8 @@ export const properties: INodeProperties[] = [
 		typeOptions: { multipleValues: true, sortable: true },
 		default: {},
 		placeholder: 'Add Column',
-		description: 'Names and DuckDB types for a table this node creates, in file order. Empty: inferred from the first file. Give them for CSV files without a header line.',
+		description:
+			'Names and DuckDB types for a table this node creates, in file order. Empty: inferred from the first file. Give them for CSV files without a header line.',
 		displayOptions: ingestFiles,
 		options: [
 			{
@@ -100,7 +129,11 @@ export const properties: INodeProperties[] = [
 				default: 'auto',
 				options: [
 					{ name: 'CSV', value: 'csv' },
-					{ name: 'From the File Name', value: 'auto', description: 'Detected from the extension: CSV (also gzipped), TSV, Parquet, JSON, NDJSON' },
+					{
+						name: 'From the File Name',
+						value: 'auto',
+						description: 'Detected from the extension: CSV (also gzipped), TSV, Parquet, JSON, NDJSON',
+					},
 					{ name: 'JSON', value: 'json', description: 'A JSON array of objects (or newline-delimited, detected)' },
 					{ name: 'Newline-Delimited JSON', value: 'ndjson' },
 					{ name: 'Parquet', value: 'parquet' },
@@ -112,7 +145,11 @@ export const properties: INodeProperties[] = [
 				type: 'options',
 				default: 'auto',
 				options: [
-					{ name: 'Detect', value: 'auto', description: 'Per file (Binance\'s older files have no header, newer ones do)' },
+					{
+						name: 'Detect',
+						value: 'auto',
+						description: "Per file (Binance's older files have no header, newer ones do)",
+					},
 					{ name: 'Yes', value: 'yes' },
 					{ name: 'No', value: 'no' },
 				],
@@ -130,7 +167,11 @@ export const properties: INodeProperties[] = [
 ];
 
 /** The item's sources (each checked against the instance's file-access policy), table and mode, as a request. */
-export async function request(context: IExecuteFunctions, itemIndex: number, databasePath: string): Promise<OperationRequest> {
+export async function request(
+	context: IExecuteFunctions,
+	itemIndex: number,
+	databasePath: string,
+): Promise<OperationRequest> {
 	return { operation: 'ingestFiles', spec: await specFor(context, itemIndex, databasePath) };
 }
 
@@ -146,8 +187,14 @@ async function specFor(context: IExecuteFunctions, itemIndex: number, databasePa
 		const allowed = await allowedPath(context, base, 'source folder', itemIndex);
 		sources.push(`${allowed}${source.slice(base.length)}`);
 	}
-	const files = context.getNodeParameter('fileOptions', itemIndex, {}) as { format?: IngestSpec['format']; csvHeader?: IngestSpec['csvHeader']; csvDelimiter?: string };
-	const columns = (context.getNodeParameter('columns.column', itemIndex, []) as Array<{ name?: unknown; type?: unknown }>)
+	const files = context.getNodeParameter('fileOptions', itemIndex, {}) as {
+		format?: IngestSpec['format'];
+		csvHeader?: IngestSpec['csvHeader'];
+		csvDelimiter?: string;
+	};
+	const columns = (
+		context.getNodeParameter('columns.column', itemIndex, []) as Array<{ name?: unknown; type?: unknown }>
+	)
 		.map((column) => ({ name: String(column.name ?? '').trim(), type: String(column.type ?? '').trim() }))
 		.filter((column) => column.name);
 	return {

@@ -7,7 +7,14 @@ import { optionsProperty, supervisionProperties } from './settings';
 
 export const properties: INodeProperties[] = [
 	databasePathProperty,
-	{ displayName: 'Operation', name: 'operation', type: 'options', noDataExpression: true, options: OPERATIONS.map((operation) => operation.option), default: 'runCommand' },
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		options: OPERATIONS.map((operation) => operation.option),
+		default: 'runCommand',
+	},
 	...OPERATIONS.flatMap((operation) => operation.properties),
 	...supervisionProperties,
 	lockBackendProperty,

@@ -1,6 +1,18 @@
 /** DuckDB Safe Ingest, Run Command: the user's program as the job, under the lock and the admin's allowlist. */
-import { NodeOperationError, type IExecuteFunctions, type INodeProperties, type INodePropertyOptions } from 'n8n-workflow';
-import { ALLOWED_ENV_ENV, ALLOWLIST_ENV, checkAllowed, checkEnvNames, inheritedEnvFilter, parseAllowlist } from '../../../lib/proc/allowlist';
+import {
+	NodeOperationError,
+	type IExecuteFunctions,
+	type INodeProperties,
+	type INodePropertyOptions,
+} from 'n8n-workflow';
+import {
+	ALLOWED_ENV_ENV,
+	ALLOWLIST_ENV,
+	checkAllowed,
+	checkEnvNames,
+	inheritedEnvFilter,
+	parseAllowlist,
+} from '../../../lib/proc/allowlist';
 import type { CommandRequest, OperationRequest } from '../../../lib/operations/dispatch';
 import { RUN_DEFAULTS } from '../../../lib/run/options';
 
@@ -31,7 +43,8 @@ export const properties: INodeProperties[] = [
 		typeOptions: { multipleValues: true, sortable: true },
 		default: {},
 		placeholder: 'Add Argument',
-		description: 'Passed to the program as separate arguments, exactly as written (never through a shell), so values from expressions cannot inject commands',
+		description:
+			'Passed to the program as separate arguments, exactly as written (never through a shell), so values from expressions cannot inject commands',
 		displayOptions: runCommand,
 		options: [
 			{
@@ -46,7 +59,8 @@ export const properties: INodeProperties[] = [
 		name: 'useShell',
 		type: 'boolean',
 		default: false,
-		description: 'Whether to run Command as a /bin/sh line instead of a program. The Arguments are then passed to the line as $1, $2, ... (never spliced into it).',
+		description:
+			'Whether to run Command as a /bin/sh line instead of a program. The Arguments are then passed to the line as $1, $2, ... (never spliced into it).',
 		displayOptions: runCommand,
 	},
 	{
@@ -73,7 +87,8 @@ export const properties: INodeProperties[] = [
 		typeOptions: { multipleValues: true },
 		default: {},
 		placeholder: 'Add Variable',
-		description: 'Extra environment variables for the command. Put secrets in the DuckDB Job Secrets credential instead.',
+		description:
+			'Extra environment variables for the command. Put secrets in the DuckDB Job Secrets credential instead.',
 		displayOptions: runCommand,
 		options: [
 			{
@@ -92,13 +107,24 @@ export const properties: INodeProperties[] = [
  * The job's extra environment: the Environment Variables parameter, then the Job Secrets. Their names are checked at
  * run time whatever the credential test said (portable names always; with the allowlist, only allowed ones).
  */
-function jobEnvironment(context: IExecuteFunctions, itemIndex: number, secrets: Record<string, string>, policy: { allowlist: string[] | undefined; allowedEnv: string | undefined }): Record<string, string> {
+function jobEnvironment(
+	context: IExecuteFunctions,
+	itemIndex: number,
+	secrets: Record<string, string>,
+	policy: { allowlist: string[] | undefined; allowedEnv: string | undefined },
+): Record<string, string> {
 	const env: Record<string, string> = {};
-	for (const variable of context.getNodeParameter('environment.variable', itemIndex, []) as Array<{ name?: string; value?: unknown }>) {
+	for (const variable of context.getNodeParameter('environment.variable', itemIndex, []) as Array<{
+		name?: string;
+		value?: unknown;
+	}>) {
 		const name = String(variable.name ?? '').trim();
 		if (name) env[name] = String(variable.value ?? '');
 	}
-	for (const [from, names] of [['Environment Variables', Object.keys(env)], ['the DuckDB Job Secrets credential', Object.keys(secrets)]] as const) {
+	for (const [from, names] of [
+		['Environment Variables', Object.keys(env)],
+		['the DuckDB Job Secrets credential', Object.keys(secrets)],
+	] as const) {
 		const verdict = checkEnvNames(names, { ...policy, from });
 		if (!verdict.allowed) throw new NodeOperationError(context.getNode(), verdict.reason, { itemIndex });
 	}
@@ -106,16 +132,32 @@ function jobEnvironment(context: IExecuteFunctions, itemIndex: number, secrets: 
 }
 
 /** The item's command, checked against the admin's allowlist, as a request. */
-export async function request(context: IExecuteFunctions, itemIndex: number, databasePath: string, secrets: Record<string, string>): Promise<OperationRequest> {
+export async function request(
+	context: IExecuteFunctions,
+	itemIndex: number,
+	databasePath: string,
+	secrets: Record<string, string>,
+): Promise<OperationRequest> {
 	const program = String(context.getNodeParameter('command', itemIndex)).trim();
-	if (!program) throw new NodeOperationError(context.getNode(), 'Command is empty', { itemIndex, description: 'Give the program to run, e.g. python3.' });
+	if (!program)
+		throw new NodeOperationError(context.getNode(), 'Command is empty', {
+			itemIndex,
+			description: 'Give the program to run, e.g. python3.',
+		});
 	const useShell = context.getNodeParameter('useShell', itemIndex, false) as boolean;
-	const args = (context.getNodeParameter('arguments.argument', itemIndex, []) as Array<{ value?: unknown }>).map((entry) => String(entry.value ?? ''));
+	const args = (context.getNodeParameter('arguments.argument', itemIndex, []) as Array<{ value?: unknown }>).map(
+		(entry) => String(entry.value ?? ''),
+	);
 	const cwd = String(context.getNodeParameter('workingDirectory', itemIndex, '')).trim() || undefined;
 	const allowlist = parseAllowlist(process.env[ALLOWLIST_ENV]);
 	const allowedEnv = process.env[ALLOWED_ENV_ENV];
 	const env = jobEnvironment(context, itemIndex, secrets, { allowlist, allowedEnv });
-	const verdict = checkAllowed(program, { allowlist, path: env.PATH ?? process.env.PATH, cwd, shell: useShell ? RUN_DEFAULTS.shell : undefined });
+	const verdict = checkAllowed(program, {
+		allowlist,
+		path: env.PATH ?? process.env.PATH,
+		cwd,
+		shell: useShell ? RUN_DEFAULTS.shell : undefined,
+	});
 	if (!verdict.allowed) throw new NodeOperationError(context.getNode(), verdict.reason, { itemIndex });
 
 	const run: CommandRequest = {

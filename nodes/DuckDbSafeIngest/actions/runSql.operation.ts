@@ -22,7 +22,8 @@ export const properties: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: 'DELETE FROM agg_trades WHERE transact_time < 1700000000000;',
-		description: 'One or more statements, run in one transaction: all of them take effect, or none. Files are reachable only in the database\'s folder and the allowed folders.',
+		description:
+			"One or more statements, run in one transaction: all of them take effect, or none. Files are reachable only in the database's folder and the allowed folders.",
 		displayOptions: runSql,
 	},
 	{
@@ -30,7 +31,8 @@ export const properties: INodeProperties[] = [
 		name: 'returnRows',
 		type: 'boolean',
 		default: false,
-		description: 'Whether the rows of the last statement (a query) become the output items on Success, instead of one outcome item',
+		description:
+			'Whether the rows of the last statement (a query) become the output items on Success, instead of one outcome item',
 		displayOptions: runSql,
 	},
 	{
@@ -45,7 +47,11 @@ export const properties: INodeProperties[] = [
 ];
 
 /** The item's script and whether its last query's rows are the output, as a request. */
-export async function request(context: IExecuteFunctions, itemIndex: number, databasePath: string): Promise<OperationRequest> {
+export async function request(
+	context: IExecuteFunctions,
+	itemIndex: number,
+	databasePath: string,
+): Promise<OperationRequest> {
 	const returnRows = context.getNodeParameter('returnRows', itemIndex, false) as boolean;
 	const spec: SqlSpec = {
 		...(await databaseSettings(context, itemIndex, databasePath)),

@@ -20,7 +20,8 @@ export const supervisionProperties: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 0.01, numberPrecision: 2 },
 		default: 120,
-		description: 'Wall-clock limit. At the deadline the whole job (every process it started) gets SIGTERM, then SIGKILL after the grace period, and the item goes to the Timeout output.',
+		description:
+			'Wall-clock limit. At the deadline the whole job (every process it started) gets SIGTERM, then SIGKILL after the grace period, and the item goes to the Timeout output.',
 	},
 	{
 		displayName: 'Grace Period (Seconds)',
@@ -48,7 +49,8 @@ const builtInOptions: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: '/data/exports, /data/reference',
-		description: 'Comma-separated folders SQL may also read and write. By default only the database\'s folder, the source folders and the instance\'s allowed folders (N8N_RESTRICT_FILE_ACCESS_TO).',
+		description:
+			"Comma-separated folders SQL may also read and write. By default only the database's folder, the source folders and the instance's allowed folders (N8N_RESTRICT_FILE_ACCESS_TO).",
 		displayOptions: builtIn,
 	},
 	{
@@ -57,7 +59,7 @@ const builtInOptions: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 1 },
 		default: 2,
-		description: 'Limit DuckDB\'s threads, to leave CPU for n8n. Unset: one per core.',
+		description: "Limit DuckDB's threads, to leave CPU for n8n. Unset: one per core.",
 		displayOptions: builtIn,
 	},
 	{
@@ -66,7 +68,7 @@ const builtInOptions: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: '2GB',
-		description: 'Limit DuckDB\'s memory (it spills to disk beyond it). Empty: 80% of the RAM.',
+		description: "Limit DuckDB's memory (it spills to disk beyond it). Empty: 80% of the RAM.",
 		displayOptions: builtIn,
 	},
 ];
@@ -78,22 +80,22 @@ export const optionsProperty: INodeProperties = {
 	placeholder: 'Add Option',
 	default: {},
 	options: [
-			{
-				displayName: 'Log File',
-				name: 'logFile',
-				type: 'string',
-				default: '',
-				placeholder: '/data/logs/ingest.log',
-				description: 'Append the job\'s output (for Ingest Files: one line per file) to this file',
-			},
-			{
-				displayName: 'Output Tail Size (KiB)',
-				name: 'tailKib',
-				type: 'number',
-				typeOptions: { minValue: 0 },
-				default: 64,
-				description: 'How much of the end of stdout and of stderr the output item keeps',
-			},
+		{
+			displayName: 'Log File',
+			name: 'logFile',
+			type: 'string',
+			default: '',
+			placeholder: '/data/logs/ingest.log',
+			description: "Append the job's output (for Ingest Files: one line per file) to this file",
+		},
+		{
+			displayName: 'Output Tail Size (KiB)',
+			name: 'tailKib',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 64,
+			description: 'How much of the end of stdout and of stderr the output item keeps',
+		},
 		...builtInOptions,
 		...leaseOptions,
 	],
@@ -107,11 +109,21 @@ export interface SharedOptions {
 	memoryLimit?: string;
 }
 
-function positiveNumber(context: IExecuteFunctions, name: string, label: string, itemIndex: number, allowZero: boolean): number {
+function positiveNumber(
+	context: IExecuteFunctions,
+	name: string,
+	label: string,
+	itemIndex: number,
+	allowZero: boolean,
+): number {
 	const raw = context.getNodeParameter(name, itemIndex) as unknown;
 	const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
 	if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0) || String(raw).trim() === '') {
-		throw new NodeOperationError(context.getNode(), `${label} must be a number${allowZero ? '' : ' greater than 0'} (got "${String(raw)}")`, { itemIndex });
+		throw new NodeOperationError(
+			context.getNode(),
+			`${label} must be a number${allowZero ? '' : ' greater than 0'} (got "${String(raw)}")`,
+			{ itemIndex },
+		);
 	}
 	return value;
 }
@@ -123,7 +135,9 @@ export function sharedOptions(context: IExecuteFunctions, itemIndex: number): Sh
 /** Timeout, grace, lock wait, owner, log file, tail size and the cancel signal: how any operation is supervised. */
 export async function supervisionFor(context: IExecuteFunctions, itemIndex: number): Promise<OperationRunOptions> {
 	const options = sharedOptions(context, itemIndex);
-	const logFile = options.logFile?.trim() ? await allowedPath(context, options.logFile.trim(), 'log file', itemIndex) : undefined;
+	const logFile = options.logFile?.trim()
+		? await allowedPath(context, options.logFile.trim(), 'log file', itemIndex)
+		: undefined;
 	const timeoutMinutes = positiveNumber(context, 'timeoutMinutes', 'Timeout (Minutes)', itemIndex, false);
 	const graceSeconds = positiveNumber(context, 'graceSeconds', 'Grace Period (Seconds)', itemIndex, true);
 	const waitSeconds = positiveNumber(context, 'waitSeconds', 'Wait for Lock (Seconds)', itemIndex, true);
@@ -139,10 +153,15 @@ export async function supervisionFor(context: IExecuteFunctions, itemIndex: numb
 	};
 }
 
-export async function databaseSettings(context: IExecuteFunctions, itemIndex: number, databasePath: string): Promise<Pick<IngestSpec, 'databasePath' | 'extraDirectories' | 'threads' | 'memoryLimit'>> {
+export async function databaseSettings(
+	context: IExecuteFunctions,
+	itemIndex: number,
+	databasePath: string,
+): Promise<Pick<IngestSpec, 'databasePath' | 'extraDirectories' | 'threads' | 'memoryLimit'>> {
 	const options = sharedOptions(context, itemIndex);
 	const extra: string[] = [];
-	for (const folder of parseNameList(options.extraFolders ?? '')) extra.push(await allowedPath(context, folder, 'allowed folder', itemIndex));
+	for (const folder of parseNameList(options.extraFolders ?? ''))
+		extra.push(await allowedPath(context, folder, 'allowed folder', itemIndex));
 	return {
 		databasePath,
 		extraDirectories: [...instanceFolders(context), ...extra],

@@ -26,9 +26,32 @@ test('the read-only list names only built-in functions of this DuckDB, and none 
 	const builtins = await builtinTableFunctions(connection);
 	const unknown = [...READ_ONLY_FUNCTIONS].filter((name) => !builtins.has(name));
 	assert.deepEqual(unknown, [], 'a name on the list that DuckDB does not have is a typo or a rename');
-	const writers = ['enable_profiling', 'disable_profiling', 'enable_logging', 'disable_logging', 'truncate_duckdb_logs', 'query', 'query_table', 'json_execute_serialized_sql',
-		'import_database', 'copy_database', 'checkpoint', 'force_checkpoint', 'read_duckdb', 'arrow_scan', 'add_parquet_key', 'which_secret', 'duckdb_secrets', 'duckdb_logs',
-		'duckdb_logs_parsed', 'duckdb_log_contexts', 'test_all_types', 'verify_external', 'enable_peg_parser', 'disable_checkpoint_on_shutdown'];
+	const writers = [
+		'enable_profiling',
+		'disable_profiling',
+		'enable_logging',
+		'disable_logging',
+		'truncate_duckdb_logs',
+		'query',
+		'query_table',
+		'json_execute_serialized_sql',
+		'import_database',
+		'copy_database',
+		'checkpoint',
+		'force_checkpoint',
+		'read_duckdb',
+		'arrow_scan',
+		'add_parquet_key',
+		'which_secret',
+		'duckdb_secrets',
+		'duckdb_logs',
+		'duckdb_logs_parsed',
+		'duckdb_log_contexts',
+		'test_all_types',
+		'verify_external',
+		'enable_peg_parser',
+		'disable_checkpoint_on_shutdown',
+	];
 	for (const name of writers) {
 		assert.ok(builtins.has(name), `${name} is a built-in table or pragma function of this DuckDB`);
 		assert.ok(!READ_ONLY_FUNCTIONS.has(name), `${name} is refused`);
@@ -46,11 +69,73 @@ function random(seed: number): () => number {
 	};
 }
 
-const SEPARATORS = [' ', '\n', '\r', '\t', '\f', '\u00a0', '\u3000', '\ufeff', '/* c */', '/**/', '/*/ c */', "/* ' */", '/* " */', '/* -- */', '/* /* */ */',
-	'-- c\n', '-- c\r', "-- '\n", '--"\r\n', "/* $$ */", '\u00a0/*\u00a0*/'];
-const NAMES = ['f', 'G', '"h"', '"Enable_Profiling"', 'main.f', '"main"."g"', 'enable_profiling', 'ENABLE_PROFILING', 'x_1', 'é', 'e', 'u', 'b', 'n', 'x'];
-const LITERALS = ["'a'", "''", "'a''b'", "';'", "'--'", "'/*'", "'('", "'f('", '1', '1.5e3', '1e', "E'x'", "E'\\''", "e'\\\\'", '$$x$$', '$$;$$', "$t$'$t$",
-	"B'01'", "X'ff'", "N'x'", "'a'\n'b'", '"col"', "U&'x'", '"a""b"', "'\u00a0'"];
+const SEPARATORS = [
+	' ',
+	'\n',
+	'\r',
+	'\t',
+	'\f',
+	'\u00a0',
+	'\u3000',
+	'\ufeff',
+	'/* c */',
+	'/**/',
+	'/*/ c */',
+	"/* ' */",
+	'/* " */',
+	'/* -- */',
+	'/* /* */ */',
+	'-- c\n',
+	'-- c\r',
+	"-- '\n",
+	'--"\r\n',
+	'/* $$ */',
+	'\u00a0/*\u00a0*/',
+];
+const NAMES = [
+	'f',
+	'G',
+	'"h"',
+	'"Enable_Profiling"',
+	'main.f',
+	'"main"."g"',
+	'enable_profiling',
+	'ENABLE_PROFILING',
+	'x_1',
+	'é',
+	'e',
+	'u',
+	'b',
+	'n',
+	'x',
+];
+const LITERALS = [
+	"'a'",
+	"''",
+	"'a''b'",
+	"';'",
+	"'--'",
+	"'/*'",
+	"'('",
+	"'f('",
+	'1',
+	'1.5e3',
+	'1e',
+	"E'x'",
+	"E'\\''",
+	"e'\\\\'",
+	'$$x$$',
+	'$$;$$',
+	"$t$'$t$",
+	"B'01'",
+	"X'ff'",
+	"N'x'",
+	"'a'\n'b'",
+	'"col"',
+	"U&'x'",
+	'"a""b"',
+	"'\u00a0'",
+];
 
 function generate(next: () => number): string {
 	const pick = <T>(items: T[]): T => items[Math.floor(next() * items.length)];
@@ -64,7 +149,10 @@ function generate(next: () => number): string {
 	};
 	const select = (): string => {
 		const list = Array.from({ length: 1 + Math.floor(next() * 3) }, () => expression(0)).join(`${sep()},${sep()}`);
-		const from = next() < 0.4 ? `${sep()}FROM${sep()}${pick(NAMES)}${sep()}(${sep()}${next() < 0.5 ? pick(LITERALS) : ''}${sep()})` : '';
+		const from =
+			next() < 0.4
+				? `${sep()}FROM${sep()}${pick(NAMES)}${sep()}(${sep()}${next() < 0.5 ? pick(LITERALS) : ''}${sep()})`
+				: '';
 		return `SELECT${sep()}${list}${from}`;
 	};
 	return Array.from({ length: 1 + Math.floor(next() * 2) }, select).join(`${sep()};${sep()}`);
@@ -94,7 +182,11 @@ async function duckdbCalls(sql: string): Promise<{ statements: number; calls: Se
  * string), the space is part of a name there and splits it here. No built-in function has such a name, so a call
  * DuckDB sees as "a\u00a0b(" must be one to "b(" here.
  */
-const lastPart = (name: string): string => name.split(/[\u00a0\u2000-\u200b\u202f\u205f\u2060\u3000\ufeff]/).filter(Boolean).pop() ?? name;
+const lastPart = (name: string): string =>
+	name
+		.split(/[\u00a0\u2000-\u200b\u202f\u205f\u2060\u3000\ufeff]/)
+		.filter(Boolean)
+		.pop() ?? name;
 
 function guardCalls(sql: string): { statements: number; calls: Set<string> } | 'uncheckable' {
 	try {
@@ -102,7 +194,12 @@ function guardCalls(sql: string): { statements: number; calls: Set<string> } | '
 		const calls = new Set<string>();
 		for (const tokens of statements) {
 			tokens.forEach((token, at) => {
-				if ((token.kind === 'word' || token.kind === 'quoted') && tokens[at + 1]?.value === '(' && tokens[at + 1].kind === 'punct') calls.add(token.value);
+				if (
+					(token.kind === 'word' || token.kind === 'quoted') &&
+					tokens[at + 1]?.value === '(' &&
+					tokens[at + 1].kind === 'punct'
+				)
+					calls.add(token.value);
 			});
 		}
 		return { statements: statements.length, calls };
@@ -112,7 +209,7 @@ function guardCalls(sql: string): { statements: number; calls: Set<string> } | '
 	}
 }
 
-test('on 4000 generated scripts with quoting and comment tricks, the tokenizer sees every call DuckDB\'s parser sees, or refuses the script', async () => {
+test("on 4000 generated scripts with quoting and comment tricks, the tokenizer sees every call DuckDB's parser sees, or refuses the script", async () => {
 	const next = random(20260806);
 	const seen = { parsed: 0, refused: 0, calls: 0 };
 	for (let run = 0; run < 4000; run++) {
