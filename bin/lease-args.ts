@@ -3,7 +3,7 @@ import { parseDuration } from '../lib/base/duration';
 import { UsageError } from '../lib/base/errors';
 
 import { isRedisUrl, REDIS_URL_ENV } from '../lib/run/options';
-import { type RedisBackendOptions } from '../lib/lock/redis-backend';
+import { type RedisBackendOptions } from '../lib/lock/redis-inspect';
 
 export const LEASE_OPTIONS = {
 	heartbeat: { type: 'string' },

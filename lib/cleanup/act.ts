@@ -6,14 +6,7 @@ import { sleep } from '../base/sleep';
 import { findDatabaseHolders, lockHolders } from '../duckdb/database-holders';
 import { recoverWal, type WalRecovery } from '../duckdb/recover-wal';
 import { keepLease } from '../lock/lease';
-import {
-	inspectLock,
-	pidFilePathFor,
-	removeStaleLock,
-	type JudgeOptions,
-	type RecoveredLock,
-} from '../lock/pid-file-lock';
-import { removeStaleRedisLock } from '../lock/redis-backend';
+
 import { takeDatabaseLock } from '../lock/take-lock';
 import type { CleanupAction } from '../outcome/cleanup-report';
 import { trackRun } from '../run/guard';
@@ -21,6 +14,10 @@ import type { Inspection } from './inspect';
 import { candidates, describeCandidate } from './plan';
 import { CLEANUP_DEFAULTS, type CleanupPolicy } from './policy';
 import { refusalFor, stopHolder } from './stop-holder';
+import { inspectLock, type JudgeOptions } from '../lock/judge-pid-file';
+import { pidFilePathFor } from '../lock/pid-file-format';
+import { removeStaleLock, type RecoveredLock } from '../lock/stale-removal';
+import { removeStaleRedisLock } from '../lock/redis-inspect';
 
 export const CANCELED = 'not done: the cleanup was canceled';
 

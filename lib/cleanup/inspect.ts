@@ -4,13 +4,14 @@
  */
 import { findWalFiles, type WalReport } from '../base/wal-files';
 import { findDatabaseHolders, lockHolders, type DatabaseHolder } from '../duckdb/database-holders';
-import { inspectLock, type JudgeOptions, type LockInspection } from '../lock/pid-file-lock';
-import { inspectRedisLock, redisKeyFor, type RedisBackendOptions } from '../lock/redis-backend';
+
 import { takeDatabaseLock } from '../lock/take-lock';
 import type { RedisReport, WalStatus } from '../outcome/cleanup-report';
 import { holderFromInspection } from '../outcome/holder-reports';
 import { trackRun } from '../run/guard';
 import type { CleanupPolicy } from './policy';
+import { inspectLock, type JudgeOptions, type LockInspection } from '../lock/judge-pid-file';
+import { inspectRedisLock, redisKeyFor, type RedisBackendOptions } from '../lock/redis-inspect';
 
 export interface Inspection {
 	pidFile: LockInspection;

@@ -4,11 +4,12 @@
  * right before any signal.
  */
 import { formatDuration } from '../base/duration';
-import type { LockInspection } from '../lock/pid-file-lock';
+
 import { readProcess } from '../proc/identity';
 import type { Inspection } from './inspect';
 import type { CleanupPolicy, StopCandidate } from './policy';
 import type { StopTarget } from './stop-holder';
+import { type LockInspection } from '../lock/judge-pid-file';
 
 /** What a process really runs (from /proc), with what the lock file claims beside it when that differs. */
 function realCommand(pid: number, claimed: string): string {

@@ -4,8 +4,9 @@ import { dirname } from 'node:path';
 import { UsageError } from '../base/errors';
 import { isDirectory, pathProblem } from '../base/paths';
 import { findWalFiles } from '../base/wal-files';
-import { pidFilePathFor } from '../lock/pid-file-lock';
-import type { RedisBackendOptions } from '../lock/redis-backend';
+
+import { pidFilePathFor } from '../lock/pid-file-format';
+import { type RedisBackendOptions } from '../lock/redis-inspect';
 
 export const CLEANUP_DEFAULTS = { graceMs: 10_000, stuckAfterMs: 180 * 60_000, releaseWaitMs: 3000 };
 

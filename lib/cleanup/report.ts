@@ -5,13 +5,15 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { lockHolders } from '../duckdb/database-holders';
-import { pidFilePathFor, type LockInspection } from '../lock/pid-file-lock';
+
 import type { CleanupAction, CleanupReport } from '../outcome/cleanup-report';
 import { holderFromDatabase, holderFromInspection } from '../outcome/holder-reports';
 import type { CleanupState } from '../outcome/status';
 import { describeHolder } from '../outcome/summary';
 import type { WalRecovery } from '../duckdb/recover-wal';
 import type { Inspection } from './inspect';
+import { type LockInspection } from '../lock/judge-pid-file';
+import { pidFilePathFor } from '../lock/pid-file-format';
 
 function pidFileLines(db: string, pidFile: LockInspection, claimExists: boolean, claim: string): string[] {
 	const holder = holderFromInspection(pidFile);

@@ -1,8 +1,10 @@
 /**
  * What a held database lock can do, whichever backend decides, and the local-file one: the PID file and its lease.
  */
-import type { AcquireResult, HeldLock, JobIdentity, RecoveredLock, ReleaseResult } from './pid-file-lock';
+import type { AcquireResult } from './pid-file-lock';
 import { messageOf } from '../base/errors';
+import { type RecoveredLock } from './stale-removal';
+import { type HeldLock, type JobIdentity, type ReleaseResult } from './held-pid-file';
 
 export type RenewResult = { ok: true } | { ok: false; lost: boolean; detail: string };
 

@@ -97,6 +97,11 @@ export function boundValue(value: string, maxBytes = MAX_VALUE_BYTES): string {
 	return `${chars.slice(0, keep).join('')}…`;
 }
 
+/** The lock of a database is this file next to it. */
+export function pidFilePathFor(databasePath: string): string {
+	return `${databasePath}.pid`;
+}
+
 export function serializeRecord(record: LockRecord): string {
 	const fields: Array<[string, string | number | undefined]> = [
 		['format', RECORD_FORMAT],

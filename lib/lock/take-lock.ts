@@ -7,7 +7,8 @@
 import { acquireLock, type AcquireOptions } from './pid-file-lock';
 import { LEASE_DEFAULTS } from './liveness';
 import { FileLock, type TakeResult } from './database-lock';
-import { takeRedisLock, type RedisBackendOptions } from './redis-backend';
+import { takeRedisLock } from './redis-backend';
+import { type RedisBackendOptions } from './redis-inspect';
 
 export interface LockBackendOptions {
 	redis?: RedisBackendOptions;

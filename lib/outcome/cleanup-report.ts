@@ -2,9 +2,10 @@
 import type { WalReport } from '../base/wal-files';
 import type { DatabaseHolder } from '../duckdb/database-holders';
 import type { WalRecovery } from '../duckdb/recover-wal';
-import type { LockInspection } from '../lock/pid-file-lock';
+
 import type { HolderReport } from './outcome';
 import type { CleanupState } from './status';
+import { type LockInspection } from '../lock/judge-pid-file';
 
 /** The Redis side of the lock: free, held (by whom, how long its lease still runs), or unreachable. */
 export interface RedisReport {

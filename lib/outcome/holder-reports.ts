@@ -1,8 +1,10 @@
 /** Turning lock and holder findings into the HolderReport / RecoveredLockReport parts of an Outcome. */
-import type { LockInspection, RecoveredLock } from '../lock/pid-file-lock';
+
 import type { DatabaseHolder } from '../duckdb/database-holders';
 import { hostName } from '../proc/identity';
 import type { HolderReport, RecoveredLockReport } from './outcome';
+import { type LockInspection } from '../lock/judge-pid-file';
+import { type RecoveredLock } from '../lock/stale-removal';
 
 export function recoveredReport(entry: RecoveredLock): RecoveredLockReport {
 	const previous = entry.previous;

@@ -8,7 +8,7 @@ import { maskSecrets, redactUrlPasswords } from '../base/mask';
 import type { Outcome } from '../outcome/outcome';
 import { summarize } from '../outcome/summary';
 import { resolveRunOptions, type ResolvedRun, type RunOptions } from './options';
-import { redisKeyFor } from '../lock/redis-backend';
+import { redisKeyFor } from '../lock/redis-inspect';
 
 /** What every outcome of the run shares, set once at the start. */
 type Fixed = 'operation' | 'database' | 'command' | 'shell' | 'cwd' | 'timeoutMs' | 'graceMs' | 'startedAt';

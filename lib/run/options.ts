@@ -10,7 +10,7 @@ import { findWalFiles } from '../base/wal-files';
 import type { Operation } from '../outcome/outcome';
 
 import { LEASE_DEFAULTS } from '../lock/liveness';
-import { type RedisBackendOptions } from '../lock/redis-backend';
+import { type RedisBackendOptions } from '../lock/redis-inspect';
 
 export const RUN_DEFAULTS = {
 	timeoutMs: 120 * 60_000,

@@ -16,7 +16,7 @@ import {
 
 import { RedisLockClient } from '../../lib/lock/redis-client';
 import { messageOf } from '../../lib/base/errors';
-import { type RedisBackendOptions } from '../../lib/lock/redis-backend';
+import { type RedisBackendOptions } from '../../lib/lock/redis-inspect';
 
 /** The credential of the Redis lock backend (declared by both node classes, shown when Lock Backend is Redis). */
 export const REDIS_CREDENTIAL = 'duckDbLockRedisApi';

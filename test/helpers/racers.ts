@@ -3,8 +3,9 @@
  * Used by the race tests and by the benchmark.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { pidFilePathFor } from '../../lib/lock/pid-file-lock';
+
 import { nodeChild, type JsonChild } from './processes';
+import { pidFilePathFor } from '../../lib/lock/pid-file-format';
 
 export interface RaceResult {
 	winners: number;

@@ -16,11 +16,13 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { acquireLock, inspectLock, pidFilePathFor, releaseByToken } from '../../lib/lock/pid-file-lock';
-import { parsePidFile, serializeRecord } from '../../lib/lock/pid-file-format';
+import { acquireLock } from '../../lib/lock/pid-file-lock';
+import { parsePidFile, serializeRecord, pidFilePathFor } from '../../lib/lock/pid-file-format';
 import { readProcess } from '../../lib/proc/identity';
 import { UsageError } from '../../lib/base/errors';
 import { fixture, JsonChild, nodeChild, sleep, stopAll, tempDir } from '../helpers/processes';
+import { inspectLock } from '../../lib/lock/judge-pid-file';
+import { releaseByToken } from '../../lib/lock/held-pid-file';
 
 const dir = tempDir();
 let n = 0;

@@ -3,8 +3,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { pidFilePathFor } from '../../lib/lock/pid-file-lock';
-import { serializeRecord } from '../../lib/lock/pid-file-format';
+
+import { serializeRecord, pidFilePathFor } from '../../lib/lock/pid-file-format';
 import { bootId, hostName } from '../../lib/proc/identity';
 import { stopAll, tempDir } from '../helpers/processes';
 import { Racers } from '../helpers/racers';

@@ -19,7 +19,7 @@ import { bootId, hostName, pidNamespace, readProcess } from '../../lib/proc/iden
 import { freePort, startRelay, startRedis, type RedisServer } from '../helpers/redis';
 import { runCli, startCli } from '../helpers/cli';
 import { runUnderLock } from '../../lib/run/supervise';
-import { redisKeyFor } from '../../lib/lock/redis-backend';
+import { redisKeyFor } from '../../lib/lock/redis-inspect';
 
 const dir = tempDir();
 let redis: RedisServer;

@@ -17,7 +17,7 @@ import { args, CLEANUP, connect, ingestNode, json } from '../helpers/workflow';
 import { startRedis } from '../helpers/redis';
 import { sleep } from '../helpers/processes';
 import { RedisLockClient } from '../../lib/lock/redis-client';
-import { redisKeyFor } from '../../lib/lock/redis-backend';
+import { redisKeyFor } from '../../lib/lock/redis-inspect';
 
 const { line, engine, root } = nodeBench('operations');
 

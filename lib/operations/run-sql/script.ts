@@ -28,7 +28,8 @@ import type { SqlReport } from '../../outcome/operation-reports';
 import type { ResolvedSql } from '../spec';
 import type { WorkerControl } from '../ingest-files/load';
 import { messageOf } from '../../base/errors';
-import { checkScript, ONLY, TRANSACTION, WHY } from './guard';
+import { checkScript } from './guard';
+import { ONLY, TRANSACTION, WHY } from './refusals';
 
 /** Rows as n8n items can carry them: BIGINT as a number when exact, else a string; dates as ISO text; bytes as base64. */
 export function jsonSafe(value: unknown): unknown {

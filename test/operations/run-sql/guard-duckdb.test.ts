@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { builtinTableFunctions } from '../../../lib/operations/run-sql/script';
-import { READ_ONLY_FUNCTIONS } from '../../../lib/operations/run-sql/guard';
+import { READ_ONLY_FUNCTIONS } from '../../../lib/operations/run-sql/functions';
 import { splitStatements, UncheckableSql } from '../../../lib/operations/run-sql/lexer';
 
 let instance: DuckDBInstance;

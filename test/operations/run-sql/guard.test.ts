@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { splitStatements, UncheckableSql, type Token } from '../../../lib/operations/run-sql/lexer';
-import { checkScript, refuseCalls, refuseStatement } from '../../../lib/operations/run-sql/guard';
+import { checkScript, refuseStatement } from '../../../lib/operations/run-sql/guard';
+import { refuseCalls } from '../../../lib/operations/run-sql/functions';
 
 const words = (sql: string): string[][] =>
 	splitStatements(sql).map((tokens) => tokens.map((token) => `${token.kind}:${token.value}`));
