@@ -9,7 +9,7 @@ import { keepLease } from '../lock/lease';
 
 import { takeDatabaseLock } from '../lock/take-lock';
 import type { CleanupAction } from '../outcome/cleanup-report';
-import { trackRun } from '../run/guard';
+import { trackRun } from '../run/exit-guard';
 import type { Inspection } from './inspect';
 import { candidates, describeCandidate } from './plan';
 import { CLEANUP_DEFAULTS, type CleanupPolicy } from './policy';

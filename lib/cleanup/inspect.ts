@@ -8,7 +8,7 @@ import { findDatabaseHolders, lockHolders, type DatabaseHolder } from '../duckdb
 import { takeDatabaseLock } from '../lock/take-lock';
 import type { RedisReport, WalStatus } from '../outcome/cleanup-report';
 import { holderFromInspection } from '../outcome/holder-reports';
-import { trackRun } from '../run/guard';
+import { trackRun } from '../run/exit-guard';
 import type { CleanupPolicy } from './policy';
 import { inspectLock, type JudgeOptions, type LockInspection } from '../lock/judge-pid-file';
 import { inspectRedisLock, redisKeyFor, type RedisBackendOptions } from '../lock/redis-inspect';

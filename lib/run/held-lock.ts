@@ -11,7 +11,7 @@ import { stopGroup } from '../proc/stop';
 import type { Outcome, RecoveredLockReport } from '../outcome/outcome';
 import { recoveredReport } from '../outcome/holder-reports';
 import type { RunContext } from './context';
-import { trackRun } from './guard';
+import { trackRun } from './exit-guard';
 
 export function takeLock(run: RunContext): Promise<TakeResult> {
 	const { resolved, options } = run;

@@ -25,7 +25,7 @@ test('the compiled nodes, credentials and core load with plain require under Nod
 		const names = [];
 		const icons = [];
 		for (const file of [...pkg.n8n.nodes, ...pkg.n8n.credentials]) {
-			const instance = new (Object.values(require('./' + file))[0])();
+			const instance = new (Object.values(require('.' + file))[0])();
 			const icon = instance.description ? instance.description.icon : instance.icon;
 			names.push(instance.description ? instance.description.name : instance.name);
 			for (const ref of typeof icon === 'string' ? [icon] : [icon.light, icon.dark]) {
