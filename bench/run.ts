@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { runUnderLock } from '../lib/run/supervise';
+import { loadExeca } from '../lib/proc/execa';
+import { startJob } from '../lib/proc/start';
 import type { Outcome } from '../lib/outcome/outcome';
 import { nodeChild, tempDir } from '../test/helpers/processes';
 import { line, median, nowUs } from './stats';
@@ -72,6 +74,28 @@ export async function benchRun(): Promise<void> {
 			bare_spawn_median_ms: bareMs,
 			added_ms: supervisedMs - bareMs,
 			goal: '<5ms',
+		});
+
+		// The gate (a /bin/sh that waits until the lock names the job, then execs it) against spawning the job directly.
+		const gated: number[] = [];
+		const direct: number[] = [];
+		const execa = await loadExeca();
+		for (let i = 0; i < 150; i++) {
+			let start = nowUs();
+			await execa('true', [], { detached: true, stdin: 'ignore', reject: false });
+			direct.push(nowUs() - start);
+			start = nowUs();
+			const job = await startJob({ file: 'true', args: [], cwd: process.cwd(), env: {} });
+			if (!('pid' in job)) throw new Error(job.error);
+			job.release();
+			await job.exited;
+			gated.push(nowUs() - start);
+		}
+		line('run start gate', {
+			gated_start_to_exit_median_ms: median(gated) / 1000,
+			direct_start_to_exit_median_ms: median(direct) / 1000,
+			added_ms: (median(gated) - median(direct)) / 1000,
+			goal: '<2ms',
 		});
 
 		// With a database file present, the run first asks DuckDB whether anyone holds it (a short probe process).

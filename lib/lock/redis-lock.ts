@@ -27,8 +27,9 @@ export class RedisLock extends FileLock {
 
 	async recordJob(job: JobIdentity): Promise<void> {
 		this.held.recordJob(job);
-		// The holder details follow: the lease itself is unchanged, and a failed update is retried by the next renewal
-		// (until then Redis names the supervisor, whose death alone must not make the key look abandoned).
+		// The holder record must name the job before its program runs (the gate waits for this). A failed update is
+		// also retried by the next renewal (until then Redis names the supervisor, whose death alone must not make the
+		// key look abandoned).
 		this.pendingHolder = holderFor(
 			this.databasePath,
 			this.keyToken,
@@ -36,8 +37,14 @@ export class RedisLock extends FileLock {
 			this.heartbeatMs,
 			this.staleAfterMs,
 		);
-		if (await this.client.renew(this.key, this.keyToken, this.staleAfterMs, this.pendingHolder).catch(() => false))
-			this.pendingHolder = undefined;
+		let ours: boolean;
+		try {
+			ours = await this.client.renew(this.key, this.keyToken, this.staleAfterMs, this.pendingHolder);
+		} catch (error) {
+			throw new Error(`the Redis holder record of ${this.key} could not be updated: ${messageOf(error)}`);
+		}
+		if (!ours) throw new Error(`the Redis lock ${this.key} is no longer ours`);
+		this.pendingHolder = undefined;
 	}
 
 	async renew(): Promise<RenewResult> {

@@ -11,8 +11,9 @@
  *   cut down to a safe base plus the admin's names.
  * Whatever the allowlist says, the extra variables' names must be portable names (letters, digits, underscores).
  */
-import { accessSync, constants, lstatSync, realpathSync, statSync } from 'node:fs';
-import { delimiter, isAbsolute, resolve } from 'node:path';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { delimiter, isAbsolute } from 'node:path';
+import { lookupCommand } from './which';
 
 export const ALLOWLIST_ENV = 'DUCKDB_SAFE_INGEST_ALLOWED_COMMANDS';
 /** The environment variable names the admin allows for allowlisted jobs: names or `PREFIX_*`, separated by `:` or `,`. */
@@ -21,8 +22,6 @@ export const ALLOWED_ENV_ENV = 'DUCKDB_SAFE_INGEST_ALLOWED_ENV';
 export type AllowlistVerdict = { allowed: true; resolved?: string } | { allowed: false; reason: string };
 
 const ASK_ADMIN = 'Ask your n8n instance admin';
-/** Where Node's spawn (libuv) searches when the job's environment has no PATH: glibc's _PATH_DEFPATH (musl's also has /usr/local/bin). */
-const DEFAULT_PATH = '/usr/bin:/bin';
 
 function realpathOrUndefined(path: string): string | undefined {
 	try {
@@ -46,31 +45,10 @@ export function invokedPath(path: string): string | undefined {
 	return folder === undefined ? undefined : `${folder === '/' ? '' : folder}/${name}`;
 }
 
-/**
- * The path the OS will execute for a command, as it will look it up (execvp): a name with a slash is taken as it is
- * (relative to the job's folder); a bare name is searched in PATH, where an empty or relative entry is relative to
- * the job's folder; without any PATH, the C library's default. The first regular executable file wins. The path is
- * returned as found, not resolved.
- */
-export function findExecutable(
-	command: string,
-	searchPath = process.env.PATH ?? DEFAULT_PATH,
-	cwd = process.cwd(),
-): string | undefined {
-	const within = (folder: string): string => (isAbsolute(folder) ? folder : `${resolve(cwd)}/${folder || '.'}`);
-	const candidates = command.includes('/')
-		? [isAbsolute(command) ? command : `${resolve(cwd)}/${command}`]
-		: searchPath.split(delimiter).map((folder) => `${within(folder)}/${command}`);
-	for (const candidate of candidates) {
-		try {
-			if (!statSync(candidate).isFile()) continue;
-			accessSync(candidate, constants.X_OK);
-			return candidate;
-		} catch {
-			// Not there or not executable: try the next PATH entry.
-		}
-	}
-	return undefined;
+/** The path the OS will execute for a command (see which.ts), as found, not resolved; undefined when none. */
+export function findExecutable(command: string, searchPath?: string, cwd?: string): string | undefined {
+	const found = lookupCommand(command, searchPath, cwd);
+	return found.kind === 'found' ? found.path : undefined;
 }
 
 export function parseAllowlist(value: string | undefined): string[] | undefined {

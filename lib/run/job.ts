@@ -5,6 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import { messageOf } from '../base/errors';
+import { failpoint } from '../base/failpoint';
 import { sleep } from '../base/sleep';
 import { JOB_PROOF_ENV } from '../lock/pid-file-format';
 import { groupAlive, type GroupIdentity } from '../proc/group';
@@ -101,14 +102,21 @@ async function watch(
 				pgid: job.pid,
 				command: run.recordedCommand,
 			});
+			failpoint('job-recorded');
 		} catch (error) {
 			// Our PID file is gone or another holder's now (someone judged it stale), or it cannot be written.
 			unrecorded = messageOf(error);
 		}
+		// The job's program runs only now that the lock names it, and only if nothing stopped it meanwhile.
+		if (unrecorded || stopper.started) job.abort();
+		else job.release();
+		failpoint('gate-released');
 		hooks.onEvent?.({ type: 'job-started', pid: job.pid, command: options.command });
-		// A job the lock does not name must not go on writing: stopped at once, like on a lost lock.
+		// A job the lock does not name never runs; its gate is stopped at once, like on a lost lock.
 		if (unrecorded) stopper.stop('lock-lost');
-		return { exit: await job.exited, unrecorded };
+		const exit = await job.exited;
+		failpoint('job-exited');
+		return { exit, unrecorded };
 	} finally {
 		clearTimeout(deadline);
 		options.signal?.removeEventListener('abort', onAbort);
@@ -151,6 +159,7 @@ export async function runJob(
 			error: job.error,
 			output: { stdout: EMPTY_STREAM, stderr: EMPTY_STREAM, logFile },
 		});
+	failpoint('gate-started');
 	const pumps = pumpsFor(job, run, hooks, log);
 	const group: GroupIdentity = {
 		pgid: job.pid,

@@ -7,6 +7,7 @@
  * The lock is released on every path, a job never runs without it, and the Outcome is made once, after the release.
  */
 import { messageOf } from '../base/errors';
+import { failpoint } from '../base/failpoint';
 import { findDatabaseHolders, lockHolders } from '../duckdb/database-holders';
 import type { TakeResult } from '../lock/database-lock';
 import type { Outcome } from '../outcome/outcome';
@@ -104,6 +105,7 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 	const taken = await takeLock(run);
 	if (!taken.acquired) return outcomeOf(run, notAcquired(run, taken));
 	const held = new HeldRunLock(run, taken.lock, taken);
+	failpoint('lock-taken');
 	hooks.onEvent?.({ type: 'lock-acquired', pidFile: run.pidFile, recovered: held.recovered, waitedMs: taken.waitedMs });
 	const logs: { log?: LogFile } = {};
 	let body: OutcomeBody | undefined;
@@ -113,6 +115,7 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 	} finally {
 		// Whatever happened above (including a bug of ours), the job never runs on without its lock.
 		logs.log?.close();
+		failpoint('before-release');
 		release = await held.release();
 		hooks.onEvent?.({ type: 'lock-released', pidFile: run.pidFile, released: release.released, note: release.note });
 	}
