@@ -25,7 +25,7 @@ test('the compiled nodes, credentials and core load with plain require under Nod
 		const names = [];
 		const icons = [];
 		for (const file of [...pkg.n8n.nodes, ...pkg.n8n.credentials]) {
-			const instance = new (Object.values(require('.' + file))[0])();
+			const instance = new (Object.values(require('./' + file))[0])();
 			const icon = instance.description ? instance.description.icon : instance.icon;
 			names.push(instance.description ? instance.description.name : instance.name);
 			for (const ref of typeof icon === 'string' ? [icon] : [icon.light, icon.dark]) {
@@ -41,13 +41,19 @@ test('the compiled nodes, credentials and core load with plain require under Nod
 		names: string[];
 		icons: Array<{ path: string; exists: boolean }>;
 	};
-	assert.deepEqual(names, ['duckDbSafeIngest', 'duckDbLockCleanup', 'duckDbJobSecretsApi', 'duckDbLockRedisApi']);
+	assert.deepEqual(names, [
+		'duckDbSafeIngest',
+		'duckDbLockCleanup',
+		'duckDbJobSecretsApi',
+		'duckDbLockRedisApi',
+		'duckDbHookAuthApi',
+	]);
 	assert.deepEqual(
 		icons.filter((i) => !i.exists),
 		[],
 		'icon files missing from dist/',
 	);
-	assert.equal(icons.length, 6, 'themed light and dark icons for both nodes, one icon per credential');
+	assert.equal(icons.length, 7, 'themed light and dark icons for both nodes, one icon per credential');
 });
 
 test('the n8n 2.x engine test files pass under Node 24', () => {
