@@ -14,6 +14,7 @@ import { CLEANUP_STATES } from '../lib/outcome/status';
 import { describeHolder } from '../lib/outcome/summary';
 import { holderFromInspection } from '../lib/outcome/holder-reports';
 import { LEASE_OPTIONS, leaseFrom } from './lease-args';
+import { HOOK_OPTIONS, handshakeFrom } from './hook-args';
 import { cleanupDatabase } from '../lib/cleanup/cleanup';
 import { CLEANUP_DEFAULTS, type CleanupPolicy, type StopCandidate } from '../lib/cleanup/policy';
 import { type CleanupReport } from '../lib/outcome/cleanup-report';
@@ -41,6 +42,11 @@ Options:
   --redis URL             the runs use a Redis lock (duckdb-safe-ingest --redis): report and clean it too
                           (env: read the URL from DUCKDB_SAFE_INGEST_REDIS_URL)
   --redis-key NAME        the lock's name in Redis (default: the database's absolute path)
+  --after-request URL     a stale lock whose run died owing its After hook (the handshake with an API that shares
+                          the database): POST the report to URL, then remove the lock (--request-header "N: V" too)
+  --after-command FILE    the same with a command (no shell), the report on its stdin
+  --after-done            that After hook was done by hand: remove the lock
+  --hook-timeout DURATION the most the After hook may take; a bare number is seconds (default 30)
   --yes                   do not ask before stopping a process (required without a terminal)
   --json                  print the report as one JSON object on the last line of stdout
   -h, --help              this help
@@ -72,6 +78,11 @@ function parse(args: string[]): { databasePath: string; policy: CleanupPolicy; y
 				'stale-after': LEASE_OPTIONS['stale-after'],
 				redis: LEASE_OPTIONS.redis,
 				'redis-key': LEASE_OPTIONS['redis-key'],
+				'after-request': HOOK_OPTIONS['after-request'],
+				'after-command': HOOK_OPTIONS['after-command'],
+				'request-header': HOOK_OPTIONS['request-header'],
+				'hook-timeout': HOOK_OPTIONS['hook-timeout'],
+				'after-done': { type: 'boolean' },
 			},
 		});
 	} catch (error) {
@@ -81,8 +92,18 @@ function parse(args: string[]): { databasePath: string; policy: CleanupPolicy; y
 	if (values.help) return 'help';
 	if (!values.db) throw new UsageError('--db PATH is required. See --help.');
 	const inspectOnly = values['inspect-only'] ?? false;
-	if (inspectOnly && (values['stop-stuck'] !== undefined || values['stop-all-holders'] || values['recover-wal'])) {
-		throw new UsageError('--inspect-only cannot be combined with --stop-stuck, --stop-all-holders or --recover-wal.');
+	if (
+		inspectOnly &&
+		(values['stop-stuck'] !== undefined ||
+			values['stop-all-holders'] ||
+			values['recover-wal'] ||
+			values['after-request'] ||
+			values['after-command'] ||
+			values['after-done'])
+	) {
+		throw new UsageError(
+			'--inspect-only cannot be combined with --stop-stuck, --stop-all-holders, --recover-wal or an After hook.',
+		);
 	}
 	return {
 		databasePath: resolve(values.db),
@@ -94,10 +115,23 @@ function parse(args: string[]): { databasePath: string; policy: CleanupPolicy; y
 			recoverWal: values['recover-wal'] ?? false,
 			graceMs: values.grace === undefined ? CLEANUP_DEFAULTS.graceMs : parseDuration(values.grace, '--grace', 's'),
 			...(({ staleAfterMs, redis }) => ({ staleAfterMs, redis }))(leaseFrom(values)),
+			...afterFrom(values),
 		},
 		yes: values.yes ?? false,
 		json: values.json ?? false,
 	};
+}
+
+/** The After hook options: at most one way to settle an After owed by a dead run. */
+function afterFrom(
+	values: Parameters<typeof handshakeFrom>[0] & { 'after-done'?: boolean },
+): Pick<CleanupPolicy, 'after' | 'afterDone' | 'hookTimeoutMs'> {
+	const handshake = handshakeFrom(values);
+	if (values['after-done'] && handshake?.after)
+		throw new UsageError(
+			'--after-done says the After hook was done by hand: give it without --after-request or --after-command.',
+		);
+	return { after: handshake?.after, afterDone: values['after-done'], hookTimeoutMs: handshake?.timeoutMs };
 }
 
 async function askOnTerminal(candidate: StopCandidate): Promise<boolean> {

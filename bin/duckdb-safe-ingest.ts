@@ -13,6 +13,8 @@ import { REDIS_URL_ENV, RUN_DEFAULTS } from '../lib/run/options';
 import { runOperation, type OperationRequest } from '../lib/operations/dispatch';
 import { OPERATION_HELP, OPERATION_OPTIONS, operationFrom } from './operation-args';
 import { LEASE_OPTIONS, leaseFrom, type LeaseArgs } from './lease-args';
+import { HOOK_HELP, HOOK_OPTIONS, handshakeFrom } from './hook-args';
+import type { RunHookSpecs } from '../lib/run/hooks';
 import { resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { type RunEvent } from '../lib/run/events';
@@ -49,6 +51,8 @@ Options:
 
 ${OPERATION_HELP}
 
+${HOOK_HELP}
+
 Durations: 90s, 15m, 2h, 1d, 500ms, or a bare number in the unit named above.
 
 Exit codes (GNU timeout compatible):
@@ -84,6 +88,11 @@ function describeEvent(event: RunEvent): string {
 			return `stopping the job group (${event.reason}): SIGTERM, then SIGKILL after the grace period`;
 		case 'job-finished':
 			return `job finished after ${formatDuration(event.durationMs)} (${event.signal ? `signal ${event.signal}` : `exit ${event.exitCode}`})`;
+		case 'hook': {
+			const { phase, target, ok, error, pendingFrom, durationMs } = event.report;
+			const owed = pendingFrom !== undefined ? ` (owed by the run of PID ${pendingFrom})` : '';
+			return `${phase} hook ${target}${owed}: ${ok ? `done in ${formatDuration(durationMs)}` : `FAILED: ${error}`}`;
+		}
 		case 'lock-released':
 			return event.released ? 'lock released' : `lock NOT released: ${event.note}`;
 	}
@@ -99,6 +108,7 @@ interface Parsed {
 	conflictExitCode: number;
 	json: boolean;
 	request: OperationRequest;
+	handshake?: RunHookSpecs;
 	lease: LeaseArgs;
 }
 
@@ -124,6 +134,7 @@ function parse(all: string[]): Parsed | 'help' {
 				shell: { type: 'boolean' },
 				'conflict-exit-code': { type: 'string' },
 				...LEASE_OPTIONS,
+				...HOOK_OPTIONS,
 				json: { type: 'boolean' },
 				help: { type: 'boolean', short: 'h' },
 				...OPERATION_OPTIONS,
@@ -180,6 +191,7 @@ function parse(all: string[]): Parsed | 'help' {
 		json: values.json ?? false,
 		request: builtIn ?? { operation: 'runCommand', command: commandRun },
 		lease: leaseFrom(values),
+		handshake: handshakeFrom(values),
 	};
 }
 
@@ -217,6 +229,7 @@ async function main(): Promise<number> {
 	let outcome: Outcome;
 	try {
 		const supervision = {
+			handshake: options.handshake,
 			timeoutMs: options.timeoutMs,
 			graceMs: options.graceMs,
 			waitMs: options.waitMs,

@@ -10,6 +10,7 @@ import { keepLease } from '../lock/lease';
 import { takeDatabaseLock } from '../lock/take-lock';
 import type { CleanupAction } from '../outcome/cleanup-report';
 import { trackRun } from '../run/exit-guard';
+import { HOOK_DEFAULTS, runHook } from '../run/hooks';
 import type { Inspection } from './inspect';
 import { candidates, describeCandidate } from './plan';
 import { CLEANUP_DEFAULTS, type CleanupPolicy } from './policy';
@@ -82,13 +83,55 @@ export async function removeStaleRedis(
 	return true;
 }
 
+/** The After hook the stale lock's run still owed: done with the cleanup's hook, or acknowledged as done by hand. */
+async function payOwedAfter(
+	databasePath: string,
+	found: Inspection,
+	policy: CleanupPolicy,
+	actions: CleanupAction[],
+): Promise<boolean> {
+	const previous =
+		found.pidFile.state === 'stale' && found.pidFile.previous?.kind === 'record'
+			? found.pidFile.previous.record
+			: undefined;
+	const pending = previous?.afterPending;
+	if (!previous || !pending) return false;
+	if (policy.afterDone) {
+		actions.push({
+			action: 'after-hook',
+			target: pending.target,
+			done: true,
+			detail: `done by hand (--after-done): the After hook PID ${previous.pid} owed`,
+		});
+		return true;
+	}
+	if (!policy.after || policy.signal?.aborted) return false;
+	const report = await runHook(policy.after, 'after', {
+		databasePath,
+		outcome: { status: 'recovered', database: databasePath, afterPending: pending, pid: previous.pid },
+		status: 'recovered',
+		timeoutMs: policy.hookTimeoutMs ?? HOOK_DEFAULTS.timeoutMs,
+	});
+	actions.push({
+		action: 'after-hook',
+		target: report.target,
+		done: report.ok,
+		detail: report.ok
+			? `did the After hook PID ${previous.pid} owed (${pending.target}) in ${report.durationMs}ms`
+			: `the After hook PID ${previous.pid} owed failed: ${report.error}`,
+	});
+	return report.ok;
+}
+
 export async function removeStalePidFile(
 	databasePath: string,
 	found: Inspection,
 	policy: CleanupPolicy,
 	actions: CleanupAction[],
 ): Promise<void> {
-	const removed = policy.signal?.aborted ? undefined : await removeStaleLock(databasePath, found.judge);
+	if (policy.signal?.aborted) return;
+	const afterDone = await payOwedAfter(databasePath, found, policy, actions);
+	const removed = await removeStaleLock(databasePath, { ...found.judge, afterDone });
 	if (removed)
 		actions.push({
 			action: 'remove-stale-pid-file',

@@ -7,6 +7,7 @@ import { findWalFiles } from '../base/wal-files';
 
 import { pidFilePathFor } from '../lock/pid-file-format';
 import { type RedisBackendOptions } from '../lock/redis-inspect';
+import type { HookSpec } from '../run/hooks';
 
 export const CLEANUP_DEFAULTS = { graceMs: 10_000, stuckAfterMs: 180 * 60_000, releaseWaitMs: 3000 };
 
@@ -34,6 +35,13 @@ export interface CleanupPolicy {
 	staleAfterMs?: number;
 	/** The Redis lock backend, when the runs use it. */
 	redis?: RedisBackendOptions;
+	/**
+	 * The After hook to do for a stale lock whose run still owed one (it told the programs sharing the database to
+	 * let go, then died): done, then the lock is removed. `afterDone`: a person did it; the lock is removed.
+	 */
+	after?: HookSpec;
+	afterDone?: boolean;
+	hookTimeoutMs?: number;
 	/** Cancels the cleanup (n8n's Stop, Ctrl-C): no further stop, removal or WAL recovery starts; a stop under way finishes. */
 	signal?: AbortSignal;
 }

@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { lockHolders } from '../duckdb/database-holders';
 
 import type { CleanupAction, CleanupReport } from '../outcome/cleanup-report';
+import type { PendingAfter } from '../outcome/outcome';
 import { holderFromDatabase, holderFromInspection } from '../outcome/holder-reports';
 import type { CleanupState } from '../outcome/status';
 import { describeHolder } from '../outcome/summary';
@@ -21,12 +22,23 @@ function pidFileLines(db: string, pidFile: LockInspection, claimExists: boolean,
 	if (pidFile.state === 'unreadable')
 		return [`${db}.pid is unreadable (${pidFile.reason}); inspect it and remove it by hand if no run is active`];
 	if (pidFile.state !== 'stale') return [];
+	const owed = owedAfter(pidFile);
+	if (owed)
+		return [
+			`${db}.pid is stale (${pidFile.detail}) and its run (PID ${owed.pid}) still owes its After hook ${owed.target}: give the cleanup an After hook (--after-request, --after-command), or do it by hand and run it with --after-done`,
+		];
 	// A claim left by a recovery that hung (or an unreadable one) keeps every remover out, this one included.
 	return [
 		claimExists
 			? `${db}.pid is stale (${pidFile.detail}) but the recovery claim ${claim} blocks its removal; if no run or cleanup is active, inspect that claim and remove it by hand`
 			: `${db}.pid is stale (${pidFile.detail}); run with the Remove Stale Locks action`,
 	];
+}
+
+/** The After hook a stale lock's run still owed, if any. */
+export function owedAfter(pidFile: LockInspection): (PendingAfter & { pid: number }) | undefined {
+	const record = pidFile.state === 'stale' && pidFile.previous?.kind === 'record' ? pidFile.previous.record : undefined;
+	return record?.afterPending ? { ...record.afterPending, pid: record.pid } : undefined;
 }
 
 /** Pure: what still stands in the way of a run, in words. */
@@ -45,7 +57,7 @@ export function remainingLines(databasePath: string, found: Inspection, claimExi
 	);
 	for (const holder of lockHolders(found.holders)) {
 		if (pidFile.state === 'held' && holder.ours) continue;
-		remaining.push(`${describeHolder(holderFromDatabase(holder))} holds DuckDB's ${holder.lock} lock`);
+		remaining.push(`${describeHolder(holderFromDatabase(holder))} holds the database`);
 	}
 	if (found.wal.status === 'left-by-crash')
 		remaining.push(
@@ -60,7 +72,7 @@ export function cleanupState(found: Inspection, claimExists: boolean, actions: C
 	const held =
 		pidFile.state === 'held' ||
 		pidFile.state === 'unreadable' ||
-		(pidFile.state === 'stale' && claimExists) ||
+		(pidFile.state === 'stale' && (claimExists || owedAfter(pidFile) !== undefined)) ||
 		lockHolders(found.holders).length > 0 ||
 		(redis !== undefined && redis.state !== 'free');
 	if (held) return 'held';
@@ -97,5 +109,6 @@ export function reportOf(
 		actions,
 		remaining,
 		walRecovery,
+		...(owedAfter(pidFile) ? { afterPending: owedAfter(pidFile) } : {}),
 	};
 }

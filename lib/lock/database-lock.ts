@@ -5,6 +5,7 @@ import type { AcquireResult } from './pid-file-lock';
 import { messageOf } from '../base/errors';
 import { type RecoveredLock } from './stale-removal';
 import { type HeldLock, type JobIdentity, type ReleaseResult } from './held-pid-file';
+import type { PendingAfter } from './pid-file-format';
 
 export type RenewResult = { ok: true } | { ok: false; lost: boolean; detail: string };
 
@@ -15,6 +16,8 @@ export interface DatabaseLock {
 	readonly heartbeatMs: number;
 	readonly staleAfterMs: number;
 	recordJob(job: JobIdentity): Promise<void>;
+	/** Records (or clears) the After hook the run owes, in the PID file. */
+	markAfterPending(pending: PendingAfter | undefined): void;
 	/** Refreshes the lease. `lost`: someone else owns the lock now (or it expired): the job must not go on. */
 	renew(): Promise<RenewResult>;
 	release(): Promise<ReleaseResult>;
@@ -64,6 +67,10 @@ export class FileLock implements DatabaseLock {
 
 	get token(): string {
 		return this.held.token;
+	}
+
+	markAfterPending(pending: PendingAfter | undefined): void {
+		this.held.markAfterPending(pending);
 	}
 
 	async recordJob(job: JobIdentity): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import { closeSync, constants, fstatSync, futimesSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { MAX_PID_FILE_BYTES, readPidFile, replaceOwn, sameStamp, stampOf, type FileStamp } from './pid-file-io';
-import { parsePidFile, serializeRecord, type LockRecord } from './pid-file-format';
+import { parsePidFile, serializeRecord, type LockRecord, type PendingAfter } from './pid-file-format';
 
 export interface JobIdentity {
 	pid: number;
@@ -49,14 +49,27 @@ export class HeldLock {
 		return this.current.token;
 	}
 
-	/** Rewrites the PID file so that line 1 names the job (its process-group leader); the supervisor stays below. */
-	recordJob(job: JobIdentity): void {
+	/** Rewrites our own PID file (proven ours by its token) with a changed record. */
+	private rewrite(next: LockRecord): void {
 		const read = readPidFile(this.pidFile);
 		const parsed = read.kind === 'file' ? parsePidFile(read.text) : undefined;
 		if (parsed?.kind !== 'record' || parsed.record.token !== this.token) {
 			throw new Error(`The lock ${this.pidFile} is no longer ours; refusing to overwrite it`);
 		}
-		const next: LockRecord = {
+		this.stamp = replaceOwn(this.pidFile, serializeRecord(next));
+		this.current = next;
+	}
+
+	/** Records (or clears) the After hook the run owes, so that whoever clears the lock after a crash does it. */
+	markAfterPending(pending: PendingAfter | undefined): void {
+		const next: LockRecord = { ...this.current, afterPending: pending };
+		if (!pending) delete next.afterPending;
+		this.rewrite(next);
+	}
+
+	/** Rewrites the PID file so that line 1 names the job (its process-group leader); the supervisor stays below. */
+	recordJob(job: JobIdentity): void {
+		this.rewrite({
 			...this.current,
 			pid: job.pid,
 			role: 'job',
@@ -64,9 +77,7 @@ export class HeldLock {
 			pgid: job.pgid,
 			command: job.command,
 			jobStartedAt: new Date().toISOString(),
-		};
-		this.stamp = replaceOwn(this.pidFile, serializeRecord(next));
-		this.current = next;
+		});
 	}
 
 	/**

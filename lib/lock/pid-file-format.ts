@@ -25,6 +25,18 @@ export interface ProcessRef {
 	command: string;
 }
 
+/**
+ * An After hook a run owes the programs sharing the database (it told them to let go in its Before hook): recorded
+ * in the lock from the moment Before is attempted until After is done, so that whoever next clears the lock does it.
+ * Never a secret: a credential is named, not copied.
+ */
+export interface PendingAfter {
+	kind: 'request' | 'command';
+	/** `POST http://api:8000/refresh-connections` or the command line. */
+	target: string;
+	credential?: string;
+}
+
 export interface LockRecord {
 	/** Line 1: the job (group leader) while it runs, else the supervisor. */
 	pid: number;
@@ -61,6 +73,7 @@ export interface LockRecord {
 	 * group holds the lock, so the supervisor (n8n itself, when a node ran the job) living on does not hold it forever.
 	 */
 	abandonedAt?: string;
+	afterPending?: PendingAfter;
 }
 
 export type ParsedPidFile =
@@ -124,6 +137,7 @@ export function serializeRecord(record: LockRecord): string {
 		['backend', record.backend],
 		['redis_key', record.redisKey],
 		['abandoned_at', record.abandonedAt],
+		['after_pending', record.afterPending ? JSON.stringify(record.afterPending) : undefined],
 	];
 	const lines = fields
 		.filter(([, value]) => value !== undefined)
@@ -189,6 +203,7 @@ export function parsePidFile(text: string): ParsedPidFile {
 			token,
 			...leaseFields(fields),
 			...(fields.get('abandoned_at') ? { abandonedAt: fields.get('abandoned_at') } : {}),
+			...pendingAfterField(fields.get('after_pending')),
 		},
 	};
 }
@@ -206,4 +221,24 @@ function leaseFields(
 	if (backend === 'redis' || backend === 'file') lease.backend = backend;
 	if (fields.get('redis_key')) lease.redisKey = fields.get('redis_key');
 	return lease;
+}
+
+/** The pending After hook of a record, when it is there and readable (a garbled one still says an After is owed). */
+function pendingAfterField(text: string | undefined): Pick<LockRecord, 'afterPending'> {
+	if (!text) return {};
+	try {
+		const value = JSON.parse(text) as Partial<PendingAfter>;
+		if ((value.kind === 'request' || value.kind === 'command') && typeof value.target === 'string') {
+			return {
+				afterPending: {
+					kind: value.kind,
+					target: value.target,
+					...(typeof value.credential === 'string' ? { credential: value.credential } : {}),
+				},
+			};
+		}
+	} catch {
+		// Not JSON: fall through.
+	}
+	return { afterPending: { kind: 'request', target: `(unreadable: ${text.slice(0, 80)})` } };
 }

@@ -5,8 +5,8 @@
 import { dirname } from 'node:path';
 import { UsageError } from '../base/errors';
 import { HeldLock } from './held-pid-file';
-import { judge, type JudgeContext, type LockInspection } from './judge-pid-file';
-import { pidFilePathFor, serializeRecord } from './pid-file-format';
+import { judge, type JudgeContext, type LockInspection, type PreviousHolder } from './judge-pid-file';
+import { pidFilePathFor, serializeRecord, type PendingAfter } from './pid-file-format';
 import { createExclusive, newToken, readPidFileSettled, type FileStamp } from './pid-file-io';
 import { removeStale, type RecoveredLock } from './stale-removal';
 import { supervisorRecord, type RecordOptions } from './supervisor-record';
@@ -18,6 +18,8 @@ export const LOCK_DEFAULTS = {
 };
 
 export interface AcquireOptions extends RecordOptions {
+	/** This run has an After hook: it may clear a stale lock whose run owes one (and then does that After). */
+	performsAfter?: boolean;
 	/** Who holds the lock, for people and the cleanup tools (e.g. the n8n workflow and execution). */
 	owner?: string;
 	/** What the supervisor is about to run, written until the job itself is recorded. */
@@ -39,7 +41,19 @@ export type AcquireResult =
 			recovered: RecoveredLock[];
 			waitedMs: number;
 	  }
-	| { acquired: false; reason: 'canceled'; recovered: RecoveredLock[]; waitedMs: number };
+	| { acquired: false; reason: 'canceled'; recovered: RecoveredLock[]; waitedMs: number }
+	/**
+	 * A stale lock whose run owes an After hook (it told the programs sharing the database to let go, then died):
+	 * only a run that can do that After (`performsAfter`) may clear it; others are blocked and say which After is owed.
+	 */
+	| {
+			acquired: false;
+			reason: 'after-pending';
+			pending: PendingAfter;
+			previous: PreviousHolder;
+			recovered: RecoveredLock[];
+			waitedMs: number;
+	  };
 
 function explainFsError(error: unknown, pidFile: string): never {
 	const code = (error as NodeJS.ErrnoException).code;
@@ -83,6 +97,10 @@ export async function acquireLock(databasePath: string, options: AcquireOptions 
 		const current = await readPidFileSettled(pidFile);
 		if (current.kind === 'absent') return { retry: 'now' };
 		const { verdict, previous } = await judge(current, context);
+		const pending = previous?.kind === 'record' ? previous.record.afterPending : undefined;
+		if (verdict.state === 'stale' && pending && previous && !options.performsAfter) {
+			return { held: { acquired: false, reason: 'after-pending', pending, previous, recovered, waitedMs: waited() } };
+		}
 		if (verdict.state === 'stale' && current.kind === 'file') {
 			const removal = await removeStale(pidFile, current, 0, context);
 			if (removal === 'removed' && previous)

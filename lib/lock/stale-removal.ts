@@ -65,7 +65,7 @@ export async function removeStale(
  */
 export async function removeStaleLock(
 	databasePath: string,
-	options: JudgeOptions = {},
+	options: JudgeOptions & { afterDone?: boolean } = {},
 ): Promise<RecoveredLock | undefined> {
 	const pidFile = pidFilePathFor(databasePath);
 	const current = await readPidFileSettled(pidFile);
@@ -73,6 +73,8 @@ export async function removeStaleLock(
 	const context = { ...options, databasePath };
 	const { verdict, previous } = await judge(current, context);
 	if (verdict.state !== 'stale' || !previous) return undefined;
+	// A lock whose run still owes its After hook is removed only once that After was done (or a person says so).
+	if (previous.kind === 'record' && previous.record.afterPending && !options.afterDone) return undefined;
 	return (await removeStale(pidFile, current, 0, context)) === 'removed'
 		? { reason: verdict.reason, detail: verdict.detail, previous }
 		: undefined;

@@ -61,6 +61,7 @@ async function runWorker(task: Task, run: OperationRunOptions, hooks: RunHooks):
 				operation: task.operation,
 				command: [process.execPath, WORKER, taskPath],
 				probeDatabase: false,
+				passWaitDeadline: true,
 				inheritEnv: inheritedEnvFilter(undefined),
 			},
 			hooks,

@@ -11,6 +11,9 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { messageOf } from '../base/errors';
+import { sleep } from '../base/sleep';
+import { parseLockConflict } from '../duckdb/lock-conflict';
+import { WAIT_UNTIL_ENV } from '../run/options';
 import { emptyReport, ingestFiles, refuseBeforeOpening } from './ingest-files/load';
 import { WorkerStop } from './worker-stop';
 import { listSources, refusedSource, type SourceFile } from './ingest-files/sources';
@@ -53,20 +56,31 @@ async function listFiles(
 	return undefined;
 }
 
-async function open(task: WorkerTask, save: Save): Promise<OpenDatabase | undefined> {
-	try {
-		return await openConfined({
-			databasePath: task.spec.databasePath,
-			access: task.access,
-			threads: task.spec.threads,
-			memoryLimit: task.spec.memoryLimit,
-		});
-	} catch (error) {
-		const message = `cannot open the database: ${messageOf(error)}`;
-		process.stderr.write(`${message}\n`);
-		// phase 'open': only this error may be DuckDB saying another process holds the database.
-		save({ error: message, phase: 'open' });
-		return undefined;
+/**
+ * Opens the database; a lock conflict (a reader that grabbed the file between the supervisor's check and this open)
+ * is retried, with backoff, until the run's lock wait ends (WAIT_UNTIL_ENV) or a stop comes.
+ */
+async function open(task: WorkerTask, save: Save, stop: WorkerStop): Promise<OpenDatabase | undefined> {
+	const until = Number(process.env[WAIT_UNTIL_ENV] ?? 0);
+	for (let pauseMs = 50; ; pauseMs = Math.min(1000, pauseMs * 1.5)) {
+		try {
+			return await openConfined({
+				databasePath: task.spec.databasePath,
+				access: task.access,
+				threads: task.spec.threads,
+				memoryLimit: task.spec.memoryLimit,
+			});
+		} catch (error) {
+			const message = `cannot open the database: ${messageOf(error)}`;
+			if (parseLockConflict(message) && Date.now() + pauseMs < until && !stop.stopping) {
+				await sleep(pauseMs);
+				continue;
+			}
+			process.stderr.write(`${message}\n`);
+			// phase 'open': only this error may be DuckDB saying another process holds the database.
+			save({ error: message, phase: 'open' });
+			return undefined;
+		}
 	}
 }
 
@@ -106,7 +120,7 @@ async function main(): Promise<number> {
 	if (!files) return EXIT.failed;
 	// No connection to interrupt yet: a stop that came meanwhile is only seen here.
 	if (stop.stopping) return stoppedBeforeWork(task, files, save);
-	const database = await open(task, save);
+	const database = await open(task, save, stop);
 	if (!database) return EXIT.failed;
 	stop.attach(database.connection);
 	try {

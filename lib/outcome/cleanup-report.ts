@@ -3,7 +3,7 @@ import type { WalReport } from '../base/wal-files';
 import type { DatabaseHolder } from '../duckdb/database-holders';
 import type { WalRecovery } from '../duckdb/recover-wal';
 
-import type { HolderReport } from './outcome';
+import type { HolderReport, PendingAfter } from './outcome';
 import type { CleanupState } from './status';
 import { type LockInspection } from '../lock/judge-pid-file';
 
@@ -19,7 +19,7 @@ export interface RedisReport {
 export type WalStatus = 'none' | 'in-use' | 'left-by-crash';
 
 export interface CleanupAction {
-	action: 'remove-stale-pid-file' | 'remove-stale-redis-lock' | 'stop-holder' | 'recover-wal';
+	action: 'remove-stale-pid-file' | 'remove-stale-redis-lock' | 'stop-holder' | 'recover-wal' | 'after-hook';
 	target: string;
 	done: boolean;
 	detail: string;
@@ -38,4 +38,6 @@ export interface CleanupReport {
 	/** What still stands in the way, in words. */
 	remaining: string[];
 	walRecovery?: WalRecovery;
+	/** The After hook the stale lock's run still owes (its supervisor died after its Before): do it, or say it is done. */
+	afterPending?: PendingAfter & { pid: number };
 }

@@ -18,6 +18,7 @@ export function recoveredReport(entry: RecoveredLock): RecoveredLockReport {
 		host: record.host,
 		owner: record.owner,
 		lockedAt: record.lockedAt,
+		...(record.afterPending ? { afterPending: record.afterPending } : {}),
 	};
 }
 
@@ -32,6 +33,7 @@ export function holderFromDatabase(holder: DatabaseHolder): HolderReport {
 		identityProven: holder.pid !== null,
 		remote: false,
 		source: holder.source,
+		lock: holder.lock,
 		detail: `holds DuckDB's ${holder.lock} lock on the database${holder.pid === null ? ' from a process we cannot see (another PID namespace or container)' : ''}`,
 	};
 }

@@ -8,6 +8,7 @@ import type { Termination } from '../proc/stop';
 import { START_FAILURE_EXIT } from '../proc/start';
 import type { WalReport } from '../base/wal-files';
 import type { LeaseReport } from '../lock/lease';
+import type { PendingAfter } from '../lock/pid-file-format';
 import type { IngestReport, SqlReport } from './operation-reports';
 
 export type OutcomeStatus = 'success' | 'blocked' | 'timeout' | 'failed' | 'canceled';
@@ -42,10 +43,30 @@ export interface HolderReport {
 	/** A holder we cannot check by PID (another host or container): where it is, and how old its heartbeat is. */
 	where?: string;
 	heartbeatAgeSeconds?: number;
+	/** A holder of DuckDB's own lock: read-only (a reader), read-write (a writer), or just the file open. */
+	lock?: 'read' | 'write' | 'open';
 	/** The PID file exists but cannot be read as a lock (garbage, empty, symlink): a person must look. */
 	unreadable?: true;
 	detail?: string;
 }
+
+/** One Before or After hook of a run: what it was, how long it took, how it answered. */
+export interface HookReport {
+	phase: 'before' | 'after';
+	kind: 'request' | 'command';
+	/** Method and URL (password redacted) or the command line; header values never. */
+	target: string;
+	startedAt: string;
+	durationMs: number;
+	ok: boolean;
+	statusCode?: number;
+	exitCode?: number;
+	error?: string;
+	/** An After an earlier run owed (its supervisor died before doing it), done by this run: that run's PID. */
+	pendingFrom?: number;
+}
+
+export type { PendingAfter };
 
 export interface RecoveredLockReport {
 	reason: StaleReason;
@@ -55,6 +76,8 @@ export interface RecoveredLockReport {
 	host?: string;
 	owner?: string;
 	lockedAt?: string;
+	/** The After hook the run of that lock still owed (its supervisor died after its Before). */
+	afterPending?: PendingAfter;
 }
 
 export type Operation = 'runCommand' | 'ingestFiles' | 'runSql';
@@ -83,7 +106,10 @@ export interface Outcome {
 		backend: 'file' | 'redis';
 		redisKey?: string;
 		acquired: boolean;
+		/** How long taking our lock (the PID file or Redis key) waited. */
 		waitedMs: number;
+		/** Then how long DuckDB's own lock was waited for (only when others held it). */
+		databaseWaitedMs?: number;
 		recovered: RecoveredLockReport[];
 		released: boolean;
 		releaseNote?: string;
@@ -96,6 +122,12 @@ export interface Outcome {
 	output: { stdout: StreamSummary; stderr: StreamSummary; logFile?: string; logError?: string };
 	/** A message for people when the job could not run or our side failed. */
 	error?: string;
+	/** Every holder of DuckDB's lock seen when the run was Blocked by them (readers, foreign writers, other containers). */
+	holders?: HolderReport[];
+	/** The Before and After hooks, in the order they ran. */
+	hooks?: HookReport[];
+	/** Blocked by a stale lock whose run (PID) still owes its After hook: only a run with an After hook clears it. */
+	afterPending?: PendingAfter & { pid: number };
 	/** Ingest Files: files and rows, per-file results. */
 	ingest?: IngestReport;
 	/** Run SQL: statements, changed rows, the last query's rows when asked for. */

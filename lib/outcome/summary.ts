@@ -20,8 +20,16 @@ function lastLine(text: string): string | undefined {
 	return line.length > 160 ? `${line.slice(0, 157)}...` : line;
 }
 
+const LOCK_WORDS = { read: 'reading (read-only)', write: 'writing (read-write)', open: 'has the file open' } as const;
+
 export function describeHolder(holder: HolderReport): string {
-	const parts = [holder.pid !== null && holder.pid > 0 ? `PID ${holder.pid}` : 'a process we cannot see'];
+	const parts = [
+		holder.pid !== null && holder.pid > 0
+			? `PID ${holder.pid}`
+			: holder.source === 'pid-file'
+				? 'a process we cannot see'
+				: 'a process in another container (or PID namespace)',
+	];
 	if (holder.remote) parts.push(holder.where ? `in ${holder.where}` : `on host ${holder.host}`);
 	const heartbeat =
 		holder.heartbeatAgeSeconds !== undefined
@@ -29,6 +37,7 @@ export function describeHolder(holder: HolderReport): string {
 			: undefined;
 	const details = [
 		holder.command,
+		holder.lock ? LOCK_WORDS[holder.lock] : undefined,
 		holder.elapsedSeconds !== undefined ? `running ${formatDuration(holder.elapsedSeconds * 1000)}` : undefined,
 		heartbeat,
 		holder.owner,
@@ -36,10 +45,40 @@ export function describeHolder(holder: HolderReport): string {
 	return details.length ? `${parts.join(' ')} (${details.join(', ')})` : parts.join(' ');
 }
 
+/** The run waited for others (readers, a foreign writer) to let go of DuckDB's lock. */
+function waitedNote(outcome: Omit<Outcome, 'summary'>): string {
+	const waited = outcome.lock.databaseWaitedMs;
+	return waited ? ` (waited ${formatDuration(waited)} for other holders of the database to let go)` : '';
+}
+
+/** A hook that failed is said on the summary line (a failed Before is the Blocked reason itself). */
+function hookNote(outcome: Omit<Outcome, 'summary'>): string {
+	const failed = (outcome.hooks ?? []).filter((hook) => !hook.ok && hook.phase === 'after');
+	return failed.map((hook) => `; the After hook ${hook.target} failed: ${hook.error}`).join('');
+}
+
+function blocked(outcome: Omit<Outcome, 'summary'>, db: string): string {
+	const pending = outcome.afterPending;
+	if (pending) {
+		return `Blocked: ${db}: the run of PID ${pending.pid} died owing its After hook (${pending.target}); not started. Give this run the same After hook, or run duckdb-lock-cleanup with --after-request or --after-command (or do it by hand, then --after-done)`;
+	}
+	if (outcome.holder?.unreadable)
+		return `Blocked: the lock file of ${db} is unreadable (${outcome.holder.detail}); not started`;
+	if (outcome.holders && outcome.holders.length > 1)
+		return `Blocked: ${db} is held by ${outcome.holders.map(describeHolder).join(', and by ')}; not started`;
+	if (outcome.holder) return `Blocked: ${db} is held by ${describeHolder(outcome.holder)}; not started`;
+	if (outcome.error?.startsWith('the Before hook')) return `Blocked: ${db}: ${outcome.error}`;
+	if (outcome.error)
+		return `Blocked: the lock of ${db} cannot be checked: ${outcome.error}; not started (never run unprotected)`;
+	return `Blocked: ${db} is locked; not started`;
+}
+
 /** The one-line human summary. */
 export function summarize(outcome: Omit<Outcome, 'summary'>): string {
-	const special = summarizeOperation(outcome);
-	if (special) return special;
+	return (summarizeOperation(outcome) ?? summarizeRun(outcome)) + hookNote(outcome);
+}
+
+function summarizeRun(outcome: Omit<Outcome, 'summary'>): string {
 	const db = basename(outcome.database);
 	const command = describeCommand(outcome);
 	const took = formatDuration(outcome.durationMs);
@@ -48,15 +87,9 @@ export function summarize(outcome: Omit<Outcome, 'summary'>): string {
 		: '';
 	switch (outcome.status) {
 		case 'success':
-			return `Success: ${command} finished in ${took} on ${db}${recovered}`;
+			return `Success: ${command} finished in ${took} on ${db}${recovered}${waitedNote(outcome)}`;
 		case 'blocked':
-			if (outcome.holder?.unreadable)
-				return `Blocked: the lock file of ${db} is unreadable (${outcome.holder.detail}); not started`;
-			return outcome.holder
-				? `Blocked: ${db} is held by ${describeHolder(outcome.holder)}; not started`
-				: outcome.error
-					? `Blocked: the lock of ${db} cannot be checked: ${outcome.error}; not started (never run unprotected)`
-					: `Blocked: ${db} is locked; not started`;
+			return blocked(outcome, db);
 		case 'timeout': {
 			const how = outcome.termination?.sigkillSent
 				? `SIGTERM, then SIGKILL after ${formatDuration(outcome.graceMs)} grace`

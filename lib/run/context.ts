@@ -34,6 +34,9 @@ export interface RunContext {
  */
 function secretsOf(options: RunOptions): string[] {
 	const secrets = Object.values(options.env ?? {});
+	for (const spec of [options.handshake?.before, options.handshake?.after]) {
+		if (spec?.kind === 'request') secrets.push(...Object.values(spec.headers ?? {}));
+	}
 	if (options.redis) {
 		try {
 			const password = new URL(options.redis.url).password;

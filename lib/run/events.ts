@@ -1,6 +1,6 @@
 /** What a supervised run tells its caller as it goes (the CLI prints it), and the hooks it calls. */
 import type { Writable } from 'node:stream';
-import type { RecoveredLockReport } from '../outcome/outcome';
+import type { HookReport, RecoveredLockReport } from '../outcome/outcome';
 import type { Termination } from '../proc/stop';
 import type { OutputOptions, StreamName } from './output';
 
@@ -10,6 +10,7 @@ export type RunEvent =
 	| { type: 'job-started'; pid: number; command: string[] }
 	| { type: 'job-stopping'; reason: Termination['reason'] }
 	| { type: 'job-finished'; exitCode: number | null; signal: string | null; durationMs: number }
+	| { type: 'hook'; report: HookReport }
 	| { type: 'lock-released'; pidFile: string; released: boolean; note?: string };
 
 export interface RunHooks {

@@ -24,6 +24,7 @@ export function takeLock(run: RunContext): Promise<TakeResult> {
 		staleAfterMs: resolved.staleAfterMs,
 		redis: options.redis,
 		mask: run.mask,
+		performsAfter: Boolean(options.handshake?.after),
 	});
 }
 
@@ -48,6 +49,17 @@ export class HeldRunLock {
 		this.untrack = trackRun(this.active);
 	}
 
+	/** When the lock wait ends (Date.now() ms), once the wait for DuckDB's lock began. */
+	waitUntilMs = 0;
+
+	/** How long the wait for DuckDB's own lock took (others held it: readers, a foreign writer). */
+	databaseWaitedMs = 0;
+
+	/** How long taking the lock waited. */
+	get waitedMs(): number {
+		return this.taken.waitedMs;
+	}
+
 	/** Why the lock was lost, once it was. */
 	get lost(): string | undefined {
 		return this.lease.report.lost;
@@ -70,21 +82,25 @@ export class HeldRunLock {
 			...backend,
 			acquired: true,
 			waitedMs: this.taken.waitedMs,
+			...(this.databaseWaitedMs ? { databaseWaitedMs: this.databaseWaitedMs } : {}),
 			recovered: this.recovered,
 			released: false,
 			lease: this.lease.report,
 		};
 	}
 
+	/** Whatever happened (a bug of ours included), nothing of the job's group runs on: stopped at once. */
+	async stopLeftovers(): Promise<void> {
+		const group = this.active.group;
+		if (group && groupAlive(group.pgid)) await stopGroup(group, 0, 'lock-lost').done;
+	}
+
 	/** Never leaves the job running without its lock; keeps the lock only for processes that survive SIGKILL. */
 	async release(): Promise<{ released: boolean; note?: string }> {
+		await this.stopLeftovers();
 		this.lease.stop();
 		const group = this.active.group;
-		let survivors = false;
-		if (group && groupAlive(group.pgid)) {
-			await stopGroup(group, 0, 'lock-lost').done;
-			survivors = groupAlive(group.pgid);
-		}
+		const survivors = group !== undefined && groupAlive(group.pgid);
 		this.untrack();
 		if (survivors) {
 			// They may still write: the lock stays, naming their group.

@@ -17,7 +17,7 @@ import type { OutcomeBody, RunContext } from './context';
 import { EMPTY_STREAM, notStarted } from './context';
 import type { RunHooks } from './events';
 import type { HeldRunLock } from './held-lock';
-import { REDIS_URL_ENV, RUN_DEFAULTS } from './options';
+import { REDIS_URL_ENV, RUN_DEFAULTS, WAIT_UNTIL_ENV } from './options';
 import { OutputPump, type LogFile, type OutputOptions, type StreamName } from './output';
 
 function abortReasonIsSignal(signal: AbortSignal | undefined): string | undefined {
@@ -29,13 +29,14 @@ function start(run: RunContext, held: HeldRunLock): ReturnType<typeof startJob> 
 	const { resolved, options } = run;
 	// The lock file and its token go into the job's environment: the cleanup's proof that a process is this job.
 	const proof = { [JOB_PROOF_ENV.lockFile]: held.lock.pidFile, [JOB_PROOF_ENV.token]: held.lock.token };
+	const wait: Record<string, string> = options.passWaitDeadline ? { [WAIT_UNTIL_ENV]: String(held.waitUntilMs) } : {};
 	// The Redis URL `--redis env` reads never reaches the job (its password is kept out of ps, and out of the job).
 	const inheritEnv = (name: string): boolean => name !== REDIS_URL_ENV && (options.inheritEnv?.(name) ?? true);
 	return startJob({
 		file: resolved.file,
 		args: resolved.args,
 		cwd: resolved.cwd,
-		env: { ...options.env, ...proof },
+		env: { ...options.env, ...proof, ...wait },
 		inheritEnv,
 	});
 }
@@ -150,6 +151,7 @@ export async function runJob(
 	hooks: RunHooks,
 ): Promise<OutcomeBody> {
 	const job = await start(run, held);
+	const jobStartedMs = Date.now();
 	const logFile = run.resolved.logFile;
 	if (!('pid' in job))
 		return notStarted({
@@ -176,7 +178,7 @@ export async function runJob(
 		type: 'job-finished',
 		exitCode: exit.exitCode,
 		signal: exit.signal,
-		durationMs: Date.now() - run.startedMs,
+		durationMs: Date.now() - jobStartedMs,
 	});
 	const error = lostLockError(termination?.reason, unrecorded, held.lost);
 	const status = decideRunStatus({ exitCode: exit.exitCode, stoppedBy: termination?.reason, lockLost: error });

@@ -5,11 +5,14 @@
 import { accessSync, closeSync, constants as fsConstants, existsSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { messageOf, UsageError } from '../base/errors';
+import { redactUrlPasswords } from '../base/mask';
 import { isDirectory, isNonEmptyFile, pathProblem } from '../base/paths';
 import { findWalFiles } from '../base/wal-files';
 import type { Operation } from '../outcome/outcome';
 
 import { LEASE_DEFAULTS } from '../lock/liveness';
+import { lookupCommand } from '../proc/which';
+import { HOOK_DEFAULTS, type HookSpec, type RunHookSpecs } from './hooks';
 import { type RedisBackendOptions } from '../lock/redis-inspect';
 
 export const RUN_DEFAULTS = {
@@ -27,6 +30,9 @@ export const RUN_DEFAULTS = {
 
 /** Where `--redis env` (both command-line tools) reads the Redis URL from; never passed on to a job. */
 export const REDIS_URL_ENV = 'DUCKDB_SAFE_INGEST_REDIS_URL';
+
+/** Given to our worker (passWaitDeadline): until when (Date.now() ms) it may retry DuckDB's open on a conflict. */
+export const WAIT_UNTIL_ENV = 'DUCKDB_SAFE_INGEST_WAIT_UNTIL';
 
 /** redis:// or rediss:// (TLS): the URLs the Redis backend accepts. */
 export function isRedisUrl(url: string): boolean {
@@ -70,6 +76,10 @@ export interface RunOptions {
 	staleAfterMs?: number;
 	/** Use a Redis lock (workers on several machines); the PID file is then written for people and scripts. */
 	redis?: RedisBackendOptions;
+	/** The Before and After hooks: the handshake with the programs sharing the database. */
+	handshake?: RunHookSpecs;
+	/** Our worker: its environment gets the moment the lock wait ends, to retry DuckDB's open until then. */
+	passWaitDeadline?: boolean;
 }
 
 export interface ResolvedRun {
@@ -84,10 +94,53 @@ export interface ResolvedRun {
 	logFile?: string;
 	heartbeatMs: number;
 	staleAfterMs: number;
+	hookTimeoutMs: number;
 }
 
 /** Checks everything before anything is created, so bad input leaves no trace. */
 export function resolveRunOptions(options: RunOptions): ResolvedRun {
+	const { databasePath, cwd } = checkPlaces(options);
+	if (!options.command.length || !options.command[0])
+		throw new UsageError('No command to run. Give the program and its arguments.');
+	const { timeoutMs, graceMs, waitMs } = checkTimes(options);
+	const { heartbeatMs, staleAfterMs } = checkLease(options);
+	if (options.redis && !isRedisUrl(options.redis.url))
+		throw new UsageError('The Redis URL must start with redis:// or rediss://, e.g. redis://redis:6379/0.');
+	const tailBytes = options.tailBytes;
+	if (
+		tailBytes !== undefined &&
+		(!Number.isSafeInteger(tailBytes) || tailBytes < 0 || tailBytes > RUN_DEFAULTS.maxTailBytes)
+	) {
+		throw new UsageError(
+			`The output tail size must be a whole number of bytes from 0 to ${RUN_DEFAULTS.maxTailBytes} (16 MiB) (got ${tailBytes}).`,
+		);
+	}
+	const logFile = options.logFile ? resolve(options.logFile) : undefined;
+	if (logFile) checkLogFile(logFile);
+	const shell = options.shell === true ? RUN_DEFAULTS.shell : options.shell || false;
+	// With a shell, command[0] is the line and the rest become $1, $2, ...: values are never spliced into the line.
+	const [file, ...args] = shell
+		? [shell, '-c', options.command[0], 'sh', ...options.command.slice(1)]
+		: options.command;
+	const hookTimeoutMs = checkHandshake(options.handshake, cwd);
+	return {
+		databasePath,
+		file,
+		args,
+		shell,
+		cwd,
+		timeoutMs,
+		graceMs,
+		waitMs,
+		logFile,
+		heartbeatMs,
+		staleAfterMs,
+		hookTimeoutMs,
+	};
+}
+
+/** The database path, its folder and WAL, the log file path and the working directory. */
+function checkPlaces(options: RunOptions): { databasePath: string; cwd: string } {
 	if (!options.databasePath) throw new UsageError('The database path is empty. Give the path of the DuckDB file.');
 	const databasePath = resolve(options.databasePath);
 	const problem =
@@ -110,8 +163,11 @@ export function resolveRunOptions(options: RunOptions): ResolvedRun {
 	const cwd = resolve(options.cwd ?? process.cwd());
 	if (!isDirectory(cwd))
 		throw new UsageError(`The working directory ${cwd} does not exist. Create it, or fix the working directory.`);
-	if (!options.command.length || !options.command[0])
-		throw new UsageError('No command to run. Give the program and its arguments.');
+	return { databasePath, cwd };
+}
+
+/** The timeout, the grace period and the lock wait. */
+function checkTimes(options: RunOptions): { timeoutMs: number; graceMs: number; waitMs: number } {
 	const timeoutMs = options.timeoutMs ?? RUN_DEFAULTS.timeoutMs;
 	const graceMs = options.graceMs ?? RUN_DEFAULTS.graceMs;
 	const waitMs = options.waitMs ?? RUN_DEFAULTS.waitMs;
@@ -127,6 +183,11 @@ export function resolveRunOptions(options: RunOptions): ResolvedRun {
 		);
 	if (!Number.isFinite(waitMs) || waitMs < 0)
 		throw new UsageError(`The lock wait cannot be negative (got ${waitMs} ms).`);
+	return { timeoutMs, graceMs, waitMs };
+}
+
+/** The heartbeat interval and the stale period of the lease. */
+function checkLease(options: RunOptions): { heartbeatMs: number; staleAfterMs: number } {
 	if (options.heartbeatMs !== undefined && (!Number.isFinite(options.heartbeatMs) || options.heartbeatMs < 50)) {
 		throw new UsageError(`The heartbeat interval must be at least 50 ms (got ${options.heartbeatMs} ms).`);
 	}
@@ -145,25 +206,7 @@ export function resolveRunOptions(options: RunOptions): ResolvedRun {
 			`The stale period (${staleAfterMs} ms) must be at least three heartbeats (${3 * heartbeatMs} ms), so that a live holder is never judged stale.`,
 		);
 	}
-	if (options.redis && !isRedisUrl(options.redis.url))
-		throw new UsageError('The Redis URL must start with redis:// or rediss://, e.g. redis://redis:6379/0.');
-	const tailBytes = options.tailBytes;
-	if (
-		tailBytes !== undefined &&
-		(!Number.isSafeInteger(tailBytes) || tailBytes < 0 || tailBytes > RUN_DEFAULTS.maxTailBytes)
-	) {
-		throw new UsageError(
-			`The output tail size must be a whole number of bytes from 0 to ${RUN_DEFAULTS.maxTailBytes} (16 MiB) (got ${tailBytes}).`,
-		);
-	}
-	const logFile = options.logFile ? resolve(options.logFile) : undefined;
-	if (logFile) checkLogFile(logFile);
-	const shell = options.shell === true ? RUN_DEFAULTS.shell : options.shell || false;
-	// With a shell, command[0] is the line and the rest become $1, $2, ...: values are never spliced into the line.
-	const [file, ...args] = shell
-		? [shell, '-c', options.command[0], 'sh', ...options.command.slice(1)]
-		: options.command;
-	return { databasePath, file, args, shell, cwd, timeoutMs, graceMs, waitMs, logFile, heartbeatMs, staleAfterMs };
+	return { heartbeatMs, staleAfterMs };
 }
 
 /**
@@ -186,4 +229,36 @@ function checkLogFile(logFile: string): void {
 			`The log file ${logFile} cannot be opened for appending (${messageOf(error)}). Fix its permissions, or choose another path.`,
 		);
 	}
+}
+
+function checkHook(spec: HookSpec | undefined, phase: string, cwd: string): void {
+	if (!spec) return;
+	if (spec.kind === 'request') {
+		let url: URL;
+		try {
+			url = new URL(spec.url);
+		} catch {
+			throw new UsageError(
+				`The ${phase} hook's URL "${redactUrlPasswords(spec.url)}" is not a URL. Give one like http://api:8000/prepare-for-ingestion.`,
+			);
+		}
+		if (url.protocol !== 'http:' && url.protocol !== 'https:')
+			throw new UsageError(`The ${phase} hook's URL must be http:// or https:// (got ${url.protocol}).`);
+		return;
+	}
+	const found = lookupCommand(spec.file, process.env.PATH, cwd);
+	if (found.kind !== 'found')
+		throw new UsageError(
+			`The ${phase} hook's command ${spec.file} is ${found.kind === 'not-found' ? 'not found' : 'not executable'}. Give the path of an executable (no shell line).`,
+		);
+}
+
+/** The hooks are checked before anything is created; the hook timeout, bounded like every other duration. */
+function checkHandshake(handshake: RunHookSpecs | undefined, cwd: string): number {
+	checkHook(handshake?.before, 'Before', cwd);
+	checkHook(handshake?.after, 'After', cwd);
+	const timeoutMs = handshake?.timeoutMs ?? HOOK_DEFAULTS.timeoutMs;
+	if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > RUN_DEFAULTS.maxTimeoutMs)
+		throw new UsageError(`The hook timeout must be greater than zero and at most 24 days (got ${timeoutMs} ms).`);
+	return timeoutMs;
 }

@@ -1,14 +1,14 @@
 /**
  * runUnderLock: one supervised run as a sequence of named phases.
  *
- *   check the options → take the lock (with the wait) → check that nothing else holds the database → start the job
- *   in its own process group → watch it (deadline, cancel, lost lock) → stop its group when needed → release the lock
+ *   check the options → take our PID file (with the wait) → the Afters earlier runs owed → Before → wait for
+ *   DuckDB's own lock (the rest of the wait) → start the job in its own process group → watch it (deadline, cancel,
+ *   lost lock) → stop its group when needed → After (on every path once Before was attempted) → release the lock
  *
  * The lock is released on every path, a job never runs without it, and the Outcome is made once, after the release.
  */
 import { messageOf } from '../base/errors';
 import { failpoint } from '../base/failpoint';
-import { findDatabaseHolders, lockHolders } from '../duckdb/database-holders';
 import type { TakeResult } from '../lock/database-lock';
 import type { Outcome } from '../outcome/outcome';
 import { holderFromDatabase, holderFromInspection, recoveredReport } from '../outcome/holder-reports';
@@ -18,8 +18,10 @@ import { HeldRunLock, takeLock } from './held-lock';
 import { runJob } from './job';
 import type { RunOptions } from './options';
 import { LogFile } from './output';
+import { waitForDatabase } from './database-wait';
+import { Handshake } from './handshake';
 
-/** The outcome of a run that did not get the lock: held (Blocked), canceled, or the backend unavailable. */
+/** The outcome of a run that did not get the lock: held (Blocked), canceled, the backend unavailable, an After owed. */
 function notAcquired(run: RunContext, taken: Exclude<TakeResult, { acquired: true }>): OutcomeBody {
 	const lock = {
 		pidFile: run.pidFile,
@@ -29,6 +31,10 @@ function notAcquired(run: RunContext, taken: Exclude<TakeResult, { acquired: tru
 		recovered: taken.recovered.map(recoveredReport),
 		released: false,
 	};
+	if (taken.reason === 'after-pending') {
+		const pid = taken.previous.kind === 'record' ? taken.previous.record.pid : taken.previous.pid;
+		return notStarted({ status: 'blocked', lock, afterPending: { ...taken.pending, pid } });
+	}
 	return notStarted({
 		status: taken.reason === 'canceled' ? 'canceled' : 'blocked',
 		lock,
@@ -38,19 +44,20 @@ function notAcquired(run: RunContext, taken: Exclude<TakeResult, { acquired: tru
 }
 
 /**
- * With our PID file ours: is the run still wanted, still ours, and is the database free? DuckDB's own lock tells
- * whether anyone else (an API server, a duckdb shell, an orphaned job) has it; checked before the job starts, so a
- * probe's brief read lock is harmless. Undefined: go on.
+ * With our PID file ours: the handshake's Before, then is the run still wanted, still ours, and is the database
+ * free? DuckDB's own lock tells whether anyone else (an API server, a duckdb shell, an orphaned job) has it; it is
+ * waited for until the rest of the wait is used up. Checked before the job starts, so a probe's brief read lock is
+ * harmless. Undefined: go on.
  */
-async function beforeStart(run: RunContext, held: HeldRunLock): Promise<OutcomeBody | undefined> {
+async function beforeStart(run: RunContext, held: HeldRunLock, handshake: Handshake): Promise<OutcomeBody | undefined> {
 	const { options } = run;
+	await handshake.payDebts();
 	if (options.signal?.aborted) return notStarted({ status: 'canceled', lock: held.report() });
-	const others = lockHolders(
-		await findDatabaseHolders(run.resolved.databasePath, {
-			probe: options.probeDatabase !== false,
-			includeOpen: false,
-		}),
-	);
+	const refused = await handshake.before();
+	if (refused) return notStarted({ status: 'blocked', lock: held.report(), error: `${refused}; nothing was started` });
+	held.waitUntilMs = Date.now() + Math.max(0, run.resolved.waitMs - held.waitedMs);
+	const { holders: others, waitedMs } = await waitForDatabase(run, held, held.waitUntilMs);
+	held.databaseWaitedMs = waitedMs;
 	if (options.signal?.aborted) return notStarted({ status: 'canceled', lock: held.report() });
 	if (held.lost)
 		return notStarted({
@@ -59,7 +66,12 @@ async function beforeStart(run: RunContext, held: HeldRunLock): Promise<OutcomeB
 			error: `the lock was lost before the job started (${held.lost}); nothing was run`,
 		});
 	if (others.length)
-		return notStarted({ status: 'blocked', lock: held.report(), holder: holderFromDatabase(others[0]) });
+		return notStarted({
+			status: 'blocked',
+			lock: held.report(),
+			holder: holderFromDatabase(others[0]),
+			holders: others.map(holderFromDatabase),
+		});
 	return undefined;
 }
 
@@ -87,10 +99,11 @@ function openLog(run: RunContext, held: HeldRunLock): { log?: LogFile; failure?:
 async function useLock(
 	run: RunContext,
 	held: HeldRunLock,
+	handshake: Handshake,
 	hooks: RunHooks,
 	logs: { log?: LogFile },
 ): Promise<OutcomeBody> {
-	const refusal = await beforeStart(run, held);
+	const refusal = await beforeStart(run, held, handshake);
 	if (refusal) return refusal;
 	const opened = openLog(run, held);
 	if (opened.failure) return opened.failure;
@@ -107,17 +120,28 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 	const held = new HeldRunLock(run, taken.lock, taken);
 	failpoint('lock-taken');
 	hooks.onEvent?.({ type: 'lock-acquired', pidFile: run.pidFile, recovered: held.recovered, waitedMs: taken.waitedMs });
+	const handshake = new Handshake(run, held, hooks);
 	const logs: { log?: LogFile } = {};
 	let body: OutcomeBody | undefined;
 	let release: { released: boolean; note?: string } = { released: false };
 	try {
-		body = await useLock(run, held, hooks, logs);
+		body = await useLock(run, held, handshake, hooks, logs);
 	} finally {
-		// Whatever happened above (including a bug of ours), the job never runs on without its lock.
+		// Whatever happened above (including a bug of ours), the job never runs on without its lock, and the
+		// programs sharing the database are told to come back once it is gone.
 		logs.log?.close();
+		await held.stopLeftovers();
+		const sofar =
+			body ?? notStarted({ status: 'failed', lock: held.report(), error: 'the run ended with an error of ours' });
+		await handshake.after(outcomeOf(run, { ...sofar, hooks: handshake.reports }));
 		failpoint('before-release');
 		release = await held.release();
 		hooks.onEvent?.({ type: 'lock-released', pidFile: run.pidFile, released: release.released, note: release.note });
 	}
-	return outcomeOf(run, { ...body, lock: { ...body.lock, released: release.released, releaseNote: release.note } });
+	const hookReports = handshake.reports.length ? { hooks: handshake.reports } : {};
+	return outcomeOf(run, {
+		...body,
+		...hookReports,
+		lock: { ...body.lock, released: release.released, releaseNote: release.note },
+	});
 }

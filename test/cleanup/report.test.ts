@@ -47,7 +47,7 @@ test('Held for a held or unreadable PID file, a stale one behind a recovery clai
 
 test('the remaining lines name each obstacle in words, holders in the one holder wording', () => {
 	assert.deepEqual(remainingLines('/d/x.duckdb', { ...none, holders: [reader] }, false), [
-		"PID 7 (python3 api.py) holds DuckDB's read lock",
+		'PID 7 (python3 api.py, reading (read-only)) holds the database',
 	]);
 	assert.match(
 		remainingLines('/d/x.duckdb', stale, true)[0],

@@ -1,0 +1,63 @@
+/** The Before/After hook options (duckdb-safe-ingest) and the After ones (duckdb-lock-cleanup): parse → specs. */
+import { parseDuration } from '../lib/base/duration';
+import { UsageError } from '../lib/base/errors';
+import type { HookSpec, RunHookSpecs } from '../lib/run/hooks';
+
+export const HOOK_OPTIONS = {
+	'before-request': { type: 'string' },
+	'after-request': { type: 'string' },
+	'before-command': { type: 'string' },
+	'after-command': { type: 'string' },
+	'request-header': { type: 'string', multiple: true },
+	'hook-timeout': { type: 'string' },
+} as const;
+
+export const HOOK_HELP = `Sharing the database (the handshake with an API or a dashboard that reads it):
+  --before-request URL      POST to URL once our lock is taken, before waiting for DuckDB's lock (make readers let go)
+  --after-request URL       POST the outcome record to URL after the run, on every path once the Before was tried
+  --request-header "N: V"   a header for both requests (repeatable), e.g. "Authorization: Bearer …"
+  --before-command FILE     run FILE (no shell) instead of a Before request; env DUCKDB_SAFE_INGEST_DATABASE, _PHASE
+  --after-command FILE      run FILE after the run, the outcome record on its stdin; env also _STATUS
+  --hook-timeout DURATION   the most one hook may take; a bare number is seconds (default 30)`;
+
+type Values = {
+	'before-request'?: string;
+	'after-request'?: string;
+	'before-command'?: string;
+	'after-command'?: string;
+	'request-header'?: string[];
+	'hook-timeout'?: string;
+};
+
+function headersFrom(values: Values): Record<string, string> {
+	const headers: Record<string, string> = {};
+	for (const line of values['request-header'] ?? []) {
+		const colon = line.indexOf(':');
+		if (colon <= 0) throw new UsageError(`--request-header ${line}: expected "Name: value".`);
+		headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+	}
+	return headers;
+}
+
+function hook(values: Values, phase: 'before' | 'after'): HookSpec | undefined {
+	const url = values[`${phase}-request`];
+	const file = values[`${phase}-command`];
+	if (url && file) throw new UsageError(`Give --${phase}-request or --${phase}-command, not both.`);
+	if (url) return { kind: 'request', method: 'POST', url, headers: headersFrom(values) };
+	if (file) return { kind: 'command', file };
+	return undefined;
+}
+
+export function handshakeFrom(values: Values): RunHookSpecs | undefined {
+	const before = hook(values, 'before');
+	const after = hook(values, 'after');
+	if (values['request-header'] && before?.kind !== 'request' && after?.kind !== 'request')
+		throw new UsageError('--request-header needs --before-request or --after-request.');
+	const timeoutMs =
+		values['hook-timeout'] === undefined ? undefined : parseDuration(values['hook-timeout'], '--hook-timeout', 's');
+	if (!before && !after) {
+		if (timeoutMs !== undefined) throw new UsageError('--hook-timeout needs a Before or After hook.');
+		return undefined;
+	}
+	return { before, after, timeoutMs };
+}
