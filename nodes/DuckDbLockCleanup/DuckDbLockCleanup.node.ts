@@ -9,6 +9,7 @@ import { lockCleanupProperties } from './description';
 import { executeLockCleanup } from './execute';
 import { CLEANUP_OUTPUT_NAMES } from '../../lib/outcome/status';
 import { testLockRedis } from '../shared/lock-backend';
+import { testHookAuth } from '../../credentials/hook-auth';
 
 // Deliberately not usable as an AI tool (no usableAsTool): it can stop processes on the n8n host.
 // eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
@@ -33,11 +34,18 @@ export class DuckDbLockCleanup implements INodeType {
 				testedBy: 'duckDbLockRedisTest',
 				displayOptions: { show: { lockBackend: ['redis'] } },
 			},
+			// The After hook's request authentication.
+			{
+				name: 'duckDbHookAuthApi',
+				required: true,
+				testedBy: 'duckDbHookAuthTest',
+				displayOptions: { show: { hookAuthentication: ['credential'] } },
+			},
 		],
 		properties: lockCleanupProperties,
 	};
 
-	methods = { credentialTest: { duckDbLockRedisTest: testLockRedis } };
+	methods = { credentialTest: { duckDbLockRedisTest: testLockRedis, duckDbHookAuthTest: testHookAuth } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return executeLockCleanup.call(this);

@@ -2,6 +2,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { databasePathProperty } from '../shared/descriptions';
 import { leaseOptions, lockBackendProperty } from '../shared/lock-backend';
+import { cleanupAfterProperties } from '../shared/hooks';
 
 export const lockCleanupProperties: INodeProperties[] = [
 	databasePathProperty,
@@ -67,6 +68,10 @@ export const lockCleanupProperties: INodeProperties[] = [
 		description: 'Time between SIGTERM and SIGKILL when a process is stopped',
 		displayOptions: { show: { action: ['stopStuck', 'stopAny'] } },
 	},
+	...cleanupAfterProperties.map((property) => ({
+		...property,
+		displayOptions: { ...property.displayOptions, hide: { action: ['inspect'] } },
+	})),
 	lockBackendProperty,
 	{
 		displayName: 'Options',

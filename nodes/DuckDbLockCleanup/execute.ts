@@ -4,6 +4,7 @@ import { CLEANUP_OUTPUT_NAMES, CLEANUP_STATES } from '../../lib/outcome/status';
 import { cleanupDatabase } from '../../lib/cleanup/cleanup';
 import { asNodeError, cancelSignal, databaseFor, item } from '../shared/glue';
 import { lockBackendFor } from '../shared/lock-backend';
+import { cleanupAfterFor } from '../shared/hooks';
 import { type CleanupPolicy } from '../../lib/cleanup/policy';
 
 async function policyFor(context: IExecuteFunctions, itemIndex: number): Promise<CleanupPolicy> {
@@ -22,6 +23,7 @@ async function policyFor(context: IExecuteFunctions, itemIndex: number): Promise
 		graceMs: action === 'stopStuck' || action === 'stopAny' ? number('graceSeconds', 10) * 1000 : undefined,
 		signal: cancelSignal(context),
 		...(await lockBackendFor(context, itemIndex)),
+		...(action === 'inspect' ? {} : await cleanupAfterFor(context, itemIndex)),
 	};
 }
 

@@ -7,6 +7,7 @@ import {
 } from 'n8n-workflow';
 import { OUTPUT_NAMES } from '../../lib/outcome/status';
 import { testJobSecrets } from '../../credentials/job-secrets';
+import { testHookAuth } from '../../credentials/hook-auth';
 import { testLockRedis } from '../shared/lock-backend';
 import { properties } from './actions/properties';
 import { router } from './actions/router';
@@ -44,11 +45,24 @@ export class DuckDbSafeIngest implements INodeType {
 				testedBy: 'duckDbLockRedisTest',
 				displayOptions: { show: { lockBackend: ['redis'] } },
 			},
+			// The Before and After hook requests' authentication.
+			{
+				name: 'duckDbHookAuthApi',
+				required: true,
+				testedBy: 'duckDbHookAuthTest',
+				displayOptions: { show: { hookAuthentication: ['credential'] } },
+			},
 		],
 		properties,
 	};
 
-	methods = { credentialTest: { duckDbJobSecretsTest: testJobSecrets, duckDbLockRedisTest: testLockRedis } };
+	methods = {
+		credentialTest: {
+			duckDbJobSecretsTest: testJobSecrets,
+			duckDbLockRedisTest: testLockRedis,
+			duckDbHookAuthTest: testHookAuth,
+		},
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return router.call(this);

@@ -2,6 +2,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { databasePathProperty } from '../../shared/descriptions';
 import { lockBackendProperty } from '../../shared/lock-backend';
+import { handshakeProperties } from '../../shared/hooks';
 import { OPERATIONS } from './operations';
 import { optionsProperty, supervisionProperties } from './settings';
 
@@ -17,6 +18,7 @@ export const properties: INodeProperties[] = [
 	},
 	...OPERATIONS.flatMap((operation) => operation.properties),
 	...supervisionProperties,
+	...handshakeProperties,
 	lockBackendProperty,
 	optionsProperty,
 ];

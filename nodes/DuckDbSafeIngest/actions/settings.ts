@@ -9,6 +9,7 @@ import type { OperationRunOptions } from '../../../lib/operations/supervise-work
 import { parseNameList } from '../../../lib/operations/spec';
 import { allowedPath, cancelSignal, instanceFolders, ownerLabel } from '../../shared/glue';
 import { leaseOptions, lockBackendFor } from '../../shared/lock-backend';
+import { handshakeFor } from '../../shared/hooks';
 
 const builtIn = { show: { '/operation': ['ingestFiles', 'runSql'] } };
 
@@ -96,6 +97,14 @@ export const optionsProperty: INodeProperties = {
 			default: 64,
 			description: 'How much of the end of stdout and of stderr the output item keeps',
 		},
+		{
+			displayName: 'Hook Timeout (Seconds)',
+			name: 'hookTimeoutSeconds',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 30,
+			description: 'The most the Before or the After hook may take',
+		},
 		...builtInOptions,
 		...leaseOptions,
 	],
@@ -107,6 +116,7 @@ export interface SharedOptions {
 	extraFolders?: string;
 	threads?: number;
 	memoryLimit?: string;
+	hookTimeoutSeconds?: number;
 }
 
 function positiveNumber(
@@ -150,6 +160,7 @@ export async function supervisionFor(context: IExecuteFunctions, itemIndex: numb
 		tailBytes: options.tailKib === undefined ? undefined : Math.round(options.tailKib * 1024),
 		signal: cancelSignal(context),
 		...(await lockBackendFor(context, itemIndex)),
+		handshake: await handshakeFor(context, itemIndex, options.hookTimeoutSeconds),
 	};
 }
 
