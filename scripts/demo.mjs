@@ -80,6 +80,19 @@ async function runScenarios(ctx) {
 
 	show('7a. Built-in Ingest Files: three CSV files into agg_trades (no script)', await s.ingestFilesRun(ctx));
 	show('7b. Ingest Files again: unchanged files are skipped', await s.ingestFilesRun(ctx));
+
+	const letGo = await s.readerLetsGoRun(ctx);
+	show('8a. A dashboard reads the database and lets go after 4 s (Wait for Lock 30 s)', letGo);
+	const api = (run) =>
+		console.log(
+			`  API: /prepare called ${run.stats.prepare}x, /refresh ${run.stats.refresh}x; workers now ${run.stats.workers.map((w) => `PID ${w.pid} ${w.open ? 'reading' : 'closed'}`).join(', ')}`,
+		);
+	const handshake = await s.handshakeRun(ctx);
+	show('8b. An API with two read-only workers: Before POST /prepare, ingest, After POST /refresh', handshake);
+	api(handshake);
+	const half = await s.handshakeHalfRun(ctx);
+	show(`8c. The same, but /prepare reaches only worker ${half.workers[0]} (Wait for Lock 3 s)`, half);
+	api(half);
 }
 
 async function startUi(ctx) {

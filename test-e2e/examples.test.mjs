@@ -45,6 +45,14 @@ test('binance-history-ingest: production shape', () => {
 	const [cleanup] = byType(wf, 'n8n-nodes-duckdb-safe-ingest.duckDbLockCleanup');
 	assert.deepEqual(targets(wf, ingest.name, 1).sort(), ['Discord: Blocked', cleanup.name].sort());
 	assert.equal(cleanup.parameters.action, 'stopStuck');
+	// The handshake with the API that shares the database: let go before, come back after (also for an owed After).
+	assert.deepEqual(
+		[ingest.parameters.beforeRun, ingest.parameters.afterRun, cleanup.parameters.afterRun],
+		['request', 'request', 'request'],
+	);
+	assert.match(ingest.parameters.beforeUrl, /\/prepare-for-ingestion$/);
+	assert.equal(ingest.parameters.afterUrl, cleanup.parameters.afterUrl);
+	assert.ok(ingest.parameters.waitSeconds > 0, 'the wait covers readers that take a moment to let go');
 	assert.equal(cleanup.parameters.stuckAfterMinutes, 180);
 	for (let out = 0; out < 3; out++) assert.ok(targets(wf, cleanup.name, out).length, `cleanup output ${out} wired`);
 });

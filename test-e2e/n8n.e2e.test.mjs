@@ -190,4 +190,61 @@ describe('n8n 2.x end-to-end', { timeout: 15 * MIN }, () => {
 			);
 		},
 	);
+
+	test('a dashboard that lets go within the wait -> Success after it let go', { timeout: 3 * MIN }, async () => {
+		const run = await s.readerLetsGoRun(ctx);
+		const out = only(run, 0);
+		assert.equal(out.status, 'success', out.summary);
+		assert.ok(out.lock.databaseWaitedMs >= 3000, `waited ${out.lock.databaseWaitedMs} ms for the reader`);
+		assert.equal(run.stats.workers[0].open, false, 'the reader had let go (and was not asked to come back)');
+		assert.match(out.summary, /waited [\d.]+s for other holders of the database to let go/);
+		assert.deepEqual(await h.countRows(ctx.pkgDir, ctx.db('reader-lets-go')), { rows: 3000, days: 3 });
+	});
+
+	test(
+		'handshake: Before /prepare lets the API workers go, the job runs, After /refresh brings them back',
+		{ timeout: 3 * MIN },
+		async () => {
+			const run = await s.handshakeRun(ctx);
+			const out = only(run, 0);
+			assert.equal(out.status, 'success', out.summary);
+			assert.deepEqual(
+				out.hooks.map((hook) => [hook.phase, hook.ok, hook.statusCode]),
+				[
+					['before', true, 200],
+					['after', true, 200],
+				],
+			);
+			assert.equal(run.stats.prepare, 1);
+			assert.equal(run.stats.refresh, 1);
+			assert.deepEqual(
+				run.stats.workers.map((w) => w.open),
+				[true, true],
+				'both workers reopened',
+			);
+			assert.equal(JSON.parse(run.stats.bodies[1]).status, 'success', 'the After body is the outcome record');
+			assert.deepEqual(run.stats.keys, [h.DEMO_HOOK_AUTH.secret, h.DEMO_HOOK_AUTH.secret], 'the credential was sent');
+			assert.ok(!JSON.stringify(run.result).includes(h.DEMO_HOOK_AUTH.secret), 'and appears nowhere in the execution');
+			assert.deepEqual(await h.countRows(ctx.pkgDir, ctx.db('handshake')), { rows: 3000, days: 3 });
+		},
+	);
+
+	test(
+		'handshake whose /prepare reaches one worker of two -> Blocked naming the other; After still called',
+		{ timeout: 3 * MIN },
+		async () => {
+			const run = await s.handshakeHalfRun(ctx);
+			const out = only(run, 1);
+			assert.equal(out.status, 'blocked');
+			assert.equal(out.holder.pid, run.workers[1]);
+			assert.match(out.summary, new RegExp(`held by PID ${run.workers[1]} \\(.*reading \\(read-only\\)`));
+			assert.equal(out.jobPid ?? null, null, 'no job started');
+			assert.equal(run.stats.refresh, 1, 'After called');
+			assert.deepEqual(
+				run.stats.workers.map((w) => w.open),
+				[true, true],
+			);
+			assert.ok(!existsSync(`${ctx.db('handshake-half')}.pid`), 'PID file removed');
+		},
+	);
 });

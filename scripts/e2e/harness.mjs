@@ -200,9 +200,17 @@ export const DEMO_SECRET = {
 	value: 'demo-key-7f3a9c21e5',
 };
 
+/** The demo's Hook Auth credential: the API key the sharing scenarios' Before and After requests send. */
+export const DEMO_HOOK_AUTH = {
+	id: 'duckdbDemoHookAuth',
+	name: 'Demo API key',
+	header: 'X-Api-Key',
+	secret: 'api-key-4b8e0d6f13',
+};
+
 /**
  * Template user folder: this package installed like n8n's GUI installer does, a Discord webhook credential
- * pointing at `sinkUrl`, the demo's Job Secrets credential, and `workflows` imported. Per-run folders are cheap
+ * pointing at `sinkUrl`, the demo's Job Secrets and Hook Auth credentials, and `workflows` imported. Per-run folders are cheap
  * copies (see cloneUserFolder).
  */
 export async function makeTemplate(n8n, { dir, tarball, sinkUrl, workflows, restrictTo }) {
@@ -244,6 +252,12 @@ export async function makeTemplate(n8n, { dir, tarball, sinkUrl, workflows, rest
 				name: DEMO_SECRET.name,
 				type: 'duckDbJobSecretsApi',
 				data: { name1: DEMO_SECRET.variable, value1: DEMO_SECRET.value },
+			},
+			{
+				id: DEMO_HOOK_AUTH.id,
+				name: DEMO_HOOK_AUTH.name,
+				type: 'duckDbHookAuthApi',
+				data: { type: 'header', name: DEMO_HOOK_AUTH.header, secret: DEMO_HOOK_AUTH.secret },
 			},
 		]),
 	);

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as h from './harness.mjs';
+import * as sharing from './sharing-scenarios.mjs';
 
 export const INGEST = 'DuckDB Safe Ingest';
 export const CLEANUP = 'DuckDB Lock Cleanup';
@@ -16,6 +17,7 @@ export const WF = {
 	execTimeout: 'duckdbDemoExecTimeout',
 	cleanup: 'duckdbDemoCleanup',
 	ingestFiles: 'duckdbDemoIngestFiles',
+	...sharing.SHARING_WF,
 };
 
 /** The ingest node of a workflow given the demo's Job Secrets credential (n8n decrypts it for the node). */
@@ -50,7 +52,10 @@ export async function setup({ build = true } = {}) {
 	mkdirSync(sources);
 	for (const name of readdirSync(join(h.ROOT, 'demo', 'data')))
 		copyFileSync(join(h.ROOT, 'demo', 'data', name), join(sources, name));
+	// The co-tenant API of the sharing scenarios listens here (its workflows' Before and After URLs name it).
+	const apiPort = await h.freePort();
 	const workflows = [
+		...sharing.sharingWorkflows(demo, { common, db, apiPort }),
 		h.variant(demo, { id: WF.success, name: 'Demo: normal run', values: { ...common, dbPath: db('success') } }),
 		h.variant(demo, {
 			id: WF.concurrent,
@@ -87,7 +92,8 @@ export async function setup({ build = true } = {}) {
 	await h.makeTemplate(n8n, { dir: template, tarball, sinkUrl: sink.url, workflows, restrictTo: dataDir });
 	h.log(`setup done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 	let runNo = 0;
-	return { n8n, work, dataDir, tarball, sink, template, pkgDir, db, nextRun: () => join(work, `run-${++runNo}`) };
+	const nextRun = () => join(work, `run-${++runNo}`);
+	return { n8n, work, dataDir, tarball, sink, template, pkgDir, db, apiPort, nextRun };
 }
 
 export async function teardown(ctx) {
@@ -123,6 +129,9 @@ export const successRun = (ctx) => execute(ctx, WF.success);
 export const timeoutRun = (ctx) => execute(ctx, WF.timeout);
 export const failedRun = (ctx) => execute(ctx, WF.failed);
 export const ingestFilesRun = (ctx) => execute(ctx, WF.ingestFiles);
+export const readerLetsGoRun = (ctx) => sharing.readerLetsGoRun(ctx, execute);
+export const handshakeRun = (ctx) => sharing.handshakeRun(ctx, execute);
+export const handshakeHalfRun = (ctx) => sharing.handshakeHalfRun(ctx, execute);
 
 /** Two executions of the same workflow at once: the second starts once the first one's job holds the lock. */
 export async function concurrentRuns(ctx) {
