@@ -117,7 +117,7 @@ async function payOwedAfter(
 		target: report.target,
 		done: report.ok,
 		detail: report.ok
-			? `did the After hook PID ${previous.pid} owed (${pending.target}) in ${report.durationMs}ms`
+			? `did the After hook PID ${previous.pid} owed (${pending.target})${report.target === pending.target ? '' : ` as ${report.target}`} in ${report.durationMs}ms`
 			: `the After hook PID ${previous.pid} owed failed: ${report.error}`,
 	});
 	return report.ok;

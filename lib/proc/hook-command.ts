@@ -14,6 +14,8 @@ export interface HookCommand {
 	input?: string;
 	/** Added to our environment. */
 	env: Record<string, string>;
+	/** Which variables of our environment it inherits (absent: all). */
+	inheritEnv?: (name: string) => boolean;
 	timeoutMs: number;
 	signal?: AbortSignal;
 }
@@ -30,8 +32,12 @@ export interface HookCommandResult {
 
 export async function runHookCommand(command: HookCommand): Promise<HookCommandResult> {
 	const execa = await loadExeca();
+	const inherited = Object.entries(process.env).filter(
+		(entry): entry is [string, string] => entry[1] !== undefined && (command.inheritEnv?.(entry[0]) ?? true),
+	);
 	const subprocess = execa(command.file, command.args, {
-		env: command.env,
+		env: { ...Object.fromEntries(inherited), ...command.env },
+		extendEnv: false,
 		input: command.input ?? '',
 		detached: true,
 		cleanup: false,

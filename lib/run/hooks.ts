@@ -25,7 +25,13 @@ export type HookSpec =
 			/** The n8n credential that supplied the headers, by name: what the lock records of it. */
 			credential?: string;
 	  }
-	| { kind: 'command'; file: string; args?: string[] };
+	| {
+			kind: 'command';
+			file: string;
+			args?: string[];
+			/** Which variables of our environment it inherits (absent: all), as the job's inheritEnv. */
+			inheritEnv?: (name: string) => boolean;
+	  };
 
 export interface RunHookSpecs {
 	before?: HookSpec;
@@ -100,6 +106,7 @@ async function command(
 		args: spec.args ?? [],
 		input,
 		env,
+		inheritEnv: spec.inheritEnv,
 		timeoutMs: context.timeoutMs,
 		signal: context.signal,
 	});

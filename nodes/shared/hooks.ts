@@ -9,6 +9,13 @@ import {
 	type IExecuteFunctions,
 	type INodeProperties,
 } from 'n8n-workflow';
+import {
+	ALLOWED_ENV_ENV,
+	ALLOWLIST_ENV,
+	checkAllowed,
+	inheritedEnvFilter,
+	parseAllowlist,
+} from '../../lib/proc/allowlist';
 import type { HookSpec, RunHookSpecs } from '../../lib/run/hooks';
 
 type Phase = 'before' | 'after';
@@ -199,7 +206,15 @@ async function hookFor(context: IExecuteFunctions, itemIndex: number, phase: Pha
 		const args = (
 			context.getNodeParameter(`${phase}Arguments.argument`, itemIndex, []) as Array<{ value?: unknown }>
 		).map((entry) => String(entry.value ?? ''));
-		return { kind: 'command', file, args };
+		// A hook command is a program a workflow editor names: the admin's allowlist holds it like the job.
+		const allowlist = parseAllowlist(process.env[ALLOWLIST_ENV]);
+		const verdict = checkAllowed(file, { allowlist, path: process.env.PATH });
+		if (!verdict.allowed)
+			throw new NodeOperationError(context.getNode(), `${TITLE[phase]} hook: ${verdict.reason}`, {
+				itemIndex,
+			});
+		const inheritEnv = allowlist ? inheritedEnvFilter(process.env[ALLOWED_ENV_ENV]) : undefined;
+		return { kind: 'command', file, args, inheritEnv };
 	}
 	return undefined;
 }

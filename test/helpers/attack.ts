@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 import { ALLOWLIST_ENV } from '../../lib/proc/allowlist';
 import { loadEngine, type EngineRun } from './engine';
-import { connect, ingestNode } from './workflow';
+import { CLEANUP, connect, ingestNode } from './workflow';
 
 /** Written as a literal so that this suite compiles against the code from before the variable existed. */
 export const ALLOWED_ENV_VARIABLE = 'DUCKDB_SAFE_INGEST_ALLOWED_ENV';
@@ -30,6 +30,8 @@ export interface Attempt {
 	items?: IDataObject[];
 	/** Job Secrets credential fields (name1, value1, ...): attached to the node when given. */
 	secrets?: IDataObject;
+	/** Run the DuckDB Lock Cleanup node with these parameters instead (its Database Path is set). */
+	cleanup?: IDataObject;
 }
 
 export function attackBench() {
@@ -60,9 +62,13 @@ export function attackBench() {
 		for (const [name, value] of Object.entries(admin.process ?? {})) set(name, value);
 		try {
 			const credentials = attempt.secrets ? { credentials: { duckDbJobSecretsApi: { id: '1', name: 'secrets' } } } : {};
+			const databasePath = join(root, `db${++n}.duckdb`);
+			const node = attempt.cleanup
+				? { name: 'Ingest', type: CLEANUP, parameters: { databasePath, ...attempt.cleanup } }
+				: ingestNode({ databasePath, ...attempt.parameters }, credentials);
 			return await engine.run({
 				items: attempt.items,
-				nodes: [ingestNode({ databasePath: join(root, `db${++n}.duckdb`), ...attempt.parameters }, credentials)],
+				nodes: [node],
 				connections: connect('Start', 'Ingest'),
 				credentials: attempt.secrets ? { duckDbJobSecretsApi: attempt.secrets } : undefined,
 			});
