@@ -6,7 +6,7 @@
  */
 // Must come first: for the 1.x line it makes the nodes' `n8n-workflow` the one n8n-core 1.x uses.
 import '../helpers/engine-line';
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -15,9 +15,10 @@ import { parsePidFile } from '../../lib/lock/pid-file-format';
 import { nodeBench } from '../helpers/node-bench';
 import { startCli } from '../helpers/cli';
 import { args, CLEANUP, connect, ingestNode, json } from '../helpers/workflow';
-import { nodeChild, sleep } from '../helpers/processes';
+import { nodeChild, sleep, stopAll } from '../helpers/processes';
 
 const { line, engine, freshDb } = nodeBench('sharing');
+afterEach(() => stopAll());
 
 async function shared(options: { reaches?: number; letGoAfterMs?: number; workers?: number } = {}): Promise<{
 	db: string;
