@@ -4,6 +4,7 @@ import { benchRun } from './run';
 import { benchHolders } from './holders';
 import { benchIngest } from './ingest';
 import { benchLease } from './lease';
+import { benchFast } from './fast';
 
 async function main(): Promise<void> {
 	const only = process.argv[2];
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
 		holders: benchHolders,
 		ingest: benchIngest,
 		lease: benchLease,
+		fast: benchFast,
 	};
 	for (const [name, run] of Object.entries(suites)) {
 		if (!only || only === name) await run();
