@@ -13,10 +13,10 @@ import { trackRun } from '../run/exit-guard';
 import { HOOK_DEFAULTS, runHook } from '../run/hooks';
 import type { Inspection } from './inspect';
 import { candidates, describeCandidate } from './plan';
-import { CLEANUP_DEFAULTS, type CleanupPolicy } from './policy';
+import { CLEANUP_DEFAULTS, policyMask, type CleanupPolicy } from './policy';
 import { refusalFor, stopHolder } from './stop-holder';
 import { inspectLock, type JudgeOptions } from '../lock/judge-pid-file';
-import { pidFilePathFor } from '../lock/pid-file-format';
+import { pidFilePathFor, type LockRecord } from '../lock/pid-file-format';
 import { removeStaleLock, type RecoveredLock } from '../lock/stale-removal';
 import { removeStaleRedisLock } from '../lock/redis-inspect';
 
@@ -83,34 +83,21 @@ export async function removeStaleRedis(
 	return true;
 }
 
-/** The After hook the stale lock's run still owed: done with the cleanup's hook, or acknowledged as done by hand. */
+/** The After hook a stale lock's run still owed, done with the cleanup's hook (under the removal claim). */
 async function payOwedAfter(
 	databasePath: string,
-	found: Inspection,
+	previous: LockRecord,
 	policy: CleanupPolicy,
 	actions: CleanupAction[],
 ): Promise<boolean> {
-	const previous =
-		found.pidFile.state === 'stale' && found.pidFile.previous?.kind === 'record'
-			? found.pidFile.previous.record
-			: undefined;
-	const pending = previous?.afterPending;
-	if (!previous || !pending) return false;
-	if (policy.afterDone) {
-		actions.push({
-			action: 'after-hook',
-			target: pending.target,
-			done: true,
-			detail: `done by hand (--after-done): the After hook PID ${previous.pid} owed`,
-		});
-		return true;
-	}
-	if (!policy.after || policy.signal?.aborted) return false;
+	const pending = previous.afterPending;
+	if (!pending || !policy.after || policy.signal?.aborted) return false;
 	const report = await runHook(policy.after, 'after', {
 		databasePath,
 		outcome: { status: 'recovered', database: databasePath, afterPending: pending, pid: previous.pid },
 		status: 'recovered',
 		timeoutMs: policy.hookTimeoutMs ?? HOOK_DEFAULTS.timeoutMs,
+		cwd: process.cwd(),
 	});
 	actions.push({
 		action: 'after-hook',
@@ -118,7 +105,7 @@ async function payOwedAfter(
 		done: report.ok,
 		detail: report.ok
 			? `did the After hook PID ${previous.pid} owed (${pending.target})${report.target === pending.target ? '' : ` as ${report.target}`} in ${report.durationMs}ms`
-			: `the After hook PID ${previous.pid} owed failed: ${report.error}`,
+			: `the After hook PID ${previous.pid} owed failed: ${report.error}; the lock stays`,
 	});
 	return report.ok;
 }
@@ -130,15 +117,26 @@ export async function removeStalePidFile(
 	actions: CleanupAction[],
 ): Promise<void> {
 	if (policy.signal?.aborted) return;
-	const afterDone = await payOwedAfter(databasePath, found, policy, actions);
-	const removed = await removeStaleLock(databasePath, { ...found.judge, afterDone });
-	if (removed)
+	const removed = await removeStaleLock(databasePath, {
+		...found.judge,
+		afterDone: policy.afterDone,
+		payAfter: policy.after ? (previous) => payOwedAfter(databasePath, previous.record, policy, actions) : undefined,
+	});
+	if (!removed) return;
+	const owed = removed.previous.kind === 'record' ? removed.previous.record.afterPending : undefined;
+	if (owed && policy.afterDone)
 		actions.push({
-			action: 'remove-stale-pid-file',
-			target: pidFilePathFor(databasePath),
+			action: 'after-hook',
+			target: owed.target,
 			done: true,
-			detail: `PID ${previousPid(removed.previous)}: ${removed.detail}`,
+			detail: `done by hand (--after-done): the After hook PID ${previousPid(removed.previous)} owed`,
 		});
+	actions.push({
+		action: 'remove-stale-pid-file',
+		target: pidFilePathFor(databasePath),
+		done: true,
+		detail: `PID ${previousPid(removed.previous)}: ${removed.detail}`,
+	});
 }
 
 /** Replays and checkpoints a WAL left by a crash, under our own lock (and its lease), with nothing holding the database. */
@@ -156,6 +154,7 @@ export async function recoverLeftWal(
 		owner: 'duckdb-lock-cleanup WAL recovery',
 		redis: policy.redis,
 		staleAfterMs: policy.staleAfterMs,
+		mask: policyMask(policy),
 	});
 	if (!ours.acquired) return void action(false, 'not recovered: the database lock is held');
 	// A replay can outlast a lease: keep ours alive so no worker elsewhere takes the database for abandoned.

@@ -9,7 +9,7 @@ import { takeDatabaseLock } from '../lock/take-lock';
 import type { RedisReport, WalStatus } from '../outcome/cleanup-report';
 import { holderFromInspection } from '../outcome/holder-reports';
 import { trackRun } from '../run/exit-guard';
-import type { CleanupPolicy } from './policy';
+import { policyMask, type CleanupPolicy } from './policy';
 import { inspectLock, type JudgeOptions, type LockInspection } from '../lock/judge-pid-file';
 import { inspectRedisLock, redisKeyFor, type RedisBackendOptions } from '../lock/redis-inspect';
 
@@ -48,6 +48,7 @@ export async function inspect(databasePath: string, mayProbe: boolean, policy: C
 	const options = policy.redis;
 	const judge: JudgeOptions = {
 		staleAfterMs: policy.staleAfterMs,
+		mask: policyMask(policy),
 		redis: options
 			? { key: redisKeyFor(databasePath, options), currentToken: async () => currentRedisToken(databasePath, options) }
 			: undefined,
@@ -67,6 +68,7 @@ export async function inspect(databasePath: string, mayProbe: boolean, policy: C
 			owner: 'duckdb-lock-cleanup probe',
 			redis: policy.redis,
 			staleAfterMs: policy.staleAfterMs,
+			mask: policyMask(policy),
 		});
 		if (ours.acquired) {
 			// Released on every path, also when this process is made to exit during the probe.

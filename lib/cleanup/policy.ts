@@ -7,7 +7,8 @@ import { findWalFiles } from '../base/wal-files';
 
 import { pidFilePathFor } from '../lock/pid-file-format';
 import { type RedisBackendOptions } from '../lock/redis-inspect';
-import type { HookSpec } from '../run/hooks';
+import { maskSecrets } from '../base/mask';
+import { redactUrl, type HookSpec } from '../run/hooks';
 
 export const CLEANUP_DEFAULTS = { graceMs: 10_000, stuckAfterMs: 180 * 60_000, releaseWaitMs: 3000 };
 
@@ -44,6 +45,15 @@ export interface CleanupPolicy {
 	hookTimeoutMs?: number;
 	/** Cancels the cleanup (n8n's Stop, Ctrl-C): no further stop, removal or WAL recovery starts; a stop under way finishes. */
 	signal?: AbortSignal;
+}
+
+/**
+ * Masks what the cleanup writes where others read it (its own lock and recovery claim record its command line): the
+ * After request's header values (an API key given with --request-header) and URL passwords and query values.
+ */
+export function policyMask(policy: CleanupPolicy): (text: string) => string {
+	const secrets = policy.after?.kind === 'request' ? Object.values(policy.after.headers ?? {}) : [];
+	return (text) => redactUrl(maskSecrets(text, secrets));
 }
 
 /** A mistyped path must not be reported as a clean database: something of it (file, lock, WAL) has to exist. */

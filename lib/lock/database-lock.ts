@@ -15,12 +15,16 @@ export interface DatabaseLock {
 	readonly token: string;
 	readonly heartbeatMs: number;
 	readonly staleAfterMs: number;
+	/** The After hook a stale lock's run owed, carried into this lock when it was taken over (until it is done). */
+	readonly owedAfter: PendingAfter | undefined;
 	recordJob(job: JobIdentity): Promise<void>;
 	/** Records (or clears) the After hook the run owes, in the PID file. */
 	markAfterPending(pending: PendingAfter | undefined): void;
 	/** Refreshes the lease. `lost`: someone else owns the lock now (or it expired): the job must not go on. */
 	renew(): Promise<RenewResult>;
 	release(): Promise<ReleaseResult>;
+	/** Releases the lock but leaves the file recording the After hook still owed (HeldLock.releaseOwing). */
+	releaseOwing(pending: PendingAfter): Promise<ReleaseResult>;
 	/** Last resort from an exit hook: the file part only (a Redis lease then runs out by itself). */
 	releaseSync(): void;
 	/** Keeps the lock (processes survived SIGKILL) but frees our resources: a Redis lease then runs out by itself. */
@@ -69,6 +73,10 @@ export class FileLock implements DatabaseLock {
 		return this.held.token;
 	}
 
+	get owedAfter(): PendingAfter | undefined {
+		return this.held.record.afterPending;
+	}
+
 	markAfterPending(pending: PendingAfter | undefined): void {
 		this.held.markAfterPending(pending);
 	}
@@ -105,6 +113,10 @@ export class FileLock implements DatabaseLock {
 
 	async release(): Promise<ReleaseResult> {
 		return this.held.release();
+	}
+
+	async releaseOwing(pending: PendingAfter): Promise<ReleaseResult> {
+		return this.held.releaseOwing(pending);
 	}
 
 	releaseSync(): void {

@@ -131,6 +131,22 @@ export class HeldLock {
 	}
 
 	/**
+	 * Ends the run but keeps the file, marked released and naming the After hook still owed (it failed, or was never
+	 * tried): judged stale at once, so the next run with an After hook, or the cleanup, does that After.
+	 */
+	releaseOwing(pending: PendingAfter): ReleaseResult {
+		if (this.releasedAlready)
+			return { released: false, reason: 'already-released', detail: 'the lock was already released' };
+		try {
+			this.rewrite({ ...this.current, afterPending: pending, releasedAt: new Date().toISOString() });
+		} catch (error) {
+			return { released: false, reason: 'not-owner', detail: (error as Error).message };
+		}
+		this.releasedAlready = true;
+		return { released: true };
+	}
+
+	/**
 	 * Leaves the lock to the job's surviving process group: the file stays, marked so that we (alive) no longer
 	 * count as its holder; it is stale once the group is gone. Returns false when the file is no longer ours.
 	 */

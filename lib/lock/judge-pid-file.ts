@@ -28,6 +28,8 @@ export interface JudgeOptions {
 	 * snapshot; when Redis cannot answer, the file is judged like any other.
 	 */
 	redis?: { key: string; currentToken: () => Promise<string | undefined> };
+	/** Masks what a recovery claim records (our own command line). */
+	mask?: (text: string) => string;
 }
 
 export function previousOf(parsed: ParsedPidFile): PreviousHolder | undefined {
@@ -38,8 +40,6 @@ export function previousOf(parsed: ParsedPidFile): PreviousHolder | undefined {
 
 export interface JudgeContext extends JudgeOptions {
 	databasePath: string;
-	/** Masks what a recovery claim records (our own command line). */
-	mask?: (text: string) => string;
 }
 
 /** Whether DuckDB reports its file as locked (a probe without a clear answer counts as locked). */

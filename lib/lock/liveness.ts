@@ -12,7 +12,7 @@
 import type { LookedUpProcess } from '../proc/lookup';
 import type { LockRecord, ParsedPidFile, ProcessRef } from './pid-file-format';
 
-export type StaleReason = 'dead' | 'reused-pid' | 'zombie' | 'rebooted' | 'lease-expired';
+export type StaleReason = 'dead' | 'reused-pid' | 'zombie' | 'rebooted' | 'lease-expired' | 'released';
 
 export const LEASE_DEFAULTS = {
 	/** How often a holder refreshes its heartbeat. */
@@ -66,7 +66,7 @@ export interface LocalFacts {
 
 type RefJudgement =
 	| { alive: true; facts: LookedUpProcess; proven: boolean }
-	| { alive: false; reason: Exclude<StaleReason, 'rebooted' | 'lease-expired'> };
+	| { alive: false; reason: Exclude<StaleReason, 'rebooted' | 'lease-expired' | 'released'> };
 
 function judgeProcess(ref: Pick<ProcessRef, 'pid' | 'startTicks'>, facts: LookedUpProcess | undefined): RefJudgement {
 	if (!facts) return { alive: false, reason: 'dead' };
@@ -78,7 +78,7 @@ function judgeProcess(ref: Pick<ProcessRef, 'pid' | 'startTicks'>, facts: Looked
 	return { alive: true, facts, proven: false };
 }
 
-const REASON_TEXT: Record<Exclude<StaleReason, 'rebooted' | 'lease-expired'>, string> = {
+const REASON_TEXT: Record<Exclude<StaleReason, 'rebooted' | 'lease-expired' | 'released'>, string> = {
 	dead: 'no longer exists',
 	zombie: 'is a zombie (exited, not yet reaped)',
 	'reused-pid': 'now belongs to another process (start time differs: PID reused)',
@@ -172,7 +172,19 @@ function judgeByLease(record: LockRecord, local: LocalFacts): LockVerdict {
 	};
 }
 
+/** A run that ended owing its After hook: nothing of it runs (its group was gone when it wrote that), the file is stale. */
+function judgeReleased(record: LockRecord & { releasedAt: string }, local: LocalFacts): LockVerdict | undefined {
+	if (checkableByPid(record, local) && record.pgid !== undefined && local.groupAlive?.(record.pgid)) return undefined;
+	return {
+		state: 'stale',
+		reason: 'released',
+		detail: `the run of PID ${record.supervisor.pid} ended at ${record.releasedAt} owing its After hook`,
+	};
+}
+
 function judgeRecord(record: LockRecord, local: LocalFacts): LockVerdict {
+	const released = record.releasedAt ? judgeReleased({ ...record, releasedAt: record.releasedAt }, local) : undefined;
+	if (released) return released;
 	if (!checkableByPid(record, local)) return judgeByLease(record, local);
 	const lineOne = judgeProcess({ pid: record.pid, startTicks: record.pidStart }, local.process(record.pid));
 	if (lineOne.alive) return { state: 'held', remote: false, holder: holderOf(record, record.role, lineOne) };

@@ -74,6 +74,8 @@ export interface LockRecord {
 	 */
 	abandonedAt?: string;
 	afterPending?: PendingAfter;
+	/** Set when the run ended but its After hook failed: the file stays only so that the After is still done. */
+	releasedAt?: string;
 }
 
 export type ParsedPidFile =
@@ -138,6 +140,7 @@ export function serializeRecord(record: LockRecord): string {
 		['redis_key', record.redisKey],
 		['abandoned_at', record.abandonedAt],
 		['after_pending', record.afterPending ? JSON.stringify(record.afterPending) : undefined],
+		['released_at', record.releasedAt],
 	];
 	const lines = fields
 		.filter(([, value]) => value !== undefined)
@@ -204,6 +207,7 @@ export function parsePidFile(text: string): ParsedPidFile {
 			...leaseFields(fields),
 			...(fields.get('abandoned_at') ? { abandonedAt: fields.get('abandoned_at') } : {}),
 			...pendingAfterField(fields.get('after_pending')),
+			...(fields.get('released_at') ? { releasedAt: fields.get('released_at') } : {}),
 		},
 	};
 }

@@ -76,8 +76,8 @@ export async function acquireLock(databasePath: string, options: AcquireOptions 
 	const pidFile = pidFilePathFor(databasePath);
 	const recovered: RecoveredLock[] = [];
 	const token = options.token ?? newToken();
-	const record = supervisorRecord(token, options.owner ?? '', options.command, options);
-	const content = serializeRecord(record);
+	let record = supervisorRecord(token, options.owner ?? '', options.command, options);
+	let content = serializeRecord(record);
 	// Holding the Redis key (the caller took it first), every other Redis holder's file is stale.
 	const context: JudgeContext = {
 		databasePath,
@@ -105,6 +105,11 @@ export async function acquireLock(databasePath: string, options: AcquireOptions 
 			const removal = await removeStale(pidFile, current, 0, context);
 			if (removal === 'removed' && previous)
 				recovered.push({ reason: verdict.reason, detail: verdict.detail, previous });
+			// The After that run owed stays owed in our record until this run has done it (Handshake.payDebts).
+			if (removal === 'removed' && pending && !record.afterPending) {
+				record = { ...record, afterPending: pending };
+				content = serializeRecord(record);
+			}
 			if (removal !== 'busy') return { retry: 'now' };
 			// Another process is recovering it; that takes milliseconds, so look again soon even without a wait.
 			if (waited() < Math.max(options.waitMs ?? 0, LOCK_DEFAULTS.recoveryPatienceMs)) return { retry: 'after', ms: 5 };

@@ -1,6 +1,7 @@
 /** A Redis lock this process holds: the key's lease renewed with the PID file's, lost before it can expire. */
 import { messageOf } from '../base/errors';
 import { abandonQuietly, FileLock, lostBy, type RenewResult } from './database-lock';
+import type { PendingAfter } from './pid-file-format';
 import type { HeldLock, JobIdentity, ReleaseResult } from './held-pid-file';
 import { RedisLockClient } from './redis-client';
 import { holderFor } from './redis-inspect';
@@ -82,7 +83,15 @@ export class RedisLock extends FileLock {
 	}
 
 	async release(): Promise<ReleaseResult> {
-		const file = this.held.release();
+		return this.releaseKey(this.held.release());
+	}
+
+	/** The key is released; the file stays recording the owed After, which every acquirer honours. */
+	async releaseOwing(pending: PendingAfter): Promise<ReleaseResult> {
+		return this.releaseKey(this.held.releaseOwing(pending));
+	}
+
+	private async releaseKey(file: ReleaseResult): Promise<ReleaseResult> {
 		try {
 			const released = await this.client.releaseIfToken(this.key, this.keyToken);
 			if (!released)

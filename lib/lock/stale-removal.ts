@@ -19,7 +19,16 @@ export interface RecoveredLock {
 	previous: PreviousHolder;
 }
 
-export type StaleRemoval = 'removed' | 'changed' | 'busy';
+/** `kept`: the work done under the claim (the cleanup's owed After hook) said to leave the file. */
+export type StaleRemoval = 'removed' | 'changed' | 'busy' | 'kept';
+
+type Seen = { text: string; ino: number; mtimeMs: number };
+
+/** Whether the file is still byte for byte the one judged (a heartbeat since then moves its modification time). */
+function unchanged(path: string, seen: Seen): boolean {
+	const now = readPidFile(path);
+	return now.kind === 'file' && now.ino === seen.ino && now.text === seen.text && now.mtimeMs === seen.mtimeMs;
+}
 
 /**
  * Removes a PID file judged stale, with exactly one remover however many race: the remover first takes a claim
@@ -28,9 +37,10 @@ export type StaleRemoval = 'removed' | 'changed' | 'busy';
  */
 export async function removeStale(
 	path: string,
-	seen: { text: string; ino: number; mtimeMs: number },
+	seen: Seen,
 	depth: number,
 	context: JudgeContext,
+	underClaim?: () => Promise<boolean>,
 ): Promise<StaleRemoval> {
 	const claimPath = `${path}.recover`;
 	const claimToken = newToken();
@@ -48,10 +58,11 @@ export async function removeStale(
 	}
 	if (!owned) return 'busy';
 	try {
-		const now = readPidFile(path);
 		// A heartbeat since we judged it (the modification time moved) means its holder lives: not ours to remove.
-		if (now.kind !== 'file' || now.ino !== seen.ino || now.text !== seen.text || now.mtimeMs !== seen.mtimeMs)
-			return 'changed';
+		if (!unchanged(path, seen)) return 'changed';
+		if (underClaim && !(await underClaim())) return 'kept';
+		// Checked again after the work under the claim, which may have taken a while.
+		if (underClaim && !unchanged(path, seen)) return 'changed';
 		unlinkSync(path);
 		return 'removed';
 	} finally {
@@ -65,7 +76,11 @@ export async function removeStale(
  */
 export async function removeStaleLock(
 	databasePath: string,
-	options: JudgeOptions & { afterDone?: boolean } = {},
+	options: JudgeOptions & {
+		afterDone?: boolean;
+		/** Does the After the stale lock's run owed, under the removal claim; false keeps the lock. */
+		payAfter?: (previous: PreviousHolder & { kind: 'record' }) => Promise<boolean>;
+	} = {},
 ): Promise<RecoveredLock | undefined> {
 	const pidFile = pidFilePathFor(databasePath);
 	const current = await readPidFileSettled(pidFile);
@@ -73,9 +88,13 @@ export async function removeStaleLock(
 	const context = { ...options, databasePath };
 	const { verdict, previous } = await judge(current, context);
 	if (verdict.state !== 'stale' || !previous) return undefined;
-	// A lock whose run still owes its After hook is removed only once that After was done (or a person says so).
-	if (previous.kind === 'record' && previous.record.afterPending && !options.afterDone) return undefined;
-	return (await removeStale(pidFile, current, 0, context)) === 'removed'
+	// A lock whose run still owes its After hook is removed only once that After was done (or a person says so),
+	// under the claim, so that one remover does it, once, and no run can be between its Before and its job meanwhile.
+	const owed = previous.kind === 'record' && previous.record.afterPending ? previous : undefined;
+	if (owed && !options.afterDone && !options.payAfter) return undefined;
+	const payAfter = owed && !options.afterDone && options.payAfter;
+	const underClaim = payAfter ? () => payAfter(owed) : undefined;
+	return (await removeStale(pidFile, current, 0, context, underClaim)) === 'removed'
 		? { reason: verdict.reason, detail: verdict.detail, previous }
 		: undefined;
 }

@@ -52,7 +52,7 @@ async function runWorker(task: Task, run: OperationRunOptions, hooks: RunHooks):
 		const taskPath = join(folder, 'task.json');
 		const resultPath = join(folder, 'result.json');
 		writeFileSync(taskPath, JSON.stringify({ ...task, resultPath }), { mode: 0o600 });
-		const outcome = await runUnderLock(
+		return await runUnderLock(
 			// The worker's own open asks DuckDB who holds the database (a conflict becomes Blocked): no separate probe.
 			// It needs nothing of the supervisor's environment (n8n's secrets among it) beyond the safe base.
 			{
@@ -63,11 +63,11 @@ async function runWorker(task: Task, run: OperationRunOptions, hooks: RunHooks):
 				probeDatabase: false,
 				passWaitDeadline: true,
 				inheritEnv: inheritedEnvFilter(undefined),
+				// The worker's report goes into the outcome before the After hook and the events see it.
+				finishOutcome: (outcome) => withReport(outcome, task.operation, readReport<WorkerReport>(resultPath)),
 			},
 			hooks,
 		);
-		const report = readReport<WorkerReport>(resultPath);
-		return withReport(outcome, task.operation, report);
 	} finally {
 		rmSync(folder, { recursive: true, force: true });
 	}

@@ -54,20 +54,25 @@ function waitedNote(outcome: Omit<Outcome, 'summary'>): string {
 /** A hook that failed is said on the summary line (a failed Before is the Blocked reason itself). */
 function hookNote(outcome: Omit<Outcome, 'summary'>): string {
 	const failed = (outcome.hooks ?? []).filter((hook) => !hook.ok && hook.phase === 'after');
-	return failed.map((hook) => `; the After hook ${hook.target} failed: ${hook.error}`).join('');
+	return failed
+		.map(
+			(hook) =>
+				`; the After hook ${hook.target} failed: ${hook.error}${hook.pendingFrom === undefined ? ' (it stays owed in the lock file)' : ''}`,
+		)
+		.join('');
 }
 
 function blocked(outcome: Omit<Outcome, 'summary'>, db: string): string {
 	const pending = outcome.afterPending;
 	if (pending) {
-		return `Blocked: ${db}: the run of PID ${pending.pid} died owing its After hook (${pending.target}); not started. Give this run the same After hook, or run duckdb-lock-cleanup with --after-request or --after-command (or do it by hand, then --after-done)`;
+		return `Blocked: ${db}: the run of PID ${pending.pid} ended (or died) owing its After hook (${pending.target}); not started. Give this run the same After hook, or run duckdb-lock-cleanup with --after-request or --after-command (or do it by hand, then --after-done)`;
 	}
 	if (outcome.holder?.unreadable)
 		return `Blocked: the lock file of ${db} is unreadable (${outcome.holder.detail}); not started`;
 	if (outcome.holders && outcome.holders.length > 1)
 		return `Blocked: ${db} is held by ${outcome.holders.map(describeHolder).join(', and by ')}; not started`;
 	if (outcome.holder) return `Blocked: ${db} is held by ${describeHolder(outcome.holder)}; not started`;
-	if (outcome.error?.startsWith('the Before hook')) return `Blocked: ${db}: ${outcome.error}`;
+	if (/^the (Before|After) hook/.test(outcome.error ?? '')) return `Blocked: ${db}: ${outcome.error}`;
 	if (outcome.error)
 		return `Blocked: the lock of ${db} cannot be checked: ${outcome.error}; not started (never run unprotected)`;
 	return `Blocked: ${db} is locked; not started`;

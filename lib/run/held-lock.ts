@@ -4,6 +4,7 @@
  * releasing it, or leaving it to a job group that survived SIGKILL.
  */
 import type { DatabaseLock, TakeResult } from '../lock/database-lock';
+import type { PendingAfter } from '../lock/pid-file-format';
 import { keepLease, type LeaseKeeper } from '../lock/lease';
 import { takeDatabaseLock } from '../lock/take-lock';
 import { groupAlive, type GroupIdentity } from '../proc/group';
@@ -96,7 +97,7 @@ export class HeldRunLock {
 	}
 
 	/** Never leaves the job running without its lock; keeps the lock only for processes that survive SIGKILL. */
-	async release(): Promise<{ released: boolean; note?: string }> {
+	async release(owing?: PendingAfter): Promise<{ released: boolean; note?: string }> {
 		await this.stopLeftovers();
 		this.lease.stop();
 		const group = this.active.group;
@@ -110,6 +111,15 @@ export class HeldRunLock {
 				released: false,
 				note: `process group ${group?.pgid} survived SIGKILL; the PID file is kept until it is gone (duckdb-lock-cleanup removes it then)${redis}`,
 			};
+		}
+		if (owing) {
+			const kept = await this.lock.releaseOwing(owing);
+			return kept.released
+				? {
+						released: true,
+						note: `the PID file stays, recording the After hook still owed (${owing.target}): the next run with an After hook, or duckdb-lock-cleanup --after-request/--after-command (--after-done once done by hand), does it`,
+					}
+				: { released: false, note: kept.detail };
 		}
 		const release = await this.lock.release();
 		return release.released ? { released: true } : { released: false, note: release.detail };

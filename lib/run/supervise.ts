@@ -51,10 +51,11 @@ function notAcquired(run: RunContext, taken: Exclude<TakeResult, { acquired: tru
  */
 async function beforeStart(run: RunContext, held: HeldRunLock, handshake: Handshake): Promise<OutcomeBody | undefined> {
 	const { options } = run;
-	await handshake.payDebts();
+	const owing = await handshake.payDebts();
+	if (owing) return notStarted({ ...owing, lock: held.report() });
 	if (options.signal?.aborted) return notStarted({ status: 'canceled', lock: held.report() });
 	const refused = await handshake.before();
-	if (refused) return notStarted({ status: 'blocked', lock: held.report(), error: `${refused}; nothing was started` });
+	if (refused) return notStarted({ ...refused, lock: held.report() });
 	held.waitUntilMs = Date.now() + Math.max(0, run.resolved.waitMs - held.waitedMs);
 	const { holders: others, waitedMs } = await waitForDatabase(run, held, held.waitUntilMs);
 	held.databaseWaitedMs = waitedMs;
@@ -122,26 +123,30 @@ export async function runUnderLock(options: RunOptions, hooks: RunHooks = {}): P
 	hooks.onEvent?.({ type: 'lock-acquired', pidFile: run.pidFile, recovered: held.recovered, waitedMs: taken.waitedMs });
 	const handshake = new Handshake(run, held, hooks);
 	const logs: { log?: LogFile } = {};
-	let body: OutcomeBody | undefined;
+	const finish = options.finishOutcome ?? ((outcome: Outcome): Outcome => outcome);
+	let body: OutcomeBody;
 	let release: { released: boolean; note?: string } = { released: false };
 	try {
 		body = await useLock(run, held, handshake, hooks, logs);
+	} catch (error) {
+		// A bug of ours (or an I/O error we did not foresee) is an outcome too: the After and the release still follow.
+		body = notStarted({ status: 'failed', lock: held.report(), error: `an error of ours: ${messageOf(error)}` });
 	} finally {
-		// Whatever happened above (including a bug of ours), the job never runs on without its lock, and the
-		// programs sharing the database are told to come back once it is gone.
+		// Whatever happened above, the job never runs on without its lock, and the programs sharing the database are
+		// told to come back once it is gone; an After that is still owed then stays recorded in the lock.
 		logs.log?.close();
 		await held.stopLeftovers();
-		const sofar =
-			body ?? notStarted({ status: 'failed', lock: held.report(), error: 'the run ended with an error of ours' });
-		await handshake.after(outcomeOf(run, { ...sofar, hooks: handshake.reports }));
+		await handshake.after(finish(outcomeOf(run, { ...body!, hooks: handshake.reports })));
 		failpoint('before-release');
-		release = await held.release();
+		release = await held.release(handshake.owes);
 		hooks.onEvent?.({ type: 'lock-released', pidFile: run.pidFile, released: release.released, note: release.note });
 	}
 	const hookReports = handshake.reports.length ? { hooks: handshake.reports } : {};
-	return outcomeOf(run, {
-		...body,
-		...hookReports,
-		lock: { ...body.lock, released: release.released, releaseNote: release.note },
-	});
+	return finish(
+		outcomeOf(run, {
+			...body,
+			...hookReports,
+			lock: { ...body.lock, released: release.released, releaseNote: release.note },
+		}),
+	);
 }

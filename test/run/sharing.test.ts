@@ -164,7 +164,7 @@ test('the CLI SIGKILLed while the job runs: After is owed; the cleanup without a
 	assert.match(inspected.json?.afterPending?.target ?? '', /^POST .*\/refresh$/);
 	const blocked = await runCli('duckdb-safe-ingest', ['--db', db, '--json', '--', 'true']);
 	assert.equal(blocked.code, 1, 'a run without an After hook does not clear a lock whose After is owed');
-	assert.match(blocked.json?.summary ?? '', /died owing its After hook \(POST .*\/refresh\)/);
+	assert.match(blocked.json?.summary ?? '', /ended \(or died\) owing its After hook \(POST .*\/refresh\)/);
 
 	const next = await runCli('duckdb-safe-ingest', ['--db', db, '--json', ...args, '--', 'true']);
 	assert.equal(next.code, 0, next.stderr);
