@@ -14,6 +14,7 @@ import { CLEANUP_STATES } from '../lib/outcome/status';
 import { describeHolder } from '../lib/outcome/summary';
 import { holderFromInspection } from '../lib/outcome/holder-reports';
 import { LEASE_OPTIONS, leaseFrom } from './lease-args';
+import { checkHandshake } from '../lib/run/options';
 import { HOOK_OPTIONS, handshakeFrom } from './hook-args';
 import { cleanupDatabase } from '../lib/cleanup/cleanup';
 import { CLEANUP_DEFAULTS, type CleanupPolicy, type StopCandidate } from '../lib/cleanup/policy';
@@ -42,8 +43,9 @@ Options:
   --redis URL             the runs use a Redis lock (duckdb-safe-ingest --redis): report and clean it too
                           (env: read the URL from DUCKDB_SAFE_INGEST_REDIS_URL)
   --redis-key NAME        the lock's name in Redis (default: the database's absolute path)
-  --after-request URL     a stale lock whose run died owing its After hook (the handshake with an API that shares
-                          the database): POST the report to URL, then remove the lock (--request-header "N: V" too)
+  --after-request URL     a stale lock whose run ended owing its After hook (the handshake with an API that shares
+                          the database): POST the report to URL, then remove the lock (--request-header "N: V", or
+                          --request-header-env VAR holding that line, for its headers)
   --after-command FILE    the same with a command (no shell), the report on its stdin
   --after-done            that After hook was done by hand: remove the lock
   --hook-timeout DURATION the most the After hook may take; a bare number is seconds (default 30)
@@ -81,6 +83,7 @@ function parse(args: string[]): { databasePath: string; policy: CleanupPolicy; y
 				'after-request': HOOK_OPTIONS['after-request'],
 				'after-command': HOOK_OPTIONS['after-command'],
 				'request-header': HOOK_OPTIONS['request-header'],
+				'request-header-env': HOOK_OPTIONS['request-header-env'],
 				'hook-timeout': HOOK_OPTIONS['hook-timeout'],
 				'after-done': { type: 'boolean' },
 			},
@@ -127,11 +130,13 @@ function afterFrom(
 	values: Parameters<typeof handshakeFrom>[0] & { 'after-done'?: boolean },
 ): Pick<CleanupPolicy, 'after' | 'afterDone' | 'hookTimeoutMs'> {
 	const handshake = handshakeFrom(values);
+	// Checked now, not only once an owed After turns up: a typo is an error at once, like every other option.
+	const hookTimeoutMs = handshake ? checkHandshake(handshake, process.cwd()) : undefined;
 	if (values['after-done'] && handshake?.after)
 		throw new UsageError(
 			'--after-done says the After hook was done by hand: give it without --after-request or --after-command.',
 		);
-	return { after: handshake?.after, afterDone: values['after-done'], hookTimeoutMs: handshake?.timeoutMs };
+	return { after: handshake?.after, afterDone: values['after-done'], hookTimeoutMs };
 }
 
 async function askOnTerminal(candidate: StopCandidate): Promise<boolean> {

@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { loadExeca } from './execa';
+import { sleep } from '../base/sleep';
 import { stopTarget } from './stop';
 
 export interface HookCommand {
@@ -16,6 +17,8 @@ export interface HookCommand {
 	env: Record<string, string>;
 	/** Which variables of our environment it inherits (absent: all). */
 	inheritEnv?: (name: string) => boolean;
+	/** Its working directory (absent: ours). */
+	cwd?: string;
 	timeoutMs: number;
 	signal?: AbortSignal;
 }
@@ -30,6 +33,9 @@ export interface HookCommandResult {
 	error?: string;
 }
 
+/** How long the output pipes may stay open after the command exited (a descendant that left its group holds them). */
+export const HOOK_DRAIN_MS = 500;
+
 export async function runHookCommand(command: HookCommand): Promise<HookCommandResult> {
 	const execa = await loadExeca();
 	const inherited = Object.entries(process.env).filter(
@@ -38,6 +44,7 @@ export async function runHookCommand(command: HookCommand): Promise<HookCommandR
 	const subprocess = execa(command.file, command.args, {
 		env: { ...Object.fromEntries(inherited), ...command.env },
 		extendEnv: false,
+		cwd: command.cwd,
 		input: command.input ?? '',
 		detached: true,
 		cleanup: false,
@@ -46,17 +53,29 @@ export async function runHookCommand(command: HookCommand): Promise<HookCommandR
 		stripFinalNewline: false,
 		maxBuffer: 1024 * 1024,
 	});
+	subprocess.catch(() => undefined);
 	const child = subprocess as unknown as ChildProcess;
 	let timedOut = false;
 	const stop = (): void => {
-		if (child.pid === undefined || timedOut) return;
+		if (child.pid === undefined || timedOut || child.exitCode !== null || child.signalCode !== null) return;
 		timedOut = true;
 		void stopTarget({ group: { pgid: child.pid } }, { graceMs: 0 }).done;
 	};
 	const timer = setTimeout(stop, command.timeoutMs);
 	command.signal?.addEventListener('abort', stop, { once: true });
+	// execa settles once the pipes close too: bounded after the command's own exit, so an escaped process cannot hold us.
+	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 	try {
-		const result = await subprocess;
+		const drained = await Promise.race([
+			subprocess.then((result) => ({ result })),
+			exited.then(() => sleep(HOOK_DRAIN_MS)).then(() => undefined),
+		]);
+		if (!drained) {
+			child.stdout?.destroy();
+			child.stderr?.destroy();
+			return { exitCode: child.exitCode ?? undefined, signal: child.signalCode ?? undefined, timedOut, output: '' };
+		}
+		const { result } = drained;
 		const output = String(result.all ?? '').slice(-2000);
 		if (child.pid === undefined) return { timedOut: false, output, error: result.shortMessage ?? 'could not start' };
 		return { exitCode: result.exitCode, signal: result.signal, timedOut, output };

@@ -42,10 +42,34 @@ export interface RunHookSpecs {
 
 export const HOOK_DEFAULTS = { timeoutMs: 30_000 };
 
-/** The hook as people may read it: method and URL (password redacted) or the command line. */
+/** A URL as people may read it: the password and every query value (often a token) redacted. */
+export function redactUrl(url: string): string {
+	const redacted = redactUrlPasswords(url);
+	const query = redacted.indexOf('?');
+	if (query < 0) return redacted;
+	const [search, fragment = ''] = redacted.slice(query + 1).split('#', 2);
+	const masked = search.replace(/=[^&]*/g, '=***');
+	return `${redacted.slice(0, query)}?${masked}${fragment ? `#${fragment}` : ''}`;
+}
+
+/** The hook as people may read it: method and URL (password and query values redacted) or the command line. */
 export function hookTarget(spec: HookSpec): string {
-	if (spec.kind === 'request') return `${(spec.method ?? 'POST').toUpperCase()} ${redactUrlPasswords(spec.url)}`;
+	if (spec.kind === 'request') return `${(spec.method ?? 'POST').toUpperCase()} ${redactUrl(spec.url)}`;
 	return [spec.file, ...(spec.args ?? [])].join(' ');
+}
+
+/** HTTP's token rule for header names (RFC 9110); values may not hold line breaks or other control characters. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// eslint-disable-next-line no-control-regex
+const HEADER_VALUE_FORBIDDEN = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/** Why a hook request's header cannot be sent (undefined: it can); never quotes the value, which may be a secret. */
+export function headerProblem(name: string, value: string): string | undefined {
+	if (!HEADER_NAME.test(name))
+		return `the header name "${name.slice(0, 60)}" is not valid: letters, digits and !#$%&'*+-.^_\`|~ only, no spaces`;
+	if (HEADER_VALUE_FORBIDDEN.test(value))
+		return `the value of the header ${name} holds a line break or control character`;
+	return undefined;
 }
 
 /** What the lock records of an After hook that must still be done: never a secret (a credential by name). */
@@ -64,6 +88,30 @@ export interface HookContext {
 	status?: string;
 	timeoutMs: number;
 	signal?: AbortSignal;
+	/** Where a hook command runs (and a relative one is found): the run's working directory. */
+	cwd?: string;
+}
+
+/** The most of a hook's answer that is read (for the report); the rest is never downloaded. */
+export const HOOK_ANSWER_BYTES = 4096;
+
+/** At most HOOK_ANSWER_BYTES of a response body, as text; the body is cancelled after that. */
+async function readAnswer(response: Response): Promise<string> {
+	const reader = response.body?.getReader();
+	if (!reader) return '';
+	const chunks: Uint8Array[] = [];
+	let bytes = 0;
+	try {
+		while (bytes < HOOK_ANSWER_BYTES) {
+			const { done, value } = await reader.read();
+			if (done) break;
+			chunks.push(value);
+			bytes += value.length;
+		}
+	} finally {
+		await reader.cancel().catch(() => undefined);
+	}
+	return Buffer.concat(chunks).subarray(0, HOOK_ANSWER_BYTES).toString('utf8');
 }
 
 function secretsOf(spec: HookSpec): string[] {
@@ -78,13 +126,21 @@ async function request(
 	const method = (spec.method ?? 'POST').toUpperCase();
 	const body = phase === 'after' ? JSON.stringify(context.outcome ?? {}) : spec.body;
 	const headers = { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...spec.headers };
+	const timeout = AbortSignal.timeout(context.timeoutMs);
 	const response = await fetch(spec.url, {
 		method,
 		headers,
 		body: method === 'GET' || method === 'HEAD' ? undefined : body,
-		signal: AbortSignal.timeout(context.timeoutMs),
+		signal: context.signal ? AbortSignal.any([timeout, context.signal]) : timeout,
+		// A redirect would carry the headers (an API key) to wherever it points: never followed.
+		redirect: 'manual',
 	});
-	const text = (await response.text().catch(() => '')).slice(0, 300);
+	const text = (await readAnswer(response).catch(() => '')).slice(0, 300);
+	if (response.status >= 300 && response.status < 400)
+		return {
+			statusCode: response.status,
+			error: `HTTP ${response.status}: a redirect (to ${redactUrl(response.headers.get('location') ?? '?')}), not followed; give the hook the final URL`,
+		};
 	return response.ok
 		? { statusCode: response.status }
 		: { statusCode: response.status, error: `HTTP ${response.status}${text ? `: ${text}` : ''}` };
@@ -107,6 +163,7 @@ async function command(
 		input,
 		env,
 		inheritEnv: spec.inheritEnv,
+		cwd: context.cwd,
 		timeoutMs: context.timeoutMs,
 		signal: context.signal,
 	});

@@ -8,11 +8,11 @@ import { messageOf, UsageError } from '../base/errors';
 import { redactUrlPasswords } from '../base/mask';
 import { isDirectory, isNonEmptyFile, pathProblem } from '../base/paths';
 import { findWalFiles } from '../base/wal-files';
-import type { Operation } from '../outcome/outcome';
+import type { Operation, Outcome } from '../outcome/outcome';
 
 import { LEASE_DEFAULTS } from '../lock/liveness';
 import { lookupCommand } from '../proc/which';
-import { HOOK_DEFAULTS, type HookSpec, type RunHookSpecs } from './hooks';
+import { headerProblem, HOOK_DEFAULTS, type HookSpec, type RunHookSpecs } from './hooks';
 import { type RedisBackendOptions } from '../lock/redis-inspect';
 
 export const RUN_DEFAULTS = {
@@ -80,6 +80,8 @@ export interface RunOptions {
 	handshake?: RunHookSpecs;
 	/** Our worker: its environment gets the moment the lock wait ends, to retry DuckDB's open until then. */
 	passWaitDeadline?: boolean;
+	/** Our worker: completes the outcome with its report, before the After hook is given it and before it is returned. */
+	finishOutcome?: (outcome: Outcome) => Outcome;
 }
 
 export interface ResolvedRun {
@@ -244,6 +246,10 @@ function checkHook(spec: HookSpec | undefined, phase: string, cwd: string): void
 		}
 		if (url.protocol !== 'http:' && url.protocol !== 'https:')
 			throw new UsageError(`The ${phase} hook's URL must be http:// or https:// (got ${url.protocol}).`);
+		for (const [name, value] of Object.entries(spec.headers ?? {})) {
+			const problem = headerProblem(name, value);
+			if (problem) throw new UsageError(`The ${phase} hook: ${problem}.`);
+		}
 		return;
 	}
 	const found = lookupCommand(spec.file, process.env.PATH, cwd);
@@ -254,7 +260,7 @@ function checkHook(spec: HookSpec | undefined, phase: string, cwd: string): void
 }
 
 /** The hooks are checked before anything is created; the hook timeout, bounded like every other duration. */
-function checkHandshake(handshake: RunHookSpecs | undefined, cwd: string): number {
+export function checkHandshake(handshake: RunHookSpecs | undefined, cwd: string): number {
 	checkHook(handshake?.before, 'Before', cwd);
 	checkHook(handshake?.after, 'After', cwd);
 	const timeoutMs = handshake?.timeoutMs ?? HOOK_DEFAULTS.timeoutMs;
