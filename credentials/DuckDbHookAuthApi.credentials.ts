@@ -17,6 +17,17 @@ export class DuckDbHookAuthApi implements ICredentialType {
 
 	properties: INodeProperties[] = [
 		{
+			// Deny by default: whoever edits a workflow picks the hook's URL, so the credential says where it may go.
+			displayName: 'Allowed Hosts',
+			name: 'allowedHosts',
+			type: 'string',
+			default: '',
+			placeholder: 'api.internal, 127.0.0.1:8000, *.example.com',
+			description:
+				'The hosts the hook requests may send this credential to, separated by commas (host, host:port, or *.domain). Empty: sent nowhere.',
+			required: true,
+		},
+		{
 			displayName: 'Type',
 			name: 'type',
 			type: 'options',

@@ -2,7 +2,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { databasePathProperty } from '../shared/descriptions';
 import { leaseOptions, lockBackendProperty } from '../shared/lock-backend';
-import { cleanupAfterProperties } from '../shared/hooks';
+import { cleanupAfterProperties } from '../shared/hook-properties';
 
 export const lockCleanupProperties: INodeProperties[] = [
 	databasePathProperty,

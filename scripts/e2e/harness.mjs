@@ -257,7 +257,12 @@ export async function makeTemplate(n8n, { dir, tarball, sinkUrl, workflows, rest
 				id: DEMO_HOOK_AUTH.id,
 				name: DEMO_HOOK_AUTH.name,
 				type: 'duckDbHookAuthApi',
-				data: { type: 'header', name: DEMO_HOOK_AUTH.header, secret: DEMO_HOOK_AUTH.secret },
+				data: {
+					allowedHosts: '127.0.0.1',
+					type: 'header',
+					name: DEMO_HOOK_AUTH.header,
+					secret: DEMO_HOOK_AUTH.secret,
+				},
 			},
 		]),
 	);

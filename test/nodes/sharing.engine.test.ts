@@ -44,7 +44,9 @@ const hooks = (url: string): IDataObject => ({
 	hookAuthentication: 'credential',
 	waitSeconds: 10,
 });
-const credentials = { duckDbHookAuthApi: { type: 'header', name: 'X-API-Key', secret: 'hook-key-4c2d' } };
+const credentials = {
+	duckDbHookAuthApi: { allowedHosts: '127.0.0.1', type: 'header', name: 'X-API-Key', secret: 'hook-key-4c2d' },
+};
 const withCredential = { credentials: { duckDbHookAuthApi: { id: '1', name: 'API key' } } };
 
 test(`[${line}] Before and After through the node: the readers let go, the job runs, both come back; the key is sent, never shown`, async () => {

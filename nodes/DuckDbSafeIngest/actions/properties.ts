@@ -2,7 +2,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { databasePathProperty } from '../../shared/descriptions';
 import { lockBackendProperty } from '../../shared/lock-backend';
-import { handshakeProperties } from '../../shared/hooks';
+import { handshakeProperties } from '../../shared/hook-properties';
 import { OPERATIONS } from './operations';
 import { optionsProperty, supervisionProperties } from './settings';
 
