@@ -1,22 +1,29 @@
-/** The DuckDB Hook Auth credential's test: a usable header name, or a user for basic auth. */
+/**
+ * The DuckDB Hook Auth credential's test: at least one Allowed Host, and a header the hook request can send (the
+ * core's rule, the one a run applies), or a user for basic auth.
+ */
 import type { ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+import { parseAllowedHosts } from '../lib/run/hook-hosts';
+import { headerProblem } from '../lib/run/hooks';
 
 export async function testHookAuth(
 	this: ICredentialTestFunctions,
 	credential: ICredentialsDecrypted,
 ): Promise<INodeCredentialTestResult> {
 	const data = credential.data ?? {};
-	if (data.type === 'basic')
-		return data.user
-			? { status: 'OK', message: 'Basic auth is set' }
-			: { status: 'Error', message: 'Give the user for basic auth' };
-	const name = String(data.name ?? '');
-	if (!HEADER_NAME.test(name))
+	const hosts = parseAllowedHosts(String(data.allowedHosts ?? ''));
+	if (!hosts.length)
 		return {
 			status: 'Error',
-			message: `"${name}" is not a header name (letters, digits and - only, e.g. Authorization or X-API-Key)`,
+			message: 'Allowed Hosts is empty, so the credential is sent nowhere: name the API host, e.g. api.internal:8000',
 		};
-	return { status: 'OK', message: `The header ${name} is set` };
+	const where = `sent only to ${hosts.join(', ')}`;
+	if (data.type === 'basic')
+		return data.user
+			? { status: 'OK', message: `Basic auth is set, ${where}` }
+			: { status: 'Error', message: 'Give the user for basic auth' };
+	const name = String(data.name ?? '');
+	const problem = headerProblem(name, String(data.secret ?? ''));
+	if (problem) return { status: 'Error', message: `${problem} (e.g. Authorization or X-API-Key)` };
+	return { status: 'OK', message: `The header ${name} is set, ${where}` };
 }

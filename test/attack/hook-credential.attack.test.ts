@@ -10,6 +10,7 @@ import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { credentialHostProblem, parseAllowedHosts } from '../../lib/run/hook-hosts';
+import { testHookAuth } from '../../credentials/hook-auth';
 import { nodeBench } from '../helpers/node-bench';
 import { connect, ingestNode, json } from '../helpers/workflow';
 
@@ -81,4 +82,22 @@ test('the Allowed Hosts decision: ports, subdomain wildcards, IPv6, case, garbag
 	assert.match(credentialHostProblem('http://api.example.com.evil.io/', allowed) ?? '', /not to/);
 	assert.match(credentialHostProblem('http://evil.io/?h=api.example.com', allowed) ?? '', /not to evil\.io/);
 	assert.match(credentialHostProblem('not a url', allowed) ?? '', /is not a URL/);
+});
+
+test("the credential's Test button: empty Allowed Hosts and a header the run would refuse are errors, saying what to do", async () => {
+	const check = (data: Record<string, string>) =>
+		testHookAuth.call({} as never, { id: '1', name: 'API key', type: 'duckDbHookAuthApi', data });
+	const empty = await check({ allowedHosts: ' , ', type: 'header', name: 'X-API-Key', secret: 'k' });
+	assert.deepEqual([empty.status, /Allowed Hosts is empty/.test(empty.message)], ['Error', true]);
+	const badName = await check({ allowedHosts: 'api.internal', type: 'header', name: 'X API Key', secret: 'k' });
+	assert.deepEqual([badName.status, /not valid/.test(badName.message)], ['Error', true]);
+	const badValue = await check({
+		allowedHosts: 'api.internal',
+		type: 'header',
+		name: 'X-API-Key',
+		secret: 'k\r\nX: y',
+	});
+	assert.deepEqual([badValue.status, /line break/.test(badValue.message)], ['Error', true]);
+	const good = await check({ allowedHosts: 'api.internal', type: 'header', name: 'X-API-Key', secret: 'k' });
+	assert.deepEqual([good.status, good.message], ['OK', 'The header X-API-Key is set, sent only to api.internal']);
 });
