@@ -12,8 +12,11 @@ import type { RunHooks } from './events';
 import type { HeldRunLock } from './held-lock';
 import { pendingAfter, runHook, type HookPhase, type HookSpec } from './hooks';
 
-/** Why the run may not go on after the Afters owed and its Before: Blocked (a hook failed) or Failed (lock lost). */
-export type BeforeRefusal = { status: 'blocked' | 'failed'; error: string };
+/**
+ * Why the run may not go on after the Afters owed and its Before: Blocked (a hook failed), Failed (lock lost) or
+ * Canceled (Stop, or a signal, while the Before ran).
+ */
+export type BeforeRefusal = { status: 'blocked' | 'failed' | 'canceled'; error: string };
 
 export class Handshake {
 	readonly reports: HookReport[] = [];
@@ -100,9 +103,13 @@ export class Handshake {
 		}
 		if (!before) return undefined;
 		const report = await this.call(before, 'before');
-		return report.ok
-			? undefined
-			: { status: 'blocked', error: `the Before hook ${report.target} failed: ${report.error}; nothing was started` };
+		if (report.ok) return undefined;
+		if (this.run.options.signal?.aborted)
+			return { status: 'canceled', error: `canceled during the Before hook ${report.target}; nothing was started` };
+		return {
+			status: 'blocked',
+			error: `the Before hook ${report.target} failed: ${report.error}; nothing was started`,
+		};
 	}
 
 	/** The After hook, with the outcome so far; a failure is in the reports (and the summary) and stays owed. */
