@@ -5,8 +5,10 @@
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+	closeSync,
 	existsSync,
 	lstatSync,
+	openSync,
 	readFileSync,
 	readlinkSync,
 	statSync,
@@ -125,6 +127,10 @@ test('a container restart (fresh PID namespace, PID 1 alive again) is not fooled
 	const lease = { heartbeatMs: 300, staleAfterMs: 1500 };
 	const first = nodeChild('lock-actor', [], namespace);
 	assert.equal((await first.next<{ pid: number }>('ready')).pid, 1, 'inside a new PID namespace the actor is PID 1');
+	// Keep the first namespace's inode taken after its processes are gone (`unshare` created it for its child), or the
+	// kernel may give the next namespace the same number: that one would then rightly judge PID 1 by its start time.
+	const firstNamespace = openSync(`/proc/${first.pid}/ns/pid_for_children`, 'r');
+	after(() => closeSync(firstNamespace));
 	first.send({ cmd: 'acquire', db, ...lease });
 	assert.equal((await first.next<AcquireEvent>('acquire')).acquired, true);
 	first.send({ cmd: 'crash' });

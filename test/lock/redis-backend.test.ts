@@ -71,6 +71,14 @@ async function waitForJob(db: string): Promise<void> {
 	throw new Error('the job never started');
 }
 
+async function waitForRedisJob(key: string): Promise<void> {
+	for (let i = 0; i < 500; i++) {
+		if ((await withClient((client) => client.read(key)))?.holder?.role === 'job') return;
+		await sleep(20);
+	}
+	throw new Error('the Redis record never named the job');
+}
+
 test('32 processes race for one Redis lock, round after round: exactly one wins (each has its own PID file, so Redis decides)', async () => {
 	const actors = await Promise.all(Array.from({ length: 32 }, () => actor()));
 	const key = `race-${Date.now()}`;
@@ -391,6 +399,8 @@ test('a worker cut off from Redis stops its job before its lease can run out: th
 		`trap "" TERM; while :; do date +%s%N >> ${marks}/a; sleep 0.05; done`,
 	]);
 	await waitForJob(db);
+	// The Redis record names the job too (else the cut lands in the recording step: a different, also safe, failure).
+	await waitForRedisJob(RedisLockClient.keyFor('overlap'));
 	await relay.cut();
 	const next = await runCli('duckdb-safe-ingest', [
 		'--db',
