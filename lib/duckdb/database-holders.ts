@@ -1,10 +1,11 @@
 /**
  * Who holds a DuckDB database: DuckDB's own file lock is the ground truth (the kernel drops it when the holder dies,
- * so a held lock means a live holder). Read from /proc; where /proc shows no lock (another PID namespace, another
- * OS), DuckDB is probed from a child process.
+ * so a held lock means a live holder). Read from /proc; where /proc shows no lock and cannot be sure (another PID
+ * namespace may hide it, a network filesystem, another OS: lib/proc/lock-visibility.ts), DuckDB is probed.
  */
 import { findFileHolders, unseenFileLocks, type FileHolder } from '../proc/file-holders';
 import { readProcess } from '../proc/identity';
+import { lockVisibility } from '../proc/lock-visibility';
 import { probeDatabase } from './probe';
 
 export interface DatabaseHolder {
@@ -36,8 +37,10 @@ export interface OurJob {
 }
 
 export interface HolderQuery {
-	/** Probe DuckDB when /proc shows no lock (costs a short child process). */
+	/** Probe DuckDB when /proc shows no lock and is not conclusive (a round trip to the probe helper). */
 	probe?: boolean;
+	/** Replaces /proc/self/mountinfo in the "is /proc conclusive?" decision (tests fake a network mount with it). */
+	mountinfo?: string;
 	/** The job our PID file names (only when its role is job), to mark our own jobs. */
 	ourJob?: OurJob;
 	/** Include processes that only have the file open, without a lock. */
@@ -70,6 +73,7 @@ export async function findDatabaseHolders(databasePath: string, query: HolderQue
 		});
 	}
 	if (!query.probe || holders.some((holder) => holder.lock !== 'open')) return holders;
+	if (lockVisibility(databasePath, query.mountinfo).conclusive) return holders;
 	const probe = await probeDatabase(databasePath);
 	if (!probe.held) return holders;
 	const visible = probe.pid > 0 ? holders.find((holder) => holder.pid === probe.pid) : undefined;
@@ -94,6 +98,17 @@ export async function findDatabaseHolders(databasePath: string, query: HolderQue
 		},
 		...holders,
 	];
+}
+
+/**
+ * Whether anyone holds DuckDB's lock on the database, for a lock whose heartbeat stopped: a probe without a clear
+ * answer counts as held.
+ */
+export async function databaseLocked(databasePath: string): Promise<boolean> {
+	if (lockHolders(await findDatabaseHolders(databasePath)).length) return true;
+	if (lockVisibility(databasePath).conclusive) return false;
+	const probe = await probeDatabase(databasePath);
+	return probe.held || Boolean(probe.error);
 }
 
 /** Only the holders that hold DuckDB's lock (an open file alone does not stop a writer). */

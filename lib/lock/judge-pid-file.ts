@@ -3,7 +3,7 @@
  * knows (liveness.ts decides), what Redis says for files written under its key, and what DuckDB's own lock says
  * before a holder we cannot see is called gone.
  */
-import { probeDatabase } from '../duckdb/probe';
+import { databaseLocked } from '../duckdb/database-holders';
 import { fileLocks } from '../proc/file-holders';
 import { groupAlive } from '../proc/group';
 import { bootId, hostName, pidNamespace } from '../proc/identity';
@@ -42,12 +42,6 @@ export interface JudgeContext extends JudgeOptions {
 	databasePath: string;
 }
 
-/** Whether DuckDB reports its file as locked (a probe without a clear answer counts as locked). */
-async function confirmedHeld(databasePath: string): Promise<boolean> {
-	const probe = await probeDatabase(databasePath);
-	return probe.held || Boolean(probe.error);
-}
-
 export async function judge(
 	read: PidFileRead & { kind: 'file' | 'unreadable' },
 	context: JudgeContext,
@@ -83,7 +77,7 @@ export async function judge(
 		if (current && current.token !== parsed.record.token) {
 			let here = checkableByPid(parsed.record, local) ? judgeLock(parsed, local) : undefined;
 			// A writer elsewhere: its survivors would still hold DuckDB's own file lock, which DuckDB reports to us.
-			if (!here && (await confirmedHeld(context.databasePath)))
+			if (!here && (await databaseLocked(context.databasePath)))
 				here = judgeLock(parsed, { ...local, databaseLocked: () => true });
 			if (here?.state === 'held') return { verdict: here, previous: previousOf(parsed) };
 			const lost = `written under the Redis lock ${redis.key}, which its writer no longer holds`;
@@ -96,9 +90,9 @@ export async function judge(
 	}
 	let verdict = judgeLock(parsed, local);
 	if (verdict.state === 'stale' && verdict.reason === 'lease-expired') {
-		// The heartbeat stopped, but is the holder gone? /proc/locks hides the locks of other PID namespaces (other
-		// containers), so ask DuckDB, whose file lock conflicts across namespaces: held (or no clear answer) wins.
-		if (await confirmedHeld(context.databasePath))
+		// The heartbeat stopped, but is the holder gone? /proc/locks may hide the locks of other PID namespaces (other
+		// containers), so DuckDB is asked where /proc is not conclusive: held (or no clear answer) wins.
+		if (await databaseLocked(context.databasePath))
 			verdict = judgeLock(parsed, { ...local, databaseLocked: () => true });
 	}
 	return { verdict, previous: previousOf(parsed) };

@@ -135,10 +135,12 @@ test('a cleanup stopped by SIGTERM during a long DuckDB probe leaves no PID file
 	await createDatabase(db);
 	const marker = join(dir.path, `probing${n}`);
 	const preload = join(dir.path, `slow-probe${n}.js`);
-	// Makes the probe of this very process take 3 s (a WAL replay on a large database does), and says when it started.
+	// Makes the probe of this very process take 3 s (a WAL replay on a large database does), and says when it started;
+	// /proc is made inconclusive (as in a container), or no probe would be asked at all.
 	writeFileSync(
 		preload,
-		`const probe = require(${JSON.stringify(require.resolve('../../lib/duckdb/probe'))});
+		`require(${JSON.stringify(require.resolve('../../lib/proc/lock-visibility'))}).lockVisibility = () => ({ conclusive: false, why: 'test' });
+const probe = require(${JSON.stringify(require.resolve('../../lib/duckdb/probe'))});
 const original = probe.probeDatabase;
 probe.probeDatabase = async (...args) => {
 	require('node:fs').writeFileSync(${JSON.stringify(marker)}, '');
