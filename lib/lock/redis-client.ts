@@ -5,9 +5,10 @@
  * one atomic step on the server: only the owner can extend or delete its lock. The key expiring is the lease
  * running out; Redis's own clock decides, so the machines' clocks do not matter.
  *
- * Client: ioredis, the one n8n itself uses for queue mode.
+ * Client: ioredis, the one n8n itself uses for queue mode. It is loaded on the first connect (about 30 ms; require,
+ * as import() would start the ESM loader), so a run without Redis never pays for it.
  */
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { messageOf } from '../base/errors';
 
 export const REDIS_DEFAULTS = { connectTimeoutMs: 3000, commandTimeoutMs: 3000, keyPrefix: 'duckdb-safe-ingest:lock:' };
@@ -85,9 +86,11 @@ export class RedisLockClient {
 		options: { connectTimeoutMs?: number; commandTimeoutMs?: number; insecureTls?: boolean } = {},
 	): Promise<RedisLockClient> {
 		const where = describeRedisUrl(url);
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const { Redis: RedisClient } = require('ioredis') as typeof import('ioredis');
 		let redis: Redis;
 		try {
-			redis = new Redis(url, {
+			redis = new RedisClient(url, {
 				lazyConnect: true,
 				connectTimeout: options.connectTimeoutMs ?? REDIS_DEFAULTS.connectTimeoutMs,
 				commandTimeout: options.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,

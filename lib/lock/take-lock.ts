@@ -7,8 +7,7 @@
 import { acquireLock, type AcquireOptions } from './pid-file-lock';
 import { LEASE_DEFAULTS } from './liveness';
 import { FileLock, type TakeResult } from './database-lock';
-import { takeRedisLock } from './redis-backend';
-import { type RedisBackendOptions } from './redis-inspect';
+import type { RedisBackendOptions } from './redis-inspect';
 
 export interface LockBackendOptions {
 	redis?: RedisBackendOptions;
@@ -19,7 +18,13 @@ export async function takeDatabaseLock(
 	databasePath: string,
 	options: AcquireOptions & LockBackendOptions = {},
 ): Promise<TakeResult> {
-	if (options.redis) return takeRedisLock(databasePath, { ...options, redis: options.redis });
+	if (options.redis) {
+		// Loaded only for Redis: a run without it never pays for the Redis modules (require: import() would start
+		// the ESM loader).
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const { takeRedisLock } = require('./redis-backend') as typeof import('./redis-backend');
+		return takeRedisLock(databasePath, { ...options, redis: options.redis });
+	}
 	const result = await acquireLock(databasePath, options);
 	if (!result.acquired) return result;
 	return {
