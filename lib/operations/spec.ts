@@ -55,10 +55,16 @@ export interface SqlSpec extends DatabaseSettings {
 
 export const SQL_DEFAULTS = { rowLimit: 1000, maxRowLimit: 100_000 };
 
-/** What the worker process is handed (as a JSON file): a checked spec plus what SQL is confined to. */
+/** One task of the worker process: a checked spec and what SQL is confined to. */
 export type WorkerTask =
-	| { operation: 'ingestFiles'; spec: ResolvedIngest; access: FileAccess; resultPath: string }
-	| { operation: 'runSql'; spec: ResolvedSql; access: FileAccess; resultPath: string };
+	| { operation: 'ingestFiles'; spec: ResolvedIngest; access: FileAccess }
+	| { operation: 'runSql'; spec: ResolvedSql; access: FileAccess };
+
+/** The worker's JSON input: tasks for one database, access and limits, each report appended to resultsPath. */
+export interface WorkerBatch {
+	tasks: WorkerTask[];
+	resultsPath: string;
+}
 
 export type ResolvedIngest = Required<
 	Pick<IngestSpec, 'databasePath' | 'sources' | 'table' | 'format' | 'csvHeader' | 'mode' | 'primaryKey'>

@@ -1,9 +1,10 @@
 /**
  * The built-in operations on the supervisor's side: check the spec, hand it to the worker process as a task file,
  * run the worker under the lock like any job (timeout, cancellation, the same outcome), then attach the worker's
- * report to the outcome.
+ * report to the outcome. Several tasks on one database (the items of one node execution) share one lock and one
+ * worker: each keeps its own transaction, report and outcome (lib/operations/batch-outcome.ts).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseLockConflict } from '../duckdb/lock-conflict';
@@ -11,6 +12,8 @@ import { inheritedEnvFilter } from '../proc/allowlist';
 import { hostName } from '../proc/identity';
 import type { Outcome } from '../outcome/outcome';
 import { summarize } from '../outcome/summary';
+import { batchOutcome, itemOutcome, type WorkerReport } from './batch-outcome';
+import { readResults } from './batch-results';
 import { runUnderLock } from '../run/supervise';
 import type { IngestReport, SqlReport } from '../outcome/operation-reports';
 import {
@@ -19,6 +22,7 @@ import {
 	resolveSqlSpec,
 	type IngestSpec,
 	type SqlSpec,
+	type WorkerBatch,
 	type WorkerTask,
 } from './spec';
 import { type RunOptions } from '../run/options';
@@ -32,41 +36,47 @@ export type OperationRunOptions = Omit<
 
 const WORKER = join(__dirname, 'worker.js');
 
-/** The worker's result file: its report, and `phase: 'open'` when it failed to open the database. */
-type WorkerReport = IngestReport & SqlReport & { phase?: 'open' };
+/** A checked task. */
+export type Task = WorkerTask;
 
-type Task = WorkerTask extends infer T ? (T extends WorkerTask ? Omit<T, 'resultPath'> : never) : never;
-
-function readReport<T>(path: string): T | undefined {
-	try {
-		return JSON.parse(readFileSync(path, 'utf8')) as T;
-	} catch {
-		// No report: the worker was SIGKILLed or died before writing it; the outcome's output tails say what happened.
-		return undefined;
-	}
-}
-
-async function runWorker(task: Task, run: OperationRunOptions, hooks: RunHooks): Promise<Outcome> {
+/**
+ * Runs tasks (at least one, all for one worker: see workerKey) in one worker under one lock; one outcome per task.
+ * The run's own outcome (what the After hook and the events see) is the single task's, or the batch's.
+ */
+export async function runWorker(tasks: Task[], run: OperationRunOptions, hooks: RunHooks = {}): Promise<Outcome[]> {
 	const folder = mkdtempSync(join(tmpdir(), 'duckdb-safe-ingest-'));
+	const operation = tasks[0].operation;
 	try {
-		const taskPath = join(folder, 'task.json');
-		const resultPath = join(folder, 'result.json');
-		writeFileSync(taskPath, JSON.stringify({ ...task, resultPath }), { mode: 0o600 });
-		return await runUnderLock(
+		const batchPath = join(folder, 'batch.json');
+		const batch: WorkerBatch = { tasks, resultsPath: join(folder, 'results.jsonl') };
+		writeFileSync(batchPath, JSON.stringify(batch), { mode: 0o600 });
+		let reports: Array<WorkerReport | undefined> = [];
+		const group = await runUnderLock(
 			// The worker's own open asks DuckDB who holds the database (a conflict becomes Blocked): no separate probe.
 			// It needs nothing of the supervisor's environment (n8n's secrets among it) beyond the safe base.
 			{
 				...run,
-				databasePath: task.spec.databasePath,
-				operation: task.operation,
-				command: [process.execPath, WORKER, taskPath],
+				databasePath: tasks[0].spec.databasePath,
+				operation,
+				command: [process.execPath, WORKER, batchPath],
 				probeDatabase: false,
 				passWaitDeadline: true,
 				inheritEnv: inheritedEnvFilter(undefined),
-				// The worker's report goes into the outcome before the After hook and the events see it.
-				finishOutcome: (outcome) => withReport(outcome, task.operation, readReport<WorkerReport>(resultPath)),
+				// The worker's reports go into the outcome before the After hook and the events see it.
+				finishOutcome: (outcome) => {
+					reports = readResults(batch.resultsPath, tasks.length);
+					return tasks.length === 1
+						? withReport(outcome, operation, reports[0])
+						: batchOutcome(outcome, reports, (body, report) => withReport(body, operation, report));
+				},
 			},
 			hooks,
+		);
+		if (tasks.length === 1) return [group];
+		return reports.map((report, index) =>
+			itemOutcome(group, report, { position: index + 1, items: tasks.length }, (body, one) =>
+				withReport(body, operation, one),
+			),
 		);
 	} finally {
 		rmSync(folder, { recursive: true, force: true });
@@ -105,20 +115,37 @@ export function withReport(outcome: Outcome, operation: Task['operation'], repor
 	return { status: final, summary: summarize(body), ...fields };
 }
 
+/** A checked task for a spec. Throws only UsageError (a bad spec), before anything is created. */
+export function taskFor(
+	request: { operation: 'ingestFiles'; spec: IngestSpec } | { operation: 'runSql'; spec: SqlSpec },
+): Task {
+	if (request.operation === 'ingestFiles') {
+		const spec = resolveIngestSpec({ ...request.spec, databasePath: resolve(request.spec.databasePath) });
+		const access = fileAccessFor(spec.databasePath, spec.sources, request.spec.extraDirectories);
+		return { operation: 'ingestFiles', spec, access };
+	}
+	const spec = resolveSqlSpec({ ...request.spec, databasePath: resolve(request.spec.databasePath) });
+	return { operation: 'runSql', spec, access: fileAccessFor(spec.databasePath, [], request.spec.extraDirectories) };
+}
+
+/** Tasks with the same key can share one worker: the same operation, database, confinement and limits. */
+export function workerKey(task: Task): string {
+	const { threads, memoryLimit, databasePath } = task.spec;
+	return JSON.stringify([task.operation, databasePath, threads, memoryLimit, task.access]);
+}
+
 /** Ingest Files under the lock. Throws only UsageError (bad spec or run options), before anything is created. */
 export async function runIngestFiles(
 	spec: IngestSpec,
 	run: OperationRunOptions,
 	hooks: RunHooks = {},
 ): Promise<Outcome> {
-	const resolved = resolveIngestSpec({ ...spec, databasePath: resolve(spec.databasePath) });
-	const access = fileAccessFor(resolved.databasePath, resolved.sources, spec.extraDirectories);
-	return runWorker({ operation: 'ingestFiles', spec: resolved, access }, run, hooks);
+	const [outcome] = await runWorker([taskFor({ operation: 'ingestFiles', spec })], run, hooks);
+	return outcome;
 }
 
 /** Run SQL under the lock, in one transaction. Throws only UsageError, before anything is created. */
 export async function runSqlScript(spec: SqlSpec, run: OperationRunOptions, hooks: RunHooks = {}): Promise<Outcome> {
-	const resolved = resolveSqlSpec({ ...spec, databasePath: resolve(spec.databasePath) });
-	const access = fileAccessFor(resolved.databasePath, [], spec.extraDirectories);
-	return runWorker({ operation: 'runSql', spec: resolved, access }, run, hooks);
+	const [outcome] = await runWorker([taskFor({ operation: 'runSql', spec })], run, hooks);
+	return outcome;
 }

@@ -32,11 +32,11 @@ export class WorkerStop {
 		if (!this.inCommit) this.connection?.interrupt();
 	}
 
-	/** What the operations see of it. */
-	control(): WorkerControl {
+	/** What the operations see of it; `tag` starts each progress line (a batch's `[item N] `). */
+	control(tag = ''): WorkerControl {
 		return {
 			stopping: () => this.stopping,
-			progress: (line) => process.stdout.write(`${line}\n`),
+			progress: (line) => process.stdout.write(`${tag}${line}\n`),
 			committing: async (commit) => {
 				this.inCommit = true;
 				try {

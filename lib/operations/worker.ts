@@ -1,7 +1,9 @@
 /**
- * The job process of the built-in operations: `node worker.js TASK.json`. It runs like any job under the supervisor
+ * The job process of the built-in operations: `node worker.js BATCH.json`. It runs like any job under the supervisor
  * (own process group, lock, timeout, cancellation) and keeps DuckDB's native code and memory out of the supervising
- * process. Progress goes to stdout, one line per file or statement; the report is written to the task's result file.
+ * process. Progress goes to stdout, one line per file or statement; each task's report is appended to the results
+ * file. The tasks of a batch (the items of one node execution) run one after another on one open database, each in
+ * its own transaction: a failed task does not stop the next; a stop ends the batch (later tasks write no report).
  *
  * On SIGTERM (timeout, Stop, cleanup) it interrupts the running query, rolls back the open transaction, closes the
  * database and exits 143. If that takes longer than the grace period, the supervisor's SIGKILL follows; DuckDB then
@@ -9,7 +11,7 @@
  * database is opened (while the sources are listed) exits 143 without opening it; one that comes while DuckDB opens
  * it (which cannot be interrupted) closes it again before any work (no manifest, no table, no statement).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { messageOf } from '../base/errors';
 import { sleep } from '../base/sleep';
 import { parseLockConflict } from '../duckdb/lock-conflict';
@@ -19,11 +21,22 @@ import { WorkerStop } from './worker-stop';
 import { listSources, refusedSource, type SourceFile } from './ingest-files/sources';
 import { openConfined, type OpenDatabase } from '../duckdb/sandbox';
 import { runScript } from './run-sql/script';
-import type { WorkerTask } from './spec';
+import type { WorkerBatch, WorkerTask } from './spec';
+import { ResultsWriter } from './batch-results';
+import { itemTag } from './batch-outcome';
 
 const EXIT = { ok: 0, failed: 1, stopped: 143 };
+/** runTask's answer when the database could not be opened (its report says why); the worker then exits failed. */
+const UNOPENED = -1;
 
 type Save = (report: object) => void;
+
+/** What starts the lines of the task at hand: `[item N] ` in a batch of several (each item's tails keep its own). */
+let tag = '';
+
+function warn(text: string): void {
+	process.stderr.write(`${tag}${text}\n`);
+}
 
 /** A stop before any work: the report says so, and nothing was written. */
 function stoppedBeforeWork(task: WorkerTask, files: SourceFile[], save: Save): number {
@@ -51,7 +64,7 @@ async function listFiles(
 	refusal ??=
 		refusedSource(files, task.access) ?? refuseBeforeOpening(task.spec, files, existsSync(task.spec.databasePath));
 	if (!refusal) return files;
-	process.stderr.write(`${refusal}\n`);
+	warn(refusal);
 	save({ ...emptyReport(task.spec, files.length), error: refusal });
 	return undefined;
 }
@@ -76,7 +89,7 @@ async function open(task: WorkerTask, save: Save, stop: WorkerStop): Promise<Ope
 				await sleep(pauseMs);
 				continue;
 			}
-			process.stderr.write(`${message}\n`);
+			warn(message);
 			// phase 'open': only this error may be DuckDB saying another process holds the database.
 			save({ error: message, phase: 'open' });
 			return undefined;
@@ -91,44 +104,68 @@ async function work(
 	stop: WorkerStop,
 	save: Save,
 ): Promise<number> {
-	const control = stop.control();
+	const control = stop.control(tag);
 	try {
 		const report =
 			task.operation === 'ingestFiles'
 				? await ingestFiles(database.connection, task.spec, control, files)
 				: await runScript(database.connection, task.spec, control);
 		save(report);
-		if (report.error) process.stderr.write(`${report.error}\n`);
+		if (report.error) warn(report.error);
 		if (report.stopped || (stop.stopping && !('committed' in report && report.committed))) return EXIT.stopped;
 		const failed = 'files' in report ? report.files.failed > 0 || Boolean(report.error) : Boolean(report.error);
 		return failed ? EXIT.failed : EXIT.ok;
 	} catch (error) {
 		// Our own step failed (the manifest, a catalog query): reported like a failed file, nothing half-written.
 		const message = messageOf(error);
-		process.stderr.write(`${message}\n`);
+		warn(message);
 		save({ error: message, stopped: stop.stopping || undefined });
 		return stop.stopping ? EXIT.stopped : EXIT.failed;
 	}
 }
 
-async function main(): Promise<number> {
-	const task = JSON.parse(readFileSync(process.argv[2], 'utf8')) as WorkerTask;
-	const stop = new WorkerStop();
+interface BatchState {
+	database?: OpenDatabase;
+	results: ResultsWriter;
+}
+
+/** One task on the batch's database, opened on first need (a task with nothing to do creates nothing). */
+async function runTask(task: WorkerTask, index: number, state: BatchState, stop: WorkerStop): Promise<number> {
 	const save: Save = (report) =>
-		writeFileSync(task.resultPath, JSON.stringify({ ...report, peakRssBytes: process.resourceUsage().maxRSS * 1024 }));
+		state.results.save(index, { ...report, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
 	const files = task.operation === 'ingestFiles' ? await listFiles(task, save) : [];
 	if (!files) return EXIT.failed;
 	// No connection to interrupt yet: a stop that came meanwhile is only seen here.
 	if (stop.stopping) return stoppedBeforeWork(task, files, save);
-	const database = await open(task, save, stop);
-	if (!database) return EXIT.failed;
-	stop.attach(database.connection);
-	try {
+	if (!state.database) {
+		state.database = await open(task, save, stop);
+		if (!state.database) return UNOPENED;
+		stop.attach(state.database.connection);
 		// Stopped while DuckDB opened the database (a WAL replay can take a while): closed again before any work.
 		if (stop.stopping) return stoppedBeforeWork(task, files, save);
-		return await work(task, database, files, stop, save);
+	}
+	return work(task, state.database, files, stop, save);
+}
+
+async function main(): Promise<number> {
+	const batch = JSON.parse(readFileSync(process.argv[2], 'utf8')) as WorkerBatch;
+	const stop = new WorkerStop();
+	const state: BatchState = { results: new ResultsWriter(batch.resultsPath) };
+	let code = EXIT.ok;
+	try {
+		for (const [index, task] of batch.tasks.entries()) {
+			tag = batch.tasks.length > 1 ? `${itemTag(index + 1)} ` : '';
+			const result = await runTask(task, index, state, stop);
+			// A stop ends the batch; so does a database that could not be opened (every later task would fail the same,
+			// and a lock conflict makes the whole batch Blocked).
+			if (result === UNOPENED) return EXIT.failed;
+			if (result === EXIT.stopped) return result;
+			if (result !== EXIT.ok) code = result;
+		}
+		return code;
 	} finally {
-		database.close();
+		state.database?.close();
+		state.results.close();
 	}
 }
 

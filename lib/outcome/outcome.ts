@@ -132,6 +132,8 @@ export interface Outcome {
 	ingest?: IngestReport;
 	/** Run SQL: statements, changed rows, the last query's rows when asked for. */
 	sql?: SqlReport;
+	/** Set when this item ran in one worker with other items of the same execution: its place among them. */
+	batch?: { position: number; items: number };
 }
 
 /** What a run keeps of each of the job's output streams. */

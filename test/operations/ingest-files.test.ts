@@ -9,6 +9,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { join } from 'node:path';
 import { runIngestFiles, runSqlScript, withReport } from '../../lib/operations/supervise-worker';
 import { fileAccessFor, resolveIngestSpec, type IngestSpec, type WorkerTask } from '../../lib/operations/spec';
+import { readResults } from '../../lib/operations/batch-results';
 import type { IngestReport } from '../../lib/outcome/operation-reports';
 import { MANIFEST_TABLE } from '../../lib/operations/ingest-files/manifest';
 import { UsageError } from '../../lib/base/errors';
@@ -436,9 +437,9 @@ target.${name} = async (...args) => {
 		operation: 'ingestFiles',
 		spec: resolved,
 		access: fileAccessFor(resolved.databasePath, resolved.sources),
-		resultPath: join(folder, 'result.json'),
 	};
-	writeFileSync(join(folder, 'task.json'), JSON.stringify(task));
+	const resultsPath = join(folder, 'results.jsonl');
+	writeFileSync(join(folder, 'task.json'), JSON.stringify({ tasks: [task], resultsPath }));
 	const worker = new JsonChild(process.execPath, [
 		'--require',
 		preload,
@@ -448,8 +449,9 @@ target.${name} = async (...args) => {
 	await worker.next('held', 60_000);
 	worker.child.kill('SIGTERM');
 	const { code, signal } = await worker.exited;
-	if (!existsSync(task.resultPath)) throw new Error(`no report: ${step} exit ${code} ${signal}, ${worker.stderr}`);
-	return { code, stderr: worker.stderr, report: JSON.parse(readFileSync(task.resultPath, 'utf8')) as IngestReport };
+	const [report] = readResults(resultsPath, 1);
+	if (!report) throw new Error(`no report: ${step} exit ${code} ${signal}, ${worker.stderr}`);
+	return { code, stderr: worker.stderr, report: report as IngestReport };
 }
 
 test('a stop while the worker lists the sources or opens the database: it exits as stopped (143) and writes nothing, not even the manifest', async () => {

@@ -1,5 +1,5 @@
 /**
- * Run SQL, inside the worker: the whole script in one transaction. DuckDB parses the script first (a syntax error
+ * Run SQL, inside the worker: the whole script in one transaction (one statement: its own, DuckDB's autocommit). DuckDB parses the script first (a syntax error
  * runs nothing); statements are then prepared and run one by one (a later one may use a table an earlier one made).
  * Any failure or a stop rolls everything back.
  *
@@ -94,8 +94,22 @@ function refuse(prepared: DuckDBPreparedStatement): void {
 	throw new Error(`${what} is not allowed in Run SQL: ${why}`);
 }
 
+/** Statements that answer with a count of changed rows (or nothing), never with rows to read. */
+const COUNTS_ONLY = new Set<StatementType>([
+	StatementType.INSERT,
+	StatementType.UPDATE,
+	StatementType.DELETE,
+	StatementType.MERGE_INTO,
+	StatementType.CREATE,
+	StatementType.ALTER,
+	StatementType.DROP,
+]);
+
 /** Runs a statement whose rows nobody asked for, reading them to the end (so an error in a late chunk still fails). */
-async function drain(prepared: DuckDBPreparedStatement): Promise<number> {
+async function drain(prepared: DuckDBPreparedStatement, returning: boolean): Promise<number> {
+	// Without rows, a materialized run is cheaper than a stream, whose open result also slows the COMMIT down. A
+	// RETURNING clause anywhere in the script keeps the stream: its rows could be many.
+	if (!returning && COUNTS_ONLY.has(prepared.statementType)) return Number((await prepared.run()).rowsChanged);
 	const result = await prepared.stream();
 	if (result.returnType === ResultReturnType.CHANGED_ROWS) return Number(result.rowsChanged);
 	for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
@@ -104,12 +118,23 @@ async function drain(prepared: DuckDBPreparedStatement): Promise<number> {
 	return 0;
 }
 
-/** The built-in table, table-macro and pragma functions of this DuckDB (the guard allows the read-only ones only). */
-export async function builtinTableFunctions(connection: DuckDBConnection): Promise<Set<string>> {
-	const reader = await connection.runAndReadAll(
-		"SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE internal AND function_type IN ('table', 'table_macro', 'pragma')",
-	);
-	return new Set(reader.getRows().map(([name]) => String(name)));
+const builtins = new WeakMap<DuckDBConnection, Promise<Set<string>>>();
+
+/**
+ * The built-in table, table-macro and pragma functions of this DuckDB (the guard allows the read-only ones only).
+ * Asked once per connection (about 20 ms): a script cannot add built-in functions, only macros, which are not.
+ */
+export function builtinTableFunctions(connection: DuckDBConnection): Promise<Set<string>> {
+	let known = builtins.get(connection);
+	if (!known) {
+		known = connection
+			.runAndReadAll(
+				"SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE internal AND function_type IN ('table', 'table_macro', 'pragma')",
+			)
+			.then((reader) => new Set(reader.getRows().map(([name]) => String(name))));
+		builtins.set(connection, known);
+	}
+	return known;
 }
 
 /** DuckDB's statements of the script once the guard let all of it through; undefined when not (the report says why). */
@@ -142,7 +167,10 @@ export async function runScript(
 	const report: SqlReport = { statements: 0, statementsRun: 0, rowsChanged: 0 };
 	const extracted = await checkedStatements(connection, spec, report);
 	if (!extracted) return report;
-	await connection.run('BEGIN TRANSACTION');
+	// One statement is a transaction by itself (DuckDB's autocommit): no BEGIN and COMMIT round trips. A stop
+	// interrupts it like any statement: it then fails and leaves nothing; a statement that ended has committed.
+	const single = extracted.count === 1;
+	if (!single) await connection.run('BEGIN TRANSACTION');
 	try {
 		for (let index = 0; index < extracted.count; index++) {
 			if (control.stopping()) throw new Error('stopped');
@@ -161,16 +189,16 @@ export async function runScript(
 					report.rowsTruncated = reader.currentRowCount > spec.rowLimit;
 				} else report.rowsChanged += Number(reader.rowsChanged);
 			} else {
-				report.rowsChanged += await drain(prepared);
+				report.rowsChanged += await drain(prepared, /\breturning\b/i.test(spec.sql));
 			}
 			report.statementsRun++;
 			control.progress(`statement ${index + 1}/${extracted.count} done`);
 		}
 		// A stop now must not interrupt the COMMIT: it would throw while the data is committed all the same.
-		await control.committing(() => connection.run('COMMIT'));
+		if (!single) await control.committing(() => connection.run('COMMIT'));
 		report.committed = true;
 	} catch (error) {
-		await connection.run('ROLLBACK').catch(() => undefined);
+		if (!single) await connection.run('ROLLBACK').catch(() => undefined);
 		if (control.stopping()) report.stopped = true;
 		else {
 			report.failedStatement = report.statementsRun + 1;

@@ -1,6 +1,8 @@
 /**
- * DuckDB Safe Ingest's execute: each input item is one run under the lock of the operation it names; its outcome
- * goes to exactly one output (Run SQL with Return Rows: its rows). Secrets are masked in everything that leaves.
+ * DuckDB Safe Ingest's execute: each input item is a run under the lock of the operation it names; its outcome goes
+ * to exactly one output (Run SQL with Return Rows: its rows). Consecutive items of a built-in operation on the same
+ * database and settings share one lock and one worker (each still its own transaction and outcome). Secrets are
+ * masked in everything that leaves.
  */
 import {
 	NodeOperationError,
@@ -10,7 +12,7 @@ import {
 	type INodeExecutionData,
 } from 'n8n-workflow';
 import { maskSecrets } from '../../../lib/base/mask';
-import { runOperation } from '../../../lib/operations/dispatch';
+import { prepareRun, runPrepared, sameWorker, type PreparedRun } from '../../../lib/operations/dispatch';
 import type { Outcome } from '../../../lib/outcome/outcome';
 import { OUTPUT_NAMES, outputIndexFor } from '../../../lib/outcome/status';
 import { SECRETS_CREDENTIAL, secretsFrom } from '../../../credentials/job-secrets';
@@ -18,17 +20,17 @@ import { asNodeError, databaseFor, item } from '../../shared/glue';
 import { OPERATIONS } from './operations';
 import { supervisionFor } from './settings';
 
-async function runItem(
+async function prepareItem(
 	context: IExecuteFunctions,
 	itemIndex: number,
 	secrets: Record<string, string>,
-): Promise<Outcome> {
+): Promise<PreparedRun> {
 	const name = context.getNodeParameter('operation', itemIndex, 'runCommand') as string;
 	const operation = OPERATIONS.find((candidate) => candidate.option.value === name);
 	if (!operation) throw new NodeOperationError(context.getNode(), `Unknown operation "${name}"`, { itemIndex });
 	const databasePath = await databaseFor(context, itemIndex);
 	const request = await operation.request(context, itemIndex, databasePath, secrets);
-	return runOperation(request, await supervisionFor(context, itemIndex));
+	return prepareRun(request, await supervisionFor(context, itemIndex));
 }
 
 /** A node error with every trace of the secrets masked: its message, description and stack (which repeats it). */
@@ -55,30 +57,70 @@ function route(outputs: INodeExecutionData[][], outcome: Outcome, itemIndex: num
 		);
 }
 
+/** An item that could not run: the execution fails, or with "Continue on fail" the item carries the error. */
+function failItem(
+	context: IExecuteFunctions,
+	error: unknown,
+	itemIndex: number,
+	secrets: string[],
+	outputs: INodeExecutionData[][],
+): void {
+	const nodeError = maskedError(context, error, itemIndex, secrets);
+	if (!context.continueOnFail()) throw nodeError;
+	// Only an `error` key: with "Continue (using error output)" n8n moves it to the Error output.
+	outputs[outputIndexFor('failed')!].push(item({ error: nodeError.message }, itemIndex));
+}
+
+/** Items checked and waiting to run together, with the secrets to mask in each one's output. */
+interface Batch {
+	runs: PreparedRun[];
+	items: Array<{ index: number; secrets: string[] }>;
+}
+
+/** Runs the batch and routes each item's outcome; a canceled one stops the execution (never an item). */
+async function flush(context: IExecuteFunctions, batch: Batch, outputs: INodeExecutionData[][]): Promise<void> {
+	if (!batch.runs.length) return;
+	const runs = batch.runs.splice(0);
+	const items = batch.items.splice(0);
+	let outcomes: Outcome[];
+	try {
+		outcomes = await runPrepared(runs);
+	} catch (error) {
+		// Refused before anything ran (bad options): every item of the batch says so.
+		for (const { index, secrets } of items) failItem(context, error, index, secrets, outputs);
+		return;
+	}
+	outcomes.forEach((outcome, position) => {
+		const { index, secrets } = items[position];
+		// Whatever "Continue on fail" says: the execution is being stopped (job stopped, lock released).
+		if (outcome.status === 'canceled')
+			throw new NodeOperationError(context.getNode(), maskSecrets(`Execution canceled: ${outcome.summary}`, secrets), {
+				itemIndex: index,
+			});
+		route(outputs, outcome, index, secrets);
+	});
+}
+
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const outputs: INodeExecutionData[][] = OUTPUT_NAMES.map(() => []);
+	const batch: Batch = { runs: [], items: [] };
 	for (let itemIndex = 0; itemIndex < this.getInputData().length; itemIndex++) {
 		let secrets: Record<string, string> = {};
-		let outcome: Outcome;
+		let prepared: PreparedRun;
 		try {
 			if (this.getNode().credentials?.[SECRETS_CREDENTIAL])
 				secrets = secretsFrom(await this.getCredentials<ICredentialDataDecryptedObject>(SECRETS_CREDENTIAL, itemIndex));
-			outcome = await runItem(this, itemIndex, secrets);
+			prepared = await prepareItem(this, itemIndex, secrets);
 		} catch (error) {
-			const nodeError = maskedError(this, error, itemIndex, Object.values(secrets));
-			if (!this.continueOnFail()) throw nodeError;
-			// Only an `error` key: with "Continue (using error output)" n8n moves it to the Error output.
-			outputs[outputIndexFor('failed')!].push(item({ error: nodeError.message }, itemIndex));
+			// The items before this one run first, as they would have without it.
+			await flush(this, batch, outputs);
+			failItem(this, error, itemIndex, Object.values(secrets), outputs);
 			continue;
 		}
-		// Never an item, whatever "Continue on fail" says: the execution is being stopped (job stopped, lock released).
-		if (outcome.status === 'canceled')
-			throw new NodeOperationError(
-				this.getNode(),
-				maskSecrets(`Execution canceled: ${outcome.summary}`, Object.values(secrets)),
-				{ itemIndex },
-			);
-		route(outputs, outcome, itemIndex, Object.values(secrets));
+		if (batch.runs.length && !sameWorker(batch.runs[0], prepared)) await flush(this, batch, outputs);
+		batch.runs.push(prepared);
+		batch.items.push({ index: itemIndex, secrets: Object.values(secrets) });
 	}
+	await flush(this, batch, outputs);
 	return outputs;
 }

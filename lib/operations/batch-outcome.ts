@@ -1,0 +1,78 @@
+/**
+ * The outcomes of a batch: several tasks (the items of one node execution) run by one worker under one lock. Each
+ * item gets its own outcome from the run's and its own report: pure decisions, no I/O.
+ */
+import type { Outcome, OutcomeStatus, StreamSummary } from '../outcome/outcome';
+import type { IngestReport, SqlReport } from '../outcome/operation-reports';
+
+/** A task's result file: its report, and `phase: 'open'` when the worker failed to open the database. */
+export type WorkerReport = IngestReport & SqlReport & { phase?: 'open' };
+
+/** Attaches a report to an outcome (and rebuilds its summary): supervise-worker's withReport. */
+export type AttachReport = (outcome: Outcome, report: WorkerReport | undefined) => Outcome;
+
+export interface BatchPosition {
+	/** 1-based place of the item in the batch. */
+	position: number;
+	items: number;
+}
+
+/** What the worker puts before each output line of an item of a batch: `[item N]`. */
+export function itemTag(position: number): string {
+	return `[item ${position}]`;
+}
+
+/** An item's view of the worker's output tail: its own lines (tag removed) and the batch's untagged ones. */
+export function itemTail(stream: StreamSummary, position: number): StreamSummary {
+	const own = `${itemTag(position)} `;
+	const lines = stream.tail.split('\n').filter((line) => line.startsWith(own) || !line.startsWith('[item '));
+	const tail = lines.map((line) => (line.startsWith(own) ? line.slice(own.length) : line)).join('\n');
+	return { ...stream, tail };
+}
+
+/** The run's own outcome: Blocked (with the holder) when the worker's open met another holder, else as it ended. */
+export function batchOutcome(
+	outcome: Outcome,
+	reports: Array<WorkerReport | undefined>,
+	attach: AttachReport,
+): Outcome {
+	const opening = reports.find((report) => report?.phase === 'open');
+	return opening ? attach(outcome, opening) : outcome;
+}
+
+/** Whether the task's own work failed (a failed statement or file), from its report. */
+function taskFailed(report: WorkerReport): boolean {
+	return Boolean(report.error) || (report.files?.failed ?? 0) > 0;
+}
+
+/**
+ * An item's status: a Blocked run blocks every item; an item the worker finished has its own result; one it did not
+ * reach or stopped has the run's (Timeout, Canceled, Failed).
+ */
+export function itemStatus(run: OutcomeStatus, report: WorkerReport | undefined): OutcomeStatus {
+	if (run === 'blocked') return 'blocked';
+	if (!report || report.stopped || report.phase === 'open') return run === 'success' ? 'failed' : run;
+	return taskFailed(report) ? 'failed' : 'success';
+}
+
+/** One item's outcome: the run's (lock, hooks, output tails, termination) with its own status, report and error. */
+export function itemOutcome(
+	run: Outcome,
+	report: WorkerReport | undefined,
+	place: BatchPosition,
+	attach: AttachReport,
+): Outcome {
+	const status = itemStatus(run.status, report);
+	const output = { ...run.output, stdout: itemTail(run.output.stdout, place.position) };
+	output.stderr = itemTail(run.output.stderr, place.position);
+	const body: Outcome = { ...run, status, batch: place, output };
+	delete body.sql;
+	delete body.ingest;
+	if (status === 'success') {
+		body.exitCode = 0;
+		delete body.error;
+	} else if (status === 'failed' && report && !report.phase) body.exitCode = 1;
+	if (status !== 'blocked' && (!report || report.phase === 'open'))
+		body.error = `item ${place.position} of ${place.items} was not run: ${run.error ?? run.summary}`;
+	return attach(body, report?.phase === 'open' ? undefined : report);
+}

@@ -1,0 +1,166 @@
+/**
+ * Many items, one worker: the Run SQL items of one execution on one database share one lock and one worker, and
+ * each keeps its own transaction, outcome and pairedItem; a timeout or a cancel still stops the worker at once.
+ * Executed by n8n's real WorkflowExecute; run once per engine line.
+ */
+// Must come first: for the 1.x line it makes the nodes' `n8n-workflow` the one n8n-core 1.x uses.
+import '../helpers/engine-line';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import type { IDataObject } from 'n8n-workflow';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { nodeBench } from '../helpers/node-bench';
+import { connect, ingestNode, json } from '../helpers/workflow';
+import { query } from '../helpers/aggtrades';
+import { sleep } from '../helpers/processes';
+import { groupMembers } from '../../lib/proc/group';
+import { parsePidFile } from '../../lib/lock/pid-file-format';
+
+const { line, engine, freshDb } = nodeBench('batch');
+const OUTPUT = { success: 0, blocked: 1, timeout: 2, failed: 3 };
+/** A query that runs for hours unless interrupted. */
+const HANG = 'SELECT sum(a.range * b.range) FROM range(1000000) a, range(1000000) b';
+
+async function tables(db: string): Promise<void> {
+	const instance = await DuckDBInstance.create(db);
+	const connection = await instance.connect();
+	await connection.run('CREATE TABLE t (i INTEGER PRIMARY KEY); CREATE TABLE log (i INTEGER)');
+	connection.closeSync();
+	instance.closeSync();
+}
+
+const values = async (db: string, table: string): Promise<number[]> =>
+	(await query(db, `SELECT i FROM ${table} ORDER BY i`)).map((row) => Number(row.i));
+
+const paired = (items: Array<{ pairedItem?: unknown }> | undefined): unknown[] =>
+	(items ?? []).map((entry) => entry.pairedItem);
+
+async function jobOf(db: string): Promise<number> {
+	for (let i = 0; i < 500; i++) {
+		const parsed = existsSync(`${db}.pid`) ? parsePidFile(readFileSync(`${db}.pid`, 'utf8')) : undefined;
+		if (parsed?.kind === 'record' && parsed.record.role === 'job') return parsed.record.pid;
+		await sleep(20);
+	}
+	throw new Error('the worker never started');
+}
+
+test(`[${line}] items on one database share one worker, each in its own transaction: item 3 failing leaves 1-2 committed and 4-5 run; pairedItem kept`, async () => {
+	const db = freshDb();
+	await tables(db);
+	const run = await engine.run({
+		items: [{ v: 1 }, { v: 2 }, { v: 1, bad: true }, { v: 4 }, { v: 5 }],
+		nodes: [
+			ingestNode({
+				operation: 'runSql',
+				databasePath: db,
+				// Item 3 writes the log first, then breaks the key: its whole transaction must go.
+				sql: '=INSERT INTO log VALUES ({{ $json.bad ? 3 : $json.v }}); INSERT INTO t VALUES ({{ $json.v }})',
+			}),
+		],
+		connections: connect('Start', 'Ingest'),
+	});
+	const outputs = run.outputs('Ingest');
+	assert.deepEqual(paired(outputs[OUTPUT.success]), [{ item: 0 }, { item: 1 }, { item: 3 }, { item: 4 }]);
+	assert.deepEqual(paired(outputs[OUTPUT.failed]), [{ item: 2 }]);
+	const [failed] = json(outputs[OUTPUT.failed]);
+	assert.match(String(failed.error), /Constraint|Duplicate key/i);
+	assert.equal(failed.status, 'failed');
+	assert.deepEqual(await values(db, 't'), [1, 2, 4, 5]);
+	assert.deepEqual(await values(db, 'log'), [1, 2, 4, 5], "item 3's first statement was rolled back with it");
+	const all = [...json(outputs[OUTPUT.success]), failed];
+	assert.equal(new Set(all.map((outcome) => outcome.jobPid)).size, 1, 'one worker ran every item');
+	assert.deepEqual(
+		all.map((outcome) => (outcome.batch as IDataObject).position).sort(),
+		[1, 2, 3, 4, 5],
+		'each outcome says its place',
+	);
+	for (const outcome of json(outputs[OUTPUT.success])) {
+		assert.equal(outcome.exitCode, 0);
+		assert.equal((outcome.sql as IDataObject).statements, 2);
+	}
+	assert.equal(existsSync(`${db}.pid`), false, 'the lock is released');
+});
+
+test(`[${line}] a timeout stops the shared worker at once: the items before it are committed, the hanging one and those after go to Timeout`, async () => {
+	const db = freshDb();
+	await tables(db);
+	const run = await engine.run({
+		items: [{ sql: 'INSERT INTO t VALUES (1)' }, { sql: HANG }, { sql: 'INSERT INTO t VALUES (3)' }],
+		nodes: [
+			ingestNode({
+				operation: 'runSql',
+				databasePath: db,
+				sql: '={{ $json.sql }}',
+				timeoutMinutes: 0.05,
+				graceSeconds: 2,
+			}),
+		],
+		connections: connect('Start', 'Ingest'),
+	});
+	const outputs = run.outputs('Ingest');
+	assert.deepEqual(paired(outputs[OUTPUT.success]), [{ item: 0 }]);
+	assert.deepEqual(paired(outputs[OUTPUT.timeout]), [{ item: 1 }, { item: 2 }]);
+	const [, notRun] = json(outputs[OUTPUT.timeout]);
+	assert.match(String(notRun.error), /item 3 of 3 was not run/);
+	assert.deepEqual(await values(db, 't'), [1]);
+	const jobPid = Number(json(outputs[OUTPUT.success])[0].jobPid);
+	assert.deepEqual(groupMembers(jobPid), [], 'no process of the worker survives');
+	assert.equal(existsSync(`${db}.pid`), false);
+});
+
+test(`[${line}] a cancel during the batch stops the worker and releases the lock; no item is left canceled`, async () => {
+	const db = freshDb();
+	await tables(db);
+	const execution = engine.start({
+		items: [{ sql: 'INSERT INTO t VALUES (1)' }, { sql: HANG }, { sql: 'INSERT INTO t VALUES (3)' }],
+		nodes: [ingestNode({ operation: 'runSql', databasePath: db, sql: '={{ $json.sql }}', graceSeconds: 2 })],
+		connections: connect('Start', 'Ingest'),
+	});
+	const jobPid = await jobOf(db);
+	// Item 1 commits at once, item 2 hangs (the database is not looked at meanwhile: that would take its lock).
+	await sleep(3000);
+	execution.cancel();
+	const run = await execution.done;
+	assert.equal(run.status, 'canceled');
+	for (let i = 0; i < 250 && (groupMembers(jobPid).length || existsSync(`${db}.pid`)); i++) await sleep(20);
+	assert.deepEqual(groupMembers(jobPid), [], 'no process of the worker survives');
+	assert.equal(existsSync(`${db}.pid`), false, 'the lock is released');
+	assert.ok(
+		!run
+			.outputs('Ingest')
+			.flat()
+			.some((entry) => entry.json.status === 'canceled'),
+	);
+	assert.deepEqual(await values(db, 't'), [1], 'item 3 never ran');
+});
+
+test(`[${line}] different databases each get their own lock and worker, in item order`, async () => {
+	const [a, b] = [freshDb(), freshDb()];
+	await tables(a);
+	await tables(b);
+	const run = await engine.run({
+		items: [
+			{ db: a, v: 1 },
+			{ db: a, v: 2 },
+			{ db: b, v: 3 },
+		],
+		nodes: [
+			ingestNode({
+				operation: 'runSql',
+				databasePath: '={{ $json.db }}',
+				sql: '=INSERT INTO t VALUES ({{ $json.v }})',
+			}),
+		],
+		connections: connect('Start', 'Ingest'),
+	});
+	const success = run.outputs('Ingest')[OUTPUT.success];
+	assert.deepEqual(paired(success), [{ item: 0 }, { item: 1 }, { item: 2 }], run.error?.message);
+	const [first, second, third] = json(success);
+	assert.equal(first.jobPid, second.jobPid);
+	assert.notEqual(third.jobPid, first.jobPid);
+	assert.deepEqual((first.batch as IDataObject).items, 2);
+	assert.equal(third.batch, undefined, 'a single item runs as before');
+	assert.deepEqual(await values(a, 't'), [1, 2]);
+	assert.deepEqual(await values(b, 't'), [3]);
+});

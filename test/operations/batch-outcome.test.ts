@@ -1,0 +1,76 @@
+/** The decisions of a batch's outcomes (pure functions) and the results file that carries the worker's reports. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { itemOutcome, itemStatus, itemTag, itemTail, type WorkerReport } from '../../lib/operations/batch-outcome';
+import { readResults, ResultsWriter } from '../../lib/operations/batch-results';
+import type { Outcome } from '../../lib/outcome/outcome';
+import { tempDir } from '../helpers/processes';
+
+const done = (extra: Partial<WorkerReport> = {}): WorkerReport =>
+	({ statements: 1, statementsRun: 1, rowsChanged: 1, committed: true, ...extra }) as WorkerReport;
+
+test("an item's status: its own result when the worker finished it, the run's when it did not", () => {
+	assert.equal(itemStatus('failed', done()), 'success', 'another item failed the run');
+	assert.equal(itemStatus('success', done({ error: 'Constraint Error' })), 'failed');
+	assert.equal(itemStatus('timeout', undefined), 'timeout', 'not reached');
+	assert.equal(itemStatus('timeout', done({ stopped: true, committed: false })), 'timeout', 'stopped halfway');
+	assert.equal(itemStatus('canceled', undefined), 'canceled');
+	assert.equal(itemStatus('blocked', done()), 'blocked');
+	assert.equal(itemStatus('success', undefined), 'failed', 'a success without a report is not a success');
+	assert.equal(itemStatus('failed', { error: 'cannot open', phase: 'open' } as WorkerReport), 'failed');
+	const failedFile = { files: { matched: 2, ingested: 1, skipped: 0, failed: 1, notAttempted: 0 } };
+	assert.equal(itemStatus('failed', failedFile as WorkerReport), 'failed');
+});
+
+test("an item's tails keep its own lines and the batch's untagged ones", () => {
+	const tail = [
+		`${itemTag(1)} statement 1/1 done`,
+		`${itemTag(2)} statement 1/2 done`,
+		'received SIGTERM: interrupting the query and rolling back',
+		`${itemTag(12)} statement 1/1 done`,
+	].join('\n');
+	const mine = itemTail({ tail, bytes: 500, truncated: false }, 1);
+	assert.equal(mine.tail, 'statement 1/1 done\nreceived SIGTERM: interrupting the query and rolling back');
+	assert.equal(mine.bytes, 500);
+	assert.equal(itemTail({ tail, bytes: 1, truncated: true }, 2).tail.split('\n')[0], 'statement 1/2 done');
+});
+
+test('an item of a run that timed out before reaching it says it was not run; a finished one has exit code 0', () => {
+	const run = {
+		status: 'timeout',
+		summary: 'Timeout: the worker ran past 3s',
+		exitCode: null,
+		output: { stdout: { tail: '', bytes: 0, truncated: false }, stderr: { tail: '', bytes: 0, truncated: false } },
+	} as unknown as Outcome;
+	const attach = (outcome: Outcome, report: WorkerReport | undefined): Outcome =>
+		report ? { ...outcome, sql: report } : outcome;
+	const finished = itemOutcome(run, done(), { position: 1, items: 3 }, attach);
+	assert.equal(finished.status, 'success');
+	assert.equal(finished.exitCode, 0);
+	assert.deepEqual(finished.batch, { position: 1, items: 3 });
+	const notRun = itemOutcome(run, undefined, { position: 3, items: 3 }, attach);
+	assert.equal(notRun.status, 'timeout');
+	assert.match(notRun.error ?? '', /^item 3 of 3 was not run: Timeout: the worker ran past 3s/);
+	assert.equal(notRun.sql, undefined);
+});
+
+test("the results file: each task's last report; a torn last line (SIGKILL while writing) is no report", () => {
+	const dir = tempDir();
+	try {
+		const path = join(dir.path, 'results.jsonl');
+		assert.deepEqual(readResults(path, 2), [undefined, undefined], 'no file: nothing ran');
+		const writer = new ResultsWriter(path);
+		writer.save(0, { statements: 1, error: 'first try' });
+		writer.save(0, { statements: 1 });
+		writer.save(7, { statements: 1 });
+		writer.close();
+		appendFileSync(path, '{"task":1,"report":{"statem');
+		const [first, second] = readResults(path, 2);
+		assert.deepEqual(first, { statements: 1 });
+		assert.equal(second, undefined);
+	} finally {
+		dir.remove();
+	}
+});
