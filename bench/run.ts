@@ -1,7 +1,7 @@
 /**
  * Supervised-run benchmarks, side by side in one run:
- * - overhead: `true` through runUnderLock against a bare spawn of `true`, without and with a database file (the
- *   latter adds the DuckDB holder probe);
+ * - overhead: `true` through runUnderLock against a bare spawn of `true`, without a database file (with one, in
+ *   both kinds of PID namespace: bench/fast.ts);
  * - timeout precision: deadline → job dead, for a TERM-obeying and a TERM-ignoring job (against deadline + grace);
  * - output throughput: a job writing 1 GiB through the supervisor (tails, log file) against `| cat > /dev/null`,
  *   with the supervisor's peak RSS.
@@ -9,7 +9,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { runUnderLock } from '../lib/run/supervise';
 import { loadExeca } from '../lib/proc/execa';
 import { startJob } from '../lib/proc/start';
@@ -96,28 +95,6 @@ export async function benchRun(): Promise<void> {
 			direct_start_to_exit_median_ms: median(direct) / 1000,
 			added_ms: (median(gated) - median(direct)) / 1000,
 			goal: '<2ms',
-		});
-
-		// With a database file present, the run first asks DuckDB whether anyone holds it (a short probe process).
-		const existing = join(dir.path, 'existing.duckdb');
-		(await DuckDBInstance.create(existing)).closeSync();
-		const probed: number[] = [];
-		const probedBare: number[] = [];
-		for (let i = 0; i < 30; i++) {
-			let start = nowUs();
-			await bareSpawn('true', []);
-			probedBare.push(nowUs() - start);
-			start = nowUs();
-			const outcome = await runUnderLock({ databasePath: existing, command: ['true'] });
-			if (outcome.status !== 'success') throw new Error(outcome.summary);
-			probed.push(nowUs() - start);
-		}
-		const probedMs = median(probed) / 1000;
-		line('run overhead (true) on an existing database', {
-			supervised_median_ms: probedMs,
-			bare_spawn_median_ms: median(probedBare) / 1000,
-			added_ms: probedMs - median(probedBare) / 1000,
-			note: 'includes the DuckDB holder probe',
 		});
 
 		const obeying: number[] = [];
