@@ -19,7 +19,7 @@ export interface FileHolder extends ProcessFacts {
 }
 
 /** Linux's encoding of dev_t, as Node's stat returns it. */
-function majorMinor(dev: number): { major: number; minor: number } {
+export function majorMinor(dev: number): { major: number; minor: number } {
 	const big = BigInt(dev);
 	const major = Number(((big >> 8n) & 0xfffn) | ((big >> 32n) & ~0xfffn));
 	const minor = Number((big & 0xffn) | ((big >> 12n) & ~0xffn));

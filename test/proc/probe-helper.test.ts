@@ -5,13 +5,14 @@
  */
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { filesystemOf, judgeVisibility, INITIAL_PID_NAMESPACE } from '../../lib/proc/lock-visibility';
+import { filesystemOf, judgeVisibility, INITIAL_PID_NAMESPACE, type Mount } from '../../lib/proc/lock-visibility';
 import { findDatabaseHolders } from '../../lib/duckdb/database-holders';
 import { probeDatabase, probeHelper, WORKER_SCRIPT } from '../../lib/duckdb/probe';
 import { ResidentScript } from '../../lib/proc/resident-script';
-import { fileLocks } from '../../lib/proc/file-holders';
+import { fileLocks, majorMinor } from '../../lib/proc/file-holders';
 import { parseLockConflict } from '../../lib/duckdb/lock-conflict';
 import { pidNamespace, readProcess } from '../../lib/proc/identity';
 import { nodeChild, sleep, stopAll, tempDir } from '../helpers/processes';
@@ -51,14 +52,19 @@ test('the filesystem of a path is the longest mount point above it, the last mou
 	assert.equal(filesystemOf('/x', ''), undefined);
 });
 
-test('/proc is conclusive only in the initial PID namespace on a known local filesystem', () => {
-	assert.equal(judgeVisibility(INITIAL_PID_NAMESPACE, 'ext4').conclusive, true);
-	assert.equal(judgeVisibility(INITIAL_PID_NAMESPACE, 'overlay').conclusive, true);
+test('/proc is conclusive only in the initial PID namespace on a known local filesystem, for a file on that mount', () => {
+	const mount = (type: string): Mount => ({ point: '/', type, device: '8:1' });
+	assert.equal(judgeVisibility(INITIAL_PID_NAMESPACE, mount('ext4'), '8:1').conclusive, true);
+	assert.equal(judgeVisibility(INITIAL_PID_NAMESPACE, mount('overlay'), '8:1').conclusive, true);
 	for (const network of ['nfs4', 'nfs', 'cifs', 'smb3', 'fuse.sshfs', 'fuse', '9p', 'ceph', 'glusterfs', 'weird'])
-		assert.equal(judgeVisibility(INITIAL_PID_NAMESPACE, network).conclusive, false, network);
+		assert.equal(judgeVisibility(INITIAL_PID_NAMESPACE, mount(network), '8:1').conclusive, false, network);
 	assert.equal(judgeVisibility(INITIAL_PID_NAMESPACE, undefined).conclusive, false);
-	assert.match(judgeVisibility('pid:[4026532181]', 'ext4').why, /not the initial one/);
-	assert.equal(judgeVisibility('', 'ext4').conclusive, false);
+	assert.match(
+		judgeVisibility(INITIAL_PID_NAMESPACE, mount('btrfs'), '0:52').why,
+		/device 0:52 is not its mount's 8:1/,
+	);
+	assert.match(judgeVisibility('pid:[4026532181]', mount('ext4'), '8:1').why, /not the initial one/);
+	assert.equal(judgeVisibility('', mount('ext4'), '8:1').conclusive, false);
 });
 
 test("DuckDB's lock conflict is read with and without a program name (PID 0: a holder DuckDB cannot see)", () => {
@@ -76,17 +82,30 @@ test("DuckDB's lock conflict is read with and without a program name (PID 0: a h
 	assert.equal(parseLockConflict('IO Error: Cannot open file "/d/x.duckdb": Permission denied'), undefined);
 });
 
-test('on a network filesystem (a faked mount table) the probe is still asked; on a local one only outside the initial namespace', async () => {
+test('on a network filesystem or behind a symlink into one (a faked mount table) the probe is still asked; on a local one only outside the initial namespace', async () => {
 	const db = await existingDb();
-	const nfs = `22 1 8:1 / / rw - nfs4 server:/ rw`;
-	const local = `22 1 8:1 / / rw - ext4 /dev/sda1 rw`;
-	let before = probeHelper.requests;
-	assert.deepEqual(await findDatabaseHolders(db, { probe: true, mountinfo: nfs }), []);
-	assert.equal(probeHelper.requests, before + 1, 'the probe answered for the network filesystem');
-	before = probeHelper.requests;
-	assert.deepEqual(await findDatabaseHolders(db, { probe: true, mountinfo: local }), []);
+	const { major, minor } = majorMinor(statSync(db).dev);
+	const nfs = `22 1 ${major}:${minor} / / rw - nfs4 server:/ rw`;
+	const local = `22 1 ${major}:${minor} / / rw - ext4 /dev/sda1 rw`;
 	const initial = pidNamespace() === INITIAL_PID_NAMESPACE;
-	assert.equal(probeHelper.requests, before + (initial ? 0 : 1), `/proc decides alone: ${initial}`);
+	const probes = async (path: string, mountinfo: string): Promise<number> => {
+		const before = probeHelper.requests;
+		assert.deepEqual(await findDatabaseHolders(path, { probe: true, mountinfo }), []);
+		return probeHelper.requests - before;
+	};
+	assert.equal(await probes(db, nfs), 1, 'the probe answered for the network filesystem');
+	assert.equal(await probes(db, local), initial ? 0 : 1, `/proc decides alone: ${initial}`);
+	// The file's device is not the mount's (a btrfs subvolume): /proc/locks would not match it.
+	assert.equal(await probes(db, `22 1 0:999 / / rw - btrfs /dev/sda1 rw`), 1);
+	// A link in a local folder to a database on the network mount: the file's real place decides.
+	const remote = join(dir.path, 'remote');
+	mkdirSync(remote);
+	const real = join(remote, 'real.duckdb');
+	(await DuckDBInstance.create(real)).closeSync();
+	const link = join(dir.path, `link-${count}.duckdb`);
+	symlinkSync(real, link);
+	const linked = `${local}\n40 22 ${major}:${minor} / ${remote} rw - nfs4 server:/x rw`;
+	assert.equal(await probes(link, linked), 1, 'followed into the NFS mount');
 });
 
 test('a holder in another PID namespace is still found, through the probe helper', async () => {
