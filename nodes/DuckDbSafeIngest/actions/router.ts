@@ -101,25 +101,41 @@ async function flush(context: IExecuteFunctions, batch: Batch, outputs: INodeExe
 	});
 }
 
+/** The item's secrets and checked run; throws what the item's parameters make impossible. */
+async function prepareWithSecrets(
+	context: IExecuteFunctions,
+	itemIndex: number,
+	found: { secrets: Record<string, string> },
+): Promise<PreparedRun> {
+	if (context.getNode().credentials?.[SECRETS_CREDENTIAL])
+		found.secrets = secretsFrom(
+			await context.getCredentials<ICredentialDataDecryptedObject>(SECRETS_CREDENTIAL, itemIndex),
+		);
+	return prepareItem(context, itemIndex, found.secrets);
+}
+
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const outputs: INodeExecutionData[][] = OUTPUT_NAMES.map(() => []);
 	const batch: Batch = { runs: [], items: [] };
 	for (let itemIndex = 0; itemIndex < this.getInputData().length; itemIndex++) {
-		let secrets: Record<string, string> = {};
+		const found: { secrets: Record<string, string> } = { secrets: {} };
 		let prepared: PreparedRun;
 		try {
-			if (this.getNode().credentials?.[SECRETS_CREDENTIAL])
-				secrets = secretsFrom(await this.getCredentials<ICredentialDataDecryptedObject>(SECRETS_CREDENTIAL, itemIndex));
-			prepared = await prepareItem(this, itemIndex, secrets);
+			prepared = await prepareWithSecrets(this, itemIndex, found).catch(async (error: unknown) => {
+				// Checked before the items waiting in the batch ran: they may make it possible (a folder they create).
+				if (!batch.runs.length) throw error;
+				await flush(this, batch, outputs);
+				return prepareWithSecrets(this, itemIndex, found);
+			});
 		} catch (error) {
-			// The items before this one run first, as they would have without it.
-			await flush(this, batch, outputs);
-			failItem(this, error, itemIndex, Object.values(secrets), outputs);
+			failItem(this, error, itemIndex, Object.values(found.secrets), outputs);
 			continue;
 		}
 		if (batch.runs.length && !sameWorker(batch.runs[0], prepared)) await flush(this, batch, outputs);
 		batch.runs.push(prepared);
-		batch.items.push({ index: itemIndex, secrets: Object.values(secrets) });
+		batch.items.push({ index: itemIndex, secrets: Object.values(found.secrets) });
+		// A run that cannot share a worker (a user's command) runs before the next item is even checked, as always.
+		if (!prepared.key) await flush(this, batch, outputs);
 	}
 	await flush(this, batch, outputs);
 	return outputs;
