@@ -79,7 +79,8 @@ export function sandboxLists(access: FileAccess): SandboxLists {
 }
 
 export async function openConfined(settings: OpenSettings): Promise<OpenDatabase> {
-	const options: Record<string, string> = {};
+	// No extension is ever installed or loaded: what a script can call is what the guard knows (and nothing downloads).
+	const options: Record<string, string> = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
 	if (settings.threads) options.threads = String(settings.threads);
 	if (settings.memoryLimit) options.memory_limit = settings.memoryLimit;
 	const instance = await DuckDBInstance.create(settings.databasePath, options);

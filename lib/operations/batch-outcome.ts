@@ -17,6 +17,14 @@ export interface BatchPosition {
 	items: number;
 }
 
+/** The worker's line when an item of a batch begins (after its tag): the supervisor starts the timeout over. */
+export const ITEM_STARTED = 'started';
+
+/** Whether a line of the worker's output is an item's start. */
+export function isItemStart(stream: 'stdout' | 'stderr', line: string): boolean {
+	return stream === 'stdout' && /^\[item \d+\] started$/.test(line);
+}
+
 /** What the worker puts before each output line of an item of a batch: `[item N]`. */
 export function itemTag(position: number): string {
 	return `[item ${position}]`;
@@ -30,14 +38,16 @@ export function itemTail(stream: StreamSummary, position: number): StreamSummary
 	return { ...stream, tail };
 }
 
+/** What the worker left of one task (lib/operations/batch-results.ts). */
+export interface TaskResult {
+	report?: WorkerReport;
+	started: boolean;
+}
+
 /** The run's own outcome: Blocked (with the holder) when the worker's open met another holder, else as it ended. */
-export function batchOutcome(
-	outcome: Outcome,
-	reports: Array<WorkerReport | undefined>,
-	attach: AttachReport,
-): Outcome {
-	const opening = reports.find((report) => report?.phase === 'open');
-	return opening ? attach(outcome, opening) : outcome;
+export function batchOutcome(outcome: Outcome, results: TaskResult[], attach: AttachReport): Outcome {
+	const opening = results.find((result) => result.report?.phase === 'open');
+	return opening ? attach(outcome, opening.report) : outcome;
 }
 
 /** Whether the task's own work failed (a failed statement or file), from its report. */
@@ -55,13 +65,18 @@ export function itemStatus(run: OutcomeStatus, report: WorkerReport | undefined)
 	return taskFailed(report) ? 'failed' : 'success';
 }
 
+/** Why an item has no result of its own: never reached, or ended halfway (what it committed before stays). */
+function notFinished(run: Outcome, result: TaskResult, place: BatchPosition): string {
+	const why = run.error ?? run.summary;
+	const where = `item ${place.position} of ${place.items}`;
+	return result.started
+		? `${where} was stopped while it ran (what it had committed stays): ${why}`
+		: `${where} was not run: ${why}`;
+}
+
 /** One item's outcome: the run's (lock, hooks, output tails, termination) with its own status, report and error. */
-export function itemOutcome(
-	run: Outcome,
-	report: WorkerReport | undefined,
-	place: BatchPosition,
-	attach: AttachReport,
-): Outcome {
+export function itemOutcome(run: Outcome, result: TaskResult, place: BatchPosition, attach: AttachReport): Outcome {
+	const report = result.report;
 	const status = itemStatus(run.status, report);
 	const output = { ...run.output, stdout: itemTail(run.output.stdout, place.position) };
 	output.stderr = itemTail(run.output.stderr, place.position);
@@ -72,7 +87,7 @@ export function itemOutcome(
 		body.exitCode = 0;
 		delete body.error;
 	} else if (status === 'failed' && report && !report.phase) body.exitCode = 1;
-	if (status !== 'blocked' && (!report || report.phase === 'open'))
-		body.error = `item ${place.position} of ${place.items} was not run: ${run.error ?? run.summary}`;
+	if (status !== 'blocked' && (!report || report.phase === 'open' || report.stopped))
+		body.error = notFinished(run, result, place);
 	return attach(body, report?.phase === 'open' ? undefined : report);
 }

@@ -1,10 +1,11 @@
 /**
- * The worker's reports of a batch: one file, one JSON line `{ "task": N, "report": {...} }` per finished task,
- * written as each task ends (so a worker SIGKILLed halfway still leaves the reports of the tasks it finished, and a
- * task it committed is never reported as not run). The one place that knows this format.
+ * The worker's reports of a batch: one file of JSON lines, `{ "task": N, "started": true }` when a task begins and
+ * `{ "task": N, "report": {...} }` when it ends, each written at once (so a worker SIGKILLed halfway still leaves the
+ * reports of the tasks it finished, and the task it was in is known: its committed files stay, it is not "not run").
+ * The one place that knows this format.
  */
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import type { WorkerReport } from './batch-outcome';
+import type { TaskResult, WorkerReport } from './batch-outcome';
 
 /** Appends reports to the batch's results file; opened once per worker. */
 export class ResultsWriter {
@@ -12,6 +13,10 @@ export class ResultsWriter {
 
 	constructor(path: string) {
 		this.fd = openSync(path, 'a', 0o600);
+	}
+
+	started(task: number): void {
+		writeSync(this.fd, `${JSON.stringify({ task, started: true })}\n`);
 	}
 
 	save(task: number, report: object): void {
@@ -23,23 +28,25 @@ export class ResultsWriter {
 	}
 }
 
-/** Each task's report (the last one it wrote), or undefined for a task that wrote none. */
-export function readResults(path: string, tasks: number): Array<WorkerReport | undefined> {
-	const reports: Array<WorkerReport | undefined> = Array.from({ length: tasks }, () => undefined);
+/** Each task's result; a task of a worker that died before it began has neither report nor start. */
+export function readResults(path: string, tasks: number): TaskResult[] {
+	const results: TaskResult[] = Array.from({ length: tasks }, () => ({ started: false }));
 	let text = '';
 	try {
 		text = readFileSync(path, 'utf8');
 	} catch {
-		// No file: the worker died before any task ended; every task is "not run".
-		return reports;
+		// No file: the worker died before any task began.
+		return results;
 	}
 	for (const line of text.split('\n')) {
 		try {
-			const { task, report } = JSON.parse(line) as { task: number; report: WorkerReport };
-			if (Number.isInteger(task) && task >= 0 && task < tasks) reports[task] = report;
+			const { task, report } = JSON.parse(line) as { task: number; report?: WorkerReport };
+			if (!Number.isInteger(task) || task < 0 || task >= tasks) continue;
+			results[task].started = true;
+			if (report) results[task].report = report;
 		} catch {
-			// An empty or torn last line (the worker was SIGKILLed while writing it): that task wrote no report.
+			// An empty or torn last line (the worker was SIGKILLed while writing it): nothing more about that task.
 		}
 	}
-	return reports;
+	return results;
 }

@@ -12,7 +12,7 @@ import { inheritedEnvFilter } from '../proc/allowlist';
 import { hostName } from '../proc/identity';
 import type { Outcome } from '../outcome/outcome';
 import { summarize } from '../outcome/summary';
-import { batchOutcome, itemOutcome, type WorkerReport } from './batch-outcome';
+import { batchOutcome, isItemStart, itemOutcome, type TaskResult, type WorkerReport } from './batch-outcome';
 import { readResults } from './batch-results';
 import { runUnderLock } from '../run/supervise';
 import type { IngestReport, SqlReport } from '../outcome/operation-reports';
@@ -50,7 +50,7 @@ export async function runWorker(tasks: Task[], run: OperationRunOptions, hooks: 
 		const batchPath = join(folder, 'batch.json');
 		const batch: WorkerBatch = { tasks, resultsPath: join(folder, 'results.jsonl') };
 		writeFileSync(batchPath, JSON.stringify(batch), { mode: 0o600 });
-		let reports: Array<WorkerReport | undefined> = [];
+		let results: TaskResult[] = [];
 		const group = await runUnderLock(
 			// The worker's own open asks DuckDB who holds the database (a conflict becomes Blocked): no separate probe.
 			// It needs nothing of the supervisor's environment (n8n's secrets among it) beyond the safe base.
@@ -62,22 +62,28 @@ export async function runWorker(tasks: Task[], run: OperationRunOptions, hooks: 
 				probeDatabase: false,
 				passWaitDeadline: true,
 				inheritEnv: inheritedEnvFilter(undefined),
+				// Each item of a batch gets the whole timeout: it starts over when the worker says an item begins.
+				timeoutRestartsOn: tasks.length > 1 ? isItemStart : undefined,
 				// The worker's reports go into the outcome before the After hook and the events see it.
 				finishOutcome: (outcome) => {
-					reports = readResults(batch.resultsPath, tasks.length);
-					return tasks.length === 1
-						? withReport(outcome, operation, reports[0])
-						: batchOutcome(outcome, reports, (body, report) => withReport(body, operation, report));
+					results = readResults(batch.resultsPath, tasks.length);
+					const attach = (body: Outcome, report: WorkerReport | undefined): Outcome =>
+						withReport(body, operation, report);
+					return tasks.length === 1 ? attach(outcome, results[0].report) : batchOutcome(outcome, results, attach);
 				},
 			},
 			hooks,
 		);
 		if (tasks.length === 1) return [group];
-		return reports.map((report, index) =>
-			itemOutcome(group, report, { position: index + 1, items: tasks.length }, (body, one) =>
-				withReport(body, operation, one),
+		const outcomes = results.map((result, index) =>
+			itemOutcome(group, result, { position: index + 1, items: tasks.length }, (body, report) =>
+				withReport(body, operation, report),
 			),
 		);
+		// One item ran out of time: the items the worker never began run on in a new worker, as they would have alone.
+		const rest = group.status === 'timeout' ? results.findIndex((result) => !result.started) : -1;
+		if (rest < 0) return outcomes;
+		return [...outcomes.slice(0, rest), ...(await runWorker(tasks.slice(rest), run, hooks))];
 	} finally {
 		rmSync(folder, { recursive: true, force: true });
 	}

@@ -36,7 +36,7 @@ export class WorkerStop {
 	control(tag = ''): WorkerControl {
 		return {
 			stopping: () => this.stopping,
-			progress: (line) => process.stdout.write(`${tag}${line}\n`),
+			progress: (line) => process.stdout.write(`${line.replace(/^/gm, tag)}\n`),
 			committing: async (commit) => {
 				this.inCommit = true;
 				try {

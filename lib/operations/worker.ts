@@ -19,11 +19,12 @@ import { WAIT_UNTIL_ENV } from '../run/options';
 import { emptyReport, ingestFiles, refuseBeforeOpening } from './ingest-files/load';
 import { WorkerStop } from './worker-stop';
 import { listSources, refusedSource, type SourceFile } from './ingest-files/sources';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { openConfined, type OpenDatabase } from '../duckdb/sandbox';
-import { runScript } from './run-sql/script';
+import { builtinTableFunctions, runScript } from './run-sql/script';
 import type { WorkerBatch, WorkerTask } from './spec';
 import { ResultsWriter } from './batch-results';
-import { itemTag } from './batch-outcome';
+import { ITEM_STARTED, itemTag } from './batch-outcome';
 
 const EXIT = { ok: 0, failed: 1, stopped: 143 };
 /** runTask's answer when the database could not be opened (its report says why); the worker then exits failed. */
@@ -34,8 +35,9 @@ type Save = (report: object) => void;
 /** What starts the lines of the task at hand: `[item N] ` in a batch of several (each item's tails keep its own). */
 let tag = '';
 
+/** Writes to stderr with every line tagged, so that a multi-line error (DuckDB's `LINE 1: …`) stays its item's. */
 function warn(text: string): void {
-	process.stderr.write(`${tag}${text}\n`);
+	process.stderr.write(`${text.replace(/^/gm, tag)}\n`);
 }
 
 /** A stop before any work: the report says so, and nothing was written. */
@@ -97,9 +99,16 @@ async function open(task: WorkerTask, save: Save, stop: WorkerStop): Promise<Ope
 	}
 }
 
+/** The session a task runs in: its own connection, so nothing of an earlier task (USE, variables, temp tables) remains. */
+interface Session {
+	connection: DuckDBConnection;
+	/** The built-in table functions, asked once per instance (a session cannot add any: extensions never load). */
+	builtins: () => Promise<Set<string>>;
+}
+
 async function work(
 	task: WorkerTask,
-	database: OpenDatabase,
+	session: Session,
 	files: SourceFile[],
 	stop: WorkerStop,
 	save: Save,
@@ -108,8 +117,8 @@ async function work(
 	try {
 		const report =
 			task.operation === 'ingestFiles'
-				? await ingestFiles(database.connection, task.spec, control, files)
-				: await runScript(database.connection, task.spec, control);
+				? await ingestFiles(session.connection, task.spec, control, files)
+				: await runScript(session.connection, task.spec, control, await session.builtins());
 		save(report);
 		if (report.error) warn(report.error);
 		if (report.stopped || (stop.stopping && !('committed' in report && report.committed))) return EXIT.stopped;
@@ -126,7 +135,14 @@ async function work(
 
 interface BatchState {
 	database?: OpenDatabase;
+	builtins?: Promise<Set<string>>;
 	results: ResultsWriter;
+}
+
+/** A fresh session for a task: the opening connection for the first, a new one of the same instance for the others. */
+async function sessionFor(database: OpenDatabase, first: boolean, state: BatchState): Promise<Session> {
+	const connection = first ? database.connection : await database.instance.connect();
+	return { connection, builtins: () => (state.builtins ??= builtinTableFunctions(connection)) };
 }
 
 /** One task on the batch's database, opened on first need (a task with nothing to do creates nothing). */
@@ -137,6 +153,7 @@ async function runTask(task: WorkerTask, index: number, state: BatchState, stop:
 	if (!files) return EXIT.failed;
 	// No connection to interrupt yet: a stop that came meanwhile is only seen here.
 	if (stop.stopping) return stoppedBeforeWork(task, files, save);
+	const first = !state.database;
 	if (!state.database) {
 		state.database = await open(task, save, stop);
 		if (!state.database) return UNOPENED;
@@ -144,7 +161,13 @@ async function runTask(task: WorkerTask, index: number, state: BatchState, stop:
 		// Stopped while DuckDB opened the database (a WAL replay can take a while): closed again before any work.
 		if (stop.stopping) return stoppedBeforeWork(task, files, save);
 	}
-	return work(task, state.database, files, stop, save);
+	const session = await sessionFor(state.database, first, state);
+	stop.attach(session.connection);
+	try {
+		return await work(task, session, files, stop, save);
+	} finally {
+		if (!first) session.connection.closeSync();
+	}
 }
 
 async function main(): Promise<number> {
@@ -154,7 +177,12 @@ async function main(): Promise<number> {
 	let code = EXIT.ok;
 	try {
 		for (const [index, task] of batch.tasks.entries()) {
+			// A stop between tasks ends the batch before the next one lists or opens anything.
+			if (stop.stopping) return EXIT.stopped;
 			tag = batch.tasks.length > 1 ? `${itemTag(index + 1)} ` : '';
+			state.results.started(index);
+			// The supervisor starts its timeout over on this line: each item of a batch gets the whole timeout.
+			if (tag) process.stdout.write(`${tag}${ITEM_STARTED}\n`);
 			const result = await runTask(task, index, state, stop);
 			// A stop ends the batch; so does a database that could not be opened (every later task would fail the same,
 			// and a lock conflict makes the whole batch Blocked).

@@ -41,12 +41,52 @@ function start(run: RunContext, held: HeldRunLock): ReturnType<typeof startJob> 
 	});
 }
 
+/** The wall-clock deadline: armed when the job is watched, started over by the lines the run names. */
+class Deadline {
+	private timer?: NodeJS.Timeout;
+	private fire?: () => void;
+
+	constructor(private readonly ms: number) {}
+
+	arm(fire: () => void): void {
+		this.fire = fire;
+		this.restart();
+	}
+
+	restart(): void {
+		if (!this.fire) return;
+		clearTimeout(this.timer);
+		this.timer = setTimeout(this.fire, this.ms);
+	}
+
+	clear(): void {
+		clearTimeout(this.timer);
+		this.fire = undefined;
+	}
+}
+
+/** The line callback: the caller's, and the deadline's restart on the lines that ask for it. */
+function linesFor(run: RunContext, hooks: RunHooks, deadline: Deadline): OutputOptions['onLine'] {
+	const restarts = run.options.timeoutRestartsOn;
+	if (!restarts) return hooks.onLine;
+	return (stream, line) => {
+		if (restarts(stream, line)) deadline.restart();
+		hooks.onLine?.(stream, line);
+	};
+}
+
 /** Reads the job's output from the first moment: a quick job may be gone already, its output must not be lost. */
-function pumpsFor(job: StartedJob, run: RunContext, hooks: RunHooks, log: LogFile | undefined): OutputPump[] {
+function pumpsFor(
+	job: StartedJob,
+	run: RunContext,
+	hooks: RunHooks,
+	log: LogFile | undefined,
+	deadline: Deadline,
+): OutputPump[] {
 	const sinks = (name: StreamName): Writable[] => (hooks.echo?.[name] ? [hooks.echo[name]] : []);
 	const options: OutputOptions = {
 		tailBytes: run.options.tailBytes,
-		onLine: hooks.onLine,
+		onLine: linesFor(run, hooks, deadline),
 		log,
 		sinks: { stdout: sinks('stdout'), stderr: sinks('stderr') },
 	};
@@ -86,9 +126,10 @@ async function watch(
 	group: GroupIdentity,
 	stopper: JobStopper,
 	hooks: RunHooks,
+	deadline: Deadline,
 ) {
-	const { options, resolved } = run;
-	const deadline = setTimeout(() => stopper.stop('timeout'), resolved.timeoutMs);
+	const { options } = run;
+	deadline.arm(() => stopper.stop('timeout'));
 	held.onLost(() => stopper.stop('lock-lost'));
 	const onAbort = (): void => stopper.stop(abortReasonIsSignal(options.signal) ? 'supervisor-signal' : 'canceled');
 	options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -119,7 +160,7 @@ async function watch(
 		failpoint('job-exited');
 		return { exit, unrecorded };
 	} finally {
-		clearTimeout(deadline);
+		deadline.clear();
 		options.signal?.removeEventListener('abort', onAbort);
 	}
 }
@@ -162,14 +203,15 @@ export async function runJob(
 			output: { stdout: EMPTY_STREAM, stderr: EMPTY_STREAM, logFile },
 		});
 	failpoint('gate-started');
-	const pumps = pumpsFor(job, run, hooks, log);
+	const deadline = new Deadline(run.resolved.timeoutMs);
+	const pumps = pumpsFor(job, run, hooks, log, deadline);
 	const group: GroupIdentity = {
 		pgid: job.pid,
 		leaderStartTicks: readProcess(job.pid, { details: false })?.startTicks,
 	};
 	held.watchGroup(group);
 	const stopper = new JobStopper(group, run.resolved.graceMs, hooks);
-	const { exit, unrecorded } = await watch(run, held, job, group, stopper, hooks);
+	const { exit, unrecorded } = await watch(run, held, job, group, stopper, hooks, deadline);
 	// The main process is gone; anything left in its group (background children) is stopped too.
 	if (!stopper.started && groupAlive(group.pgid)) stopper.stop('stray-processes');
 	const termination = await stopper.done();

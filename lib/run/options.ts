@@ -82,6 +82,8 @@ export interface RunOptions {
 	passWaitDeadline?: boolean;
 	/** Our worker: completes the outcome with its report, before the After hook is given it and before it is returned. */
 	finishOutcome?: (outcome: Outcome) => Outcome;
+	/** Our worker: a line of its output that starts the timeout over (each item of a batch gets the whole timeout). */
+	timeoutRestartsOn?: (stream: 'stdout' | 'stderr', line: string) => boolean;
 }
 
 export interface ResolvedRun {

@@ -82,7 +82,7 @@ test(`[${line}] items on one database share one worker, each in its own transact
 	assert.equal(existsSync(`${db}.pid`), false, 'the lock is released');
 });
 
-test(`[${line}] a timeout stops the shared worker at once: the items before it are committed, the hanging one and those after go to Timeout`, async () => {
+test(`[${line}] each item gets the whole timeout: the one that runs past it goes to Timeout, the items after it run on in a new worker`, async () => {
 	const db = freshDb();
 	await tables(db);
 	const run = await engine.run({
@@ -99,14 +99,40 @@ test(`[${line}] a timeout stops the shared worker at once: the items before it a
 		connections: connect('Start', 'Ingest'),
 	});
 	const outputs = run.outputs('Ingest');
-	assert.deepEqual(paired(outputs[OUTPUT.success]), [{ item: 0 }]);
-	assert.deepEqual(paired(outputs[OUTPUT.timeout]), [{ item: 1 }, { item: 2 }]);
-	const [, notRun] = json(outputs[OUTPUT.timeout]);
-	assert.match(String(notRun.error), /item 3 of 3 was not run/);
-	assert.deepEqual(await values(db, 't'), [1]);
-	const jobPid = Number(json(outputs[OUTPUT.success])[0].jobPid);
-	assert.deepEqual(groupMembers(jobPid), [], 'no process of the worker survives');
+	assert.deepEqual(paired(outputs[OUTPUT.success]), [{ item: 0 }, { item: 2 }], run.error?.message);
+	assert.deepEqual(paired(outputs[OUTPUT.timeout]), [{ item: 1 }]);
+	const [timedOut] = json(outputs[OUTPUT.timeout]);
+	assert.match(String(timedOut.error), /item 2 of 3 was stopped while it ran/);
+	assert.deepEqual(await values(db, 't'), [1, 3]);
+	const [first, third] = json(outputs[OUTPUT.success]);
+	assert.notEqual(first.jobPid, third.jobPid, 'the items after the timeout ran in a new worker');
+	assert.deepEqual(groupMembers(Number(first.jobPid)), [], 'no process of the first worker survives');
 	assert.equal(existsSync(`${db}.pid`), false);
+});
+
+test(`[${line}] items share a worker, not a session: a USE, a variable or a temp table of one item never reaches the next; each item's tails hold its own lines`, async () => {
+	const db = freshDb();
+	await tables(db);
+	const run = await engine.run({
+		items: [
+			{ sql: "CREATE SCHEMA s; USE s; SET VARIABLE v = 'item-one-secret'; CREATE TEMP TABLE tt AS SELECT 1 AS x" },
+			{ sql: 'SELECT * FROM no_such_table_item_two_marker' },
+			{
+				sql: "CREATE TABLE placed (i INTEGER); SELECT getvariable('v') AS v, (SELECT count(*) FROM duckdb_tables() WHERE temporary) AS temps, (SELECT schema_name FROM duckdb_tables() WHERE table_name = 'placed') AS place",
+			},
+		],
+		nodes: [ingestNode({ operation: 'runSql', databasePath: db, sql: '={{ $json.sql }}', returnRows: true })],
+		connections: connect('Start', 'Ingest'),
+	});
+	const outputs = run.outputs('Ingest');
+	const success = json(outputs[OUTPUT.success]);
+	assert.deepEqual(paired(outputs[OUTPUT.success]), [{ item: 0 }, { item: 2 }], run.error?.message);
+	assert.deepEqual(success[1], { v: null, temps: 0, place: 'main' }, 'item 3 saw nothing of item 1');
+	const [failed] = json(outputs[OUTPUT.failed]);
+	assert.match(String(failed.error), /no_such_table_item_two_marker/);
+	const tails = (outcome: IDataObject): string => JSON.stringify(outcome.output);
+	assert.match(tails(failed), /no_such_table_item_two_marker/);
+	assert.doesNotMatch(tails(success[0]), /no_such_table_item_two_marker/, "item 2's error is not in item 1's tails");
 });
 
 test(`[${line}] a cancel during the batch stops the worker and releases the lock; no item is left canceled`, async () => {

@@ -46,30 +46,36 @@ test('an item of a run that timed out before reaching it says it was not run; a 
 	} as unknown as Outcome;
 	const attach = (outcome: Outcome, report: WorkerReport | undefined): Outcome =>
 		report ? { ...outcome, sql: report } : outcome;
-	const finished = itemOutcome(run, done(), { position: 1, items: 3 }, attach);
+	const finished = itemOutcome(run, { report: done(), started: true }, { position: 1, items: 3 }, attach);
 	assert.equal(finished.status, 'success');
 	assert.equal(finished.exitCode, 0);
 	assert.deepEqual(finished.batch, { position: 1, items: 3 });
-	const notRun = itemOutcome(run, undefined, { position: 3, items: 3 }, attach);
+	const notRun = itemOutcome(run, { started: false }, { position: 3, items: 3 }, attach);
 	assert.equal(notRun.status, 'timeout');
 	assert.match(notRun.error ?? '', /^item 3 of 3 was not run: Timeout: the worker ran past 3s/);
 	assert.equal(notRun.sql, undefined);
+	// SIGKILLed while it ran: an Ingest Files item may have committed files before; it is not "not run".
+	const halfway = itemOutcome(run, { started: true }, { position: 2, items: 3 }, attach);
+	assert.equal(halfway.status, 'timeout');
+	assert.match(halfway.error ?? '', /^item 2 of 3 was stopped while it ran \(what it had committed stays\)/);
 });
 
 test("the results file: each task's last report; a torn last line (SIGKILL while writing) is no report", () => {
 	const dir = tempDir();
 	try {
 		const path = join(dir.path, 'results.jsonl');
-		assert.deepEqual(readResults(path, 2), [undefined, undefined], 'no file: nothing ran');
+		assert.deepEqual(readResults(path, 2), [{ started: false }, { started: false }], 'no file: nothing ran');
 		const writer = new ResultsWriter(path);
+		writer.started(0);
 		writer.save(0, { statements: 1, error: 'first try' });
 		writer.save(0, { statements: 1 });
 		writer.save(7, { statements: 1 });
+		writer.started(1);
 		writer.close();
 		appendFileSync(path, '{"task":1,"report":{"statem');
 		const [first, second] = readResults(path, 2);
-		assert.deepEqual(first, { statements: 1 });
-		assert.equal(second, undefined);
+		assert.deepEqual(first, { report: { statements: 1 }, started: true });
+		assert.deepEqual(second, { started: true }, 'its start line is whole, its report torn');
 	} finally {
 		dir.remove();
 	}

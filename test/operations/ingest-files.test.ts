@@ -449,7 +449,7 @@ target.${name} = async (...args) => {
 	await worker.next('held', 60_000);
 	worker.child.kill('SIGTERM');
 	const { code, signal } = await worker.exited;
-	const [report] = readResults(resultsPath, 1);
+	const [{ report }] = readResults(resultsPath, 1);
 	if (!report) throw new Error(`no report: ${step} exit ${code} ${signal}, ${worker.stderr}`);
 	return { code, stderr: worker.stderr, report: report as IngestReport };
 }

@@ -118,23 +118,16 @@ async function drain(prepared: DuckDBPreparedStatement, returning: boolean): Pro
 	return 0;
 }
 
-const builtins = new WeakMap<DuckDBConnection, Promise<Set<string>>>();
-
 /**
  * The built-in table, table-macro and pragma functions of this DuckDB (the guard allows the read-only ones only).
- * Asked once per connection (about 20 ms): a script cannot add built-in functions, only macros, which are not.
+ * A worker asks once per instance (about 20 ms): no session can add built-in functions, since the sandbox never loads
+ * extensions (macros are not built in).
  */
-export function builtinTableFunctions(connection: DuckDBConnection): Promise<Set<string>> {
-	let known = builtins.get(connection);
-	if (!known) {
-		known = connection
-			.runAndReadAll(
-				"SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE internal AND function_type IN ('table', 'table_macro', 'pragma')",
-			)
-			.then((reader) => new Set(reader.getRows().map(([name]) => String(name))));
-		builtins.set(connection, known);
-	}
-	return known;
+export async function builtinTableFunctions(connection: DuckDBConnection): Promise<Set<string>> {
+	const reader = await connection.runAndReadAll(
+		"SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE internal AND function_type IN ('table', 'table_macro', 'pragma')",
+	);
+	return new Set(reader.getRows().map(([name]) => String(name)));
 }
 
 /** DuckDB's statements of the script once the guard let all of it through; undefined when not (the report says why). */
@@ -142,6 +135,7 @@ async function checkedStatements(
 	connection: DuckDBConnection,
 	spec: ResolvedSql,
 	report: SqlReport,
+	builtins?: Set<string>,
 ): Promise<DuckDBExtractedStatements | undefined> {
 	let extracted;
 	try {
@@ -152,20 +146,22 @@ async function checkedStatements(
 	}
 	report.statements = extracted.count;
 	// Parsing only split the script; nothing is prepared before the guard has read all of it.
-	const refusal = checkScript(spec.sql, extracted.count, await builtinTableFunctions(connection));
+	const refusal = checkScript(spec.sql, extracted.count, builtins ?? (await builtinTableFunctions(connection)));
 	if (!refusal) return extracted;
 	report.failedStatement = refusal.statement;
 	report.error = refusal.message;
 	return undefined;
 }
 
+/** Runs the script; `builtins` is builtinTableFunctions' answer when the caller has it already. */
 export async function runScript(
 	connection: DuckDBConnection,
 	spec: ResolvedSql,
 	control: WorkerControl,
+	builtins?: Set<string>,
 ): Promise<SqlReport> {
 	const report: SqlReport = { statements: 0, statementsRun: 0, rowsChanged: 0 };
-	const extracted = await checkedStatements(connection, spec, report);
+	const extracted = await checkedStatements(connection, spec, report, builtins);
 	if (!extracted) return report;
 	// One statement is a transaction by itself (DuckDB's autocommit): no BEGIN and COMMIT round trips. A stop
 	// interrupts it like any statement: it then fails and leaves nothing; a statement that ended has committed.

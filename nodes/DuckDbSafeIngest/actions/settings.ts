@@ -22,7 +22,7 @@ export const supervisionProperties: INodeProperties[] = [
 		typeOptions: { minValue: 0.01, numberPrecision: 2 },
 		default: 120,
 		description:
-			'Wall-clock limit. At the deadline the whole job (every process it started) gets SIGTERM, then SIGKILL after the grace period, and the item goes to the Timeout output. Ingest Files and Run SQL items that share one worker share this limit.',
+			'Wall-clock limit. At the deadline the whole job (every process it started) gets SIGTERM, then SIGKILL after the grace period, and the item goes to the Timeout output. Ingest Files and Run SQL items that share one worker each get the whole limit.',
 	},
 	{
 		displayName: 'Grace Period (Seconds)',
