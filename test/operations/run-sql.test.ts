@@ -9,7 +9,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSqlScript } from '../../lib/operations/supervise-worker';
-import type { SqlSpec } from '../../lib/operations/spec';
+import { resolveSqlSpec, type SqlSpec } from '../../lib/operations/spec';
+import { builtinTableFunctions, runScript } from '../../lib/operations/run-sql/script';
+import type { WorkerControl } from '../../lib/operations/ingest-files/load';
+import { openConfined } from '../../lib/duckdb/sandbox';
 import { UsageError } from '../../lib/base/errors';
 import { countRows, query } from '../helpers/aggtrades';
 import { stopAll, tempDir } from '../helpers/processes';
@@ -278,3 +281,65 @@ test('the CLI: --sql FILE with --rows prints JSON lines; --ingest without --tabl
 	assert.equal(failed.json?.status, 'failed');
 	assert.match(failed.json?.summary ?? '', /no files match/);
 });
+
+test('a one-statement script (autocommit) stopped at any moment is reported committed exactly when its rows are there', async () => {
+	const { db, root } = workspace();
+	const open = await openConfined({ databasePath: db, access: { allowed: [root], denied: [] } });
+	try {
+		await open.connection.run('CREATE TABLE t (i BIGINT)');
+		// Counted on a connection of its own: an interrupt that lands after the statement ended stays on the other one.
+		const count = async (): Promise<number> =>
+			Number((await open.connection.runAndReadAll('SELECT count(*) FROM t')).getRows()[0][0]);
+		const spec = resolveSqlSpec({ databasePath: db, sql: 'INSERT INTO t SELECT range FROM range(2000000)' });
+		const builtins = await builtinTableFunctions(open.connection);
+		const timed = await open.instance.connect();
+		let started = Date.now();
+		await runScript(
+			timed,
+			spec,
+			control(() => false),
+			builtins,
+		);
+		const durationMs = Date.now() - started;
+		timed.closeSync();
+		const seen = { committed: 0, stopped: 0 };
+		for (let trial = 0; trial < 40; trial++) {
+			const before = await count();
+			// Each run its own session, as each item of the worker; the stop as the worker's: the flag, then the interrupt.
+			const session = await open.instance.connect();
+			let stopping = false;
+			const timer = setTimeout(
+				() => {
+					stopping = true;
+					session.interrupt();
+				},
+				Math.random() * durationMs * 1.3,
+			);
+			started = Date.now();
+			const report = await runScript(
+				session,
+				spec,
+				control(() => stopping),
+				builtins,
+			);
+			clearTimeout(timer);
+			session.closeSync();
+			const added = (await count()) - before;
+			assert.ok(added === 0 || added === 2_000_000, `a torn statement: ${added} rows`);
+			assert.equal(added === 2_000_000, Boolean(report.committed), JSON.stringify(report));
+			if (report.committed) seen.committed++;
+			else {
+				assert.equal(report.stopped, true, JSON.stringify(report));
+				seen.stopped++;
+			}
+		}
+		// Both sides were met (stops before and after the end), or the test proved nothing.
+		assert.ok(seen.committed > 0 && seen.stopped > 0, JSON.stringify(seen));
+	} finally {
+		open.close();
+	}
+});
+
+function control(stopping: () => boolean): WorkerControl {
+	return { stopping, progress: () => undefined, committing: (commit) => commit() };
+}

@@ -135,13 +135,16 @@ async function checkedStatements(
 	connection: DuckDBConnection,
 	spec: ResolvedSql,
 	report: SqlReport,
+	stopping: () => boolean,
 	builtins?: Set<string>,
 ): Promise<DuckDBExtractedStatements | undefined> {
 	let extracted;
 	try {
 		extracted = await connection.extractStatements(spec.sql);
 	} catch (error) {
-		report.error = `the SQL does not parse: ${messageOf(error).replace(/^Failed to extract statements: /, '')}`;
+		// A stop interrupts the parse too: that is a stop, not a script that does not parse.
+		if (stopping()) report.stopped = true;
+		else report.error = `the SQL does not parse: ${messageOf(error).replace(/^Failed to extract statements: /, '')}`;
 		return undefined;
 	}
 	report.statements = extracted.count;
@@ -161,7 +164,7 @@ export async function runScript(
 	builtins?: Set<string>,
 ): Promise<SqlReport> {
 	const report: SqlReport = { statements: 0, statementsRun: 0, rowsChanged: 0 };
-	const extracted = await checkedStatements(connection, spec, report, builtins);
+	const extracted = await checkedStatements(connection, spec, report, control.stopping, builtins);
 	if (!extracted) return report;
 	// One statement is a transaction by itself (DuckDB's autocommit): no BEGIN and COMMIT round trips. A stop
 	// interrupts it like any statement: it then fails and leaves nothing; a statement that ended has committed.
