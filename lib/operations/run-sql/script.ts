@@ -46,6 +46,17 @@ export function jsonSafe(value: unknown): unknown {
 	return value;
 }
 
+/** Statements that answer with a count of changed rows (or nothing), never with rows to read. */
+const COUNTS_ONLY = new Set<StatementType>([
+	StatementType.INSERT,
+	StatementType.UPDATE,
+	StatementType.DELETE,
+	StatementType.MERGE_INTO,
+	StatementType.CREATE,
+	StatementType.ALTER,
+	StatementType.DROP,
+]);
+
 /**
  * What a script may contain. CALL runs a table function, which SELECT * FROM could run as well (both confined by
  * allowed_directories). SET is what DuckDB makes of SET, RESET, SET VARIABLE, USE and PRAGMA x = y: the sandbox has
@@ -54,14 +65,8 @@ export function jsonSafe(value: unknown): unknown {
  * and VACUUM arrive as VACUUM.
  */
 const ALLOWED = new Set<StatementType>([
+	...COUNTS_ONLY,
 	StatementType.SELECT,
-	StatementType.INSERT,
-	StatementType.UPDATE,
-	StatementType.DELETE,
-	StatementType.MERGE_INTO,
-	StatementType.CREATE,
-	StatementType.ALTER,
-	StatementType.DROP,
 	StatementType.CALL,
 	StatementType.SET,
 	StatementType.VARIABLE_SET,
@@ -93,17 +98,6 @@ function refuse(prepared: DuckDBPreparedStatement): void {
 	const [what, why] = REFUSED.get(type) ?? [`a ${StatementType[type] ?? `type ${type}`} statement`, ONLY];
 	throw new Error(`${what} is not allowed in Run SQL: ${why}`);
 }
-
-/** Statements that answer with a count of changed rows (or nothing), never with rows to read. */
-const COUNTS_ONLY = new Set<StatementType>([
-	StatementType.INSERT,
-	StatementType.UPDATE,
-	StatementType.DELETE,
-	StatementType.MERGE_INTO,
-	StatementType.CREATE,
-	StatementType.ALTER,
-	StatementType.DROP,
-]);
 
 /** Runs a statement whose rows nobody asked for, reading them to the end (so an error in a late chunk still fails). */
 async function drain(prepared: DuckDBPreparedStatement, returning: boolean): Promise<number> {
