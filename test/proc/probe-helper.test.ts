@@ -15,7 +15,7 @@ import { ResidentScript } from '../../lib/proc/resident-script';
 import { fileLocks, majorMinor } from '../../lib/proc/file-holders';
 import { parseLockConflict } from '../../lib/duckdb/lock-conflict';
 import { pidNamespace, readProcess } from '../../lib/proc/identity';
-import { nodeChild, sleep, stopAll, tempDir } from '../helpers/processes';
+import { fixture, nodeChild, sleep, stopAll, tempDir } from '../helpers/processes';
 
 const dir = tempDir();
 after(() => {
@@ -162,4 +162,25 @@ test('the probe helper exits when idle and at once when its parent goes away; th
 	await parent.exited;
 	for (let i = 0; i < 100 && readProcess(report.helperPid); i++) await sleep(50);
 	assert.equal(readProcess(report.helperPid), undefined, 'its parent gone, the helper ended');
+});
+
+test('helpers serve one request each: a slow one holds up no other, one killed for its timeout takes no other request with it, and no more than the most run', async () => {
+	const pool = new ResidentScript(fixture('resident-echo'), [], 2);
+	try {
+		const slow = pool.request({ delayMs: 5000 }, 800);
+		const quick = pool.request({ delayMs: 0 }, 5000);
+		const firstDone = await Promise.race([slow.then(() => 'slow'), quick.then(() => 'quick')]);
+		assert.equal(firstDone, 'quick', 'the quick request was not held up behind the slow one');
+		assert.ok('reply' in (await quick), JSON.stringify(await quick));
+		assert.deepEqual(await slow, { failed: 'no answer within 800 ms', timedOut: true });
+		const after = await pool.request({ delayMs: 0 }, 5000);
+		assert.ok('reply' in after, "a new helper took the killed one's place");
+		const many = await Promise.all([0, 1, 2, 3].map(() => pool.request({ delayMs: 200 }, 10_000)));
+		const pids = new Set(many.map((answer) => ('reply' in answer ? answer.reply.pid : undefined)));
+		assert.ok(!pids.has(undefined), JSON.stringify(many));
+		assert.ok(pids.size <= 2, `at most two helpers at once: ${[...pids].join(', ')}`);
+		assert.ok(pool.size <= 2);
+	} finally {
+		pool.stop();
+	}
 });
