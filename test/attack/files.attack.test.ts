@@ -252,18 +252,29 @@ test("the built-in worker does not inherit n8n's secrets (N8N_ENCRYPTION_KEY) fr
 	const { db } = home();
 	process.env.N8N_ENCRYPTION_KEY = MARKER;
 	let environ = '';
+	let poll: NodeJS.Timeout | undefined;
 	try {
 		const outcome = await runSqlScript(
-			{ databasePath: db, sql: 'SELECT 1' },
+			// Long enough to be read while it runs: at the very moment of its start the gate is exec'ing the worker, and
+			// a process in the middle of an exec shows an empty environment.
+			{ databasePath: db, sql: 'SELECT count(*) FROM range(300000000)' },
 			{},
 			{
 				onEvent: (event) => {
-					if (event.type === 'job-started') environ = readFileSync(`/proc/${event.pid}/environ`, 'utf8');
+					if (event.type !== 'job-started') return;
+					poll = setInterval(() => {
+						try {
+							environ = readFileSync(`/proc/${event.pid}/environ`, 'utf8') || environ;
+						} catch {
+							// Gone already: what was read before stands.
+						}
+					}, 5);
 				},
 			},
 		);
 		assert.equal(outcome.status, 'success', outcome.summary);
 	} finally {
+		clearInterval(poll);
 		delete process.env.N8N_ENCRYPTION_KEY;
 	}
 	assert.match(environ, /(^|\0)PATH=/, 'the environment was read');
