@@ -7,7 +7,7 @@
 import '../helpers/engine-line';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { IDataObject } from 'n8n-workflow';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { nodeBench } from '../helpers/node-bench';
@@ -92,7 +92,7 @@ test(`[${line}] each item gets the whole timeout: the one that runs past it goes
 				operation: 'runSql',
 				databasePath: db,
 				sql: '={{ $json.sql }}',
-				timeoutMinutes: 0.05,
+				timeoutMinutes: 0.1,
 				graceSeconds: 2,
 			}),
 		],
@@ -144,8 +144,10 @@ test(`[${line}] a cancel during the batch stops the worker and releases the lock
 		connections: connect('Start', 'Ingest'),
 	});
 	const jobPid = await jobOf(db);
-	// Item 1 commits at once, item 2 hangs (the database is not looked at meanwhile: that would take its lock).
-	await sleep(3000);
+	// Item 1's commit writes the WAL (the database is not opened meanwhile: that would take its lock); item 2 hangs.
+	const wal = `${db}.wal`;
+	for (let i = 0; i < 1000 && !(existsSync(wal) && statSync(wal).size > 0); i++) await sleep(20);
+	assert.ok(existsSync(wal), 'item 1 committed');
 	execution.cancel();
 	const run = await execution.done;
 	assert.equal(run.status, 'canceled');

@@ -167,12 +167,12 @@ test('the probe helper exits when idle and at once when its parent goes away; th
 test('helpers serve one request each: a slow one holds up no other, one killed for its timeout takes no other request with it, and no more than the most run', async () => {
 	const pool = new ResidentScript(fixture('resident-echo'), [], 2);
 	try {
-		const slow = pool.request({ delayMs: 5000 }, 800);
+		const slow = pool.request({ delayMs: 60_000 }, 4000);
 		const quick = pool.request({ delayMs: 0 }, 5000);
 		const firstDone = await Promise.race([slow.then(() => 'slow'), quick.then(() => 'quick')]);
 		assert.equal(firstDone, 'quick', 'the quick request was not held up behind the slow one');
 		assert.ok('reply' in (await quick), JSON.stringify(await quick));
-		assert.deepEqual(await slow, { failed: 'no answer within 800 ms', timedOut: true });
+		assert.deepEqual(await slow, { failed: 'no answer within 4000 ms', timedOut: true });
 		const after = await pool.request({ delayMs: 0 }, 5000);
 		assert.ok('reply' in after, "a new helper took the killed one's place");
 		const many = await Promise.all([0, 1, 2, 3].map(() => pool.request({ delayMs: 200 }, 10_000)));
