@@ -192,3 +192,33 @@ test(`[${line}] different databases each get their own lock and worker, in item 
 	assert.deepEqual(await values(a, 't'), [1, 2]);
 	assert.deepEqual(await values(b, 't'), [3]);
 });
+
+test(`[${line}] a cancel while waiting items run (a later item's check failed) stops the execution, even with Continue on Fail`, async () => {
+	const db = freshDb();
+	await tables(db);
+	const execution = engine.start({
+		items: [
+			{ db, sql: HANG },
+			{ db: `${db}-missing-folder/x.duckdb`, sql: 'SELECT 1' },
+		],
+		nodes: [
+			ingestNode(
+				{ operation: 'runSql', databasePath: '={{ $json.db }}', sql: '={{ $json.sql }}', graceSeconds: 2 },
+				{ onError: 'continueRegularOutput' },
+			),
+		],
+		connections: connect('Start', 'Ingest'),
+	});
+	const jobPid = await jobOf(db);
+	execution.cancel();
+	const run = await execution.done;
+	assert.equal(run.status, 'canceled');
+	const items = run.outputs('Ingest').flat();
+	assert.ok(
+		!items.some((entry) => /Execution canceled/.test(String(entry.json.error ?? ''))),
+		`the cancel became an item: ${JSON.stringify(items.map((entry) => entry.json))}`,
+	);
+	for (let i = 0; i < 250 && (groupMembers(jobPid).length || existsSync(`${db}.pid`)); i++) await sleep(20);
+	assert.deepEqual(groupMembers(jobPid), []);
+	assert.equal(existsSync(`${db}.pid`), false);
+});

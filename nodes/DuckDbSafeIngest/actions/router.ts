@@ -114,21 +114,29 @@ async function prepareWithSecrets(
 	return prepareItem(context, itemIndex, found.secrets);
 }
 
+/** The item's checked run, or why it could not be checked. */
+async function attempt(prepare: () => Promise<PreparedRun>): Promise<PreparedRun | { failure: unknown }> {
+	try {
+		return await prepare();
+	} catch (failure) {
+		return { failure };
+	}
+}
+
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const outputs: INodeExecutionData[][] = OUTPUT_NAMES.map(() => []);
 	const batch: Batch = { runs: [], items: [] };
 	for (let itemIndex = 0; itemIndex < this.getInputData().length; itemIndex++) {
 		const found: { secrets: Record<string, string> } = { secrets: {} };
-		let prepared: PreparedRun;
-		try {
-			prepared = await prepareWithSecrets(this, itemIndex, found).catch(async (error: unknown) => {
-				// Checked before the items waiting in the batch ran: they may make it possible (a folder they create).
-				if (!batch.runs.length) throw error;
-				await flush(this, batch, outputs);
-				return prepareWithSecrets(this, itemIndex, found);
-			});
-		} catch (error) {
-			failItem(this, error, itemIndex, Object.values(found.secrets), outputs);
+		let prepared = await attempt(() => prepareWithSecrets(this, itemIndex, found));
+		if ('failure' in prepared && batch.runs.length) {
+			// Checked before the items waiting in the batch ran: they may make it possible (a folder they create). A
+			// cancel met while they run is thrown from here, never turned into this item's error.
+			await flush(this, batch, outputs);
+			prepared = await attempt(() => prepareWithSecrets(this, itemIndex, found));
+		}
+		if ('failure' in prepared) {
+			failItem(this, prepared.failure, itemIndex, Object.values(found.secrets), outputs);
 			continue;
 		}
 		if (batch.runs.length && !sameWorker(batch.runs[0], prepared)) await flush(this, batch, outputs);
