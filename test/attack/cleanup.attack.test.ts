@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { parsePidFile, serializeRecord, type LockRecord } from '../../lib/lock/pid-file-format';
 import { bootId, hostName, pidNamespace, readProcess } from '../../lib/proc/identity';
 
@@ -16,6 +15,7 @@ import { judgeProof } from '../../lib/cleanup/stop-holder';
 import { runCli, startCli } from '../helpers/cli';
 import { sleep, stopAll, tempDir, track } from '../helpers/processes';
 import { type CleanupReport } from '../../lib/outcome/cleanup-report';
+import { createDatabase } from '../helpers/aggtrades';
 
 const dir = tempDir();
 let n = 0;
@@ -23,13 +23,8 @@ const freshDb = (): string => join(dir.path, `c${++n}.duckdb`);
 afterEach(() => stopAll());
 after(() => dir.remove());
 
-async function createDatabase(db: string): Promise<void> {
-	const instance = await DuckDBInstance.create(db);
-	const connection = await instance.connect();
-	await connection.run('CREATE TABLE t AS SELECT 1 AS i');
-	connection.closeSync();
-	instance.closeSync();
-}
+/** A database with a table in it (so that it exists and has something to lose). */
+const withTable = (db: string): Promise<void> => createDatabase(db, 'CREATE TABLE t AS SELECT 1 AS i');
 
 /** A process that is none of ours: its own group (like any daemon), started by this test so that it may be signalled. */
 function victim(): { pid: number; startTicks: number; alive(): boolean } {
@@ -67,7 +62,7 @@ const cleanup = (args: string[]) => runCli<CleanupReport>('duckdb-lock-cleanup',
 
 test('finding 7: a forged PID record naming an unrelated process (PID, start time, boot id all right) gets it no signal', async () => {
 	const db = freshDb();
-	await createDatabase(db);
+	await withTable(db);
 	const target = victim();
 	writeFileSync(`${db}.pid`, serializeRecord(forgedJobRecord(target)));
 	const result = await cleanup(['--db', db, '--stop-stuck', '0s', '--yes', '--grace', '1s']);
@@ -95,7 +90,7 @@ test("finding 7: a forged record for one database naming another database's real
 	}
 	assert.ok(job && job.pidStart !== undefined);
 	const db = freshDb();
-	await createDatabase(db);
+	await withTable(db);
 	writeFileSync(
 		`${db}.pid`,
 		serializeRecord({
@@ -112,7 +107,7 @@ test("finding 7: a forged record for one database naming another database's real
 
 test('finding 10: a stale PID file behind a garbage recovery claim is Held (exit 1), never Clean: runs are blocked by it', async () => {
 	const db = freshDb();
-	await createDatabase(db);
+	await withTable(db);
 	const dead = spawnSync('true').pid!;
 	writeFileSync(
 		`${db}.pid`,
@@ -132,7 +127,7 @@ test('finding 10: a stale PID file behind a garbage recovery claim is Held (exit
 
 test('a cleanup stopped by SIGTERM during a long DuckDB probe leaves no PID file of its own', async () => {
 	const db = freshDb();
-	await createDatabase(db);
+	await withTable(db);
 	const marker = join(dir.path, `probing${n}`);
 	const preload = join(dir.path, `slow-probe${n}.js`);
 	// Makes the probe of this very process take 3 s (a WAL replay on a large database does), and says when it started;

@@ -17,6 +17,7 @@ import { cleanupDatabase } from '../../lib/cleanup/cleanup';
 import { runCli, startCli } from '../helpers/cli';
 import { fixture, nodeChild, stopAll, tempDir, sleep, type JsonChild } from '../helpers/processes';
 import { type CleanupReport } from '../../lib/outcome/cleanup-report';
+import { createDatabase } from '../helpers/aggtrades';
 
 const dir = tempDir();
 let n = 0;
@@ -30,13 +31,9 @@ async function holder(db: string, mode: 'write' | 'read' | 'crash-with-wal', ext
 	return child;
 }
 
-async function createDatabase(db: string): Promise<void> {
-	const instance = await DuckDBInstance.create(db);
-	const connection = await instance.connect();
-	await connection.run('CREATE TABLE t AS SELECT range AS i FROM range(10)');
-	connection.closeSync();
-	instance.closeSync();
-}
+/** A database with a table in it (so that it exists and has something to lose). */
+const withTable = (db: string): Promise<void> =>
+	createDatabase(db, 'CREATE TABLE t AS SELECT range AS i FROM range(10)');
 
 async function count(db: string, sql: string): Promise<number> {
 	const instance = await DuckDBInstance.create(db, { access_mode: 'READ_ONLY' });
@@ -74,7 +71,7 @@ test('a foreign read-write holder is found with its PID, and Safe Ingest is bloc
 
 test('a read-only holder is found as a reader', async () => {
 	const db = freshDb();
-	await createDatabase(db);
+	await withTable(db);
 	const reader = await holder(db, 'read');
 	const holders = await findDatabaseHolders(db);
 	assert.equal(holders.find((entry) => entry.pid === reader.pid)?.lock, 'read');
@@ -167,7 +164,7 @@ test('a mistyped database path is a usage error (125) naming it, never a clean r
 
 test('a stuck recovery claim is named in the report, and nothing is removed behind it', async () => {
 	const db = freshDb();
-	await createDatabase(db);
+	await withTable(db);
 	const dead = spawnSync('true').pid!;
 	writeFileSync(
 		`${db}.pid`,

@@ -63,3 +63,15 @@ export async function countRows(db: string, table: string): Promise<number> {
 	const [row] = await query(db, `SELECT count(*) AS n FROM ${table}`);
 	return Number(row.n);
 }
+
+/** Creates (or opens) a database read-write and runs `sql` in it, then closes it. */
+export async function createDatabase(db: string, sql: string): Promise<void> {
+	const instance = await DuckDBInstance.create(db);
+	try {
+		const connection = await instance.connect();
+		await connection.run(sql);
+		connection.closeSync();
+	} finally {
+		instance.closeSync();
+	}
+}

@@ -6,12 +6,12 @@
  */
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parsePidFile } from '../../lib/lock/pid-file-format';
 import { FIXTURES, sleep, stopAll, tempDir } from '../helpers/processes';
 import { BIN } from '../helpers/cli';
 import { ingestIn, inContainer } from '../helpers/containers';
+import { recordedJob } from '../helpers/jobs';
 
 const dir = tempDir();
 let n = 0;
@@ -20,16 +20,6 @@ afterEach(() => stopAll());
 after(() => dir.remove());
 
 const LEASE = ['--heartbeat', '200ms', '--stale-after', '2s'];
-
-async function jobRecorded(db: string): Promise<void> {
-	for (let i = 0; i < 500; i++) {
-		const text = existsSync(`${db}.pid`) ? readFileSync(`${db}.pid`, 'utf8') : '';
-		const parsed = text ? parsePidFile(text) : undefined;
-		if (parsed?.kind === 'record' && parsed.record.role === 'job') return;
-		await sleep(20);
-	}
-	throw new Error('the job never appeared in the PID file');
-}
 
 test('two workers start at once, round after round: exactly one runs, the other is blocked by a holder it cannot check by PID', async () => {
 	for (let round = 0; round < 4; round++) {
@@ -63,7 +53,7 @@ test('a live holder in the other container with a long silent job keeps its leas
 		'sleep',
 		'6',
 	]);
-	await jobRecorded(db);
+	await recordedJob(db);
 	const started = Date.now();
 	let attempts = 0;
 	while (Date.now() - started < 4500) {
@@ -83,7 +73,7 @@ test('a live holder in the other container with a long silent job keeps its leas
 test("the holder's container dies: the other worker recovers the lock after the stale period, not before", async () => {
 	const db = freshDb();
 	const holder = ingestIn('worker-a', ['--db', db, ...LEASE, '--', 'sleep', '600']);
-	await jobRecorded(db);
+	await recordedJob(db);
 	holder.child.kill('SIGKILL'); // the unshare process we started: --kill-child takes the whole namespace down
 	await holder.result;
 	const lastHeartbeat = statSync(`${db}.pid`).mtimeMs;
@@ -162,7 +152,7 @@ test('a run whose PID file is removed or replaced under it (someone judged it st
 		'sleep',
 		'60',
 	]);
-	await jobRecorded(db);
+	await recordedJob(db);
 	rmSync(`${db}.pid`);
 	const result = await run.result;
 	assert.equal(result.outcome?.status, 'failed', result.output);

@@ -20,6 +20,7 @@ import { freePort, startRelay, startRedis, type RedisServer } from '../helpers/r
 import { runCli, startCli } from '../helpers/cli';
 import { runUnderLock } from '../../lib/run/supervise';
 import { redisKeyFor } from '../../lib/lock/redis-inspect';
+import { recordedJob } from '../helpers/jobs';
 
 const dir = tempDir();
 let redis: RedisServer;
@@ -60,15 +61,6 @@ async function withClient<T>(run: (client: RedisLockClient) => Promise<T>): Prom
 	} finally {
 		client.close();
 	}
-}
-
-async function waitForJob(db: string): Promise<void> {
-	for (let i = 0; i < 500; i++) {
-		const parsed = existsSync(`${db}.pid`) ? parsePidFile(readFileSync(`${db}.pid`, 'utf8')) : undefined;
-		if (parsed?.kind === 'record' && parsed.record.role === 'job') return;
-		await sleep(20);
-	}
-	throw new Error('the job never started');
 }
 
 async function waitForRedisJob(key: string): Promise<void> {
@@ -236,7 +228,7 @@ test('Redis stopped mid-run: a short job finishes and the failed release is repo
 		'sleep',
 		'1.5',
 	]);
-	await waitForJob(db);
+	await recordedJob(db);
 	await first.stop();
 	const finished = await run.result;
 	assert.equal(finished.json?.status, 'success', finished.stderr);
@@ -262,7 +254,7 @@ test('Redis stopped mid-run: a short job finishes and the failed release is repo
 		'sleep',
 		'60',
 	]);
-	await waitForJob(db);
+	await recordedJob(db);
 	await second.stop();
 	const stopped = await lost.result;
 	assert.equal(stopped.json?.status, 'failed', stopped.stderr);
@@ -398,7 +390,7 @@ test('a worker cut off from Redis stops its job before its lease can run out: th
 		'-c',
 		`trap "" TERM; while :; do date +%s%N >> ${marks}/a; sleep 0.05; done`,
 	]);
-	await waitForJob(db);
+	await recordedJob(db);
 	// The Redis record names the job too (else the cut lands in the recording step: a different, also safe, failure).
 	await waitForRedisJob(RedisLockClient.keyFor('overlap'));
 	await relay.cut();
@@ -450,7 +442,7 @@ test('a dropped Redis connection is reconnected: the run keeps its lease and fin
 		'sleep',
 		'2.5',
 	]);
-	await waitForJob(db);
+	await recordedJob(db);
 	await sleep(300);
 	const admin = new Redis(redis.url);
 	try {

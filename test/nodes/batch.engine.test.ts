@@ -7,43 +7,27 @@
 import '../helpers/engine-line';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { IDataObject } from 'n8n-workflow';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { nodeBench } from '../helpers/node-bench';
 import { connect, ingestNode, json } from '../helpers/workflow';
-import { query } from '../helpers/aggtrades';
+import { createDatabase, query } from '../helpers/aggtrades';
+import { assertJobGoneAndUnlocked, recordedJob } from '../helpers/jobs';
 import { sleep } from '../helpers/processes';
-import { groupMembers } from '../../lib/proc/group';
-import { parsePidFile } from '../../lib/lock/pid-file-format';
 
 const { line, engine, freshDb } = nodeBench('batch');
 const OUTPUT = { success: 0, blocked: 1, timeout: 2, failed: 3 };
 /** A query that runs for hours unless interrupted. */
 const HANG = 'SELECT sum(a.range * b.range) FROM range(1000000) a, range(1000000) b';
 
-async function tables(db: string): Promise<void> {
-	const instance = await DuckDBInstance.create(db);
-	const connection = await instance.connect();
-	await connection.run('CREATE TABLE t (i INTEGER PRIMARY KEY); CREATE TABLE log (i INTEGER)');
-	connection.closeSync();
-	instance.closeSync();
-}
+const tables = (db: string): Promise<void> =>
+	createDatabase(db, 'CREATE TABLE t (i INTEGER PRIMARY KEY); CREATE TABLE log (i INTEGER)');
 
 const values = async (db: string, table: string): Promise<number[]> =>
 	(await query(db, `SELECT i FROM ${table} ORDER BY i`)).map((row) => Number(row.i));
 
 const paired = (items: Array<{ pairedItem?: unknown }> | undefined): unknown[] =>
 	(items ?? []).map((entry) => entry.pairedItem);
-
-async function jobOf(db: string): Promise<number> {
-	for (let i = 0; i < 500; i++) {
-		const parsed = existsSync(`${db}.pid`) ? parsePidFile(readFileSync(`${db}.pid`, 'utf8')) : undefined;
-		if (parsed?.kind === 'record' && parsed.record.role === 'job') return parsed.record.pid;
-		await sleep(20);
-	}
-	throw new Error('the worker never started');
-}
 
 test(`[${line}] items on one database share one worker, each in its own transaction: item 3 failing leaves 1-2 committed and 4-5 run; pairedItem kept`, async () => {
 	const db = freshDb();
@@ -106,8 +90,7 @@ test(`[${line}] each item gets the whole timeout: the one that runs past it goes
 	assert.deepEqual(await values(db, 't'), [1, 3]);
 	const [first, third] = json(outputs[OUTPUT.success]);
 	assert.notEqual(first.jobPid, third.jobPid, 'the items after the timeout ran in a new worker');
-	assert.deepEqual(groupMembers(Number(first.jobPid)), [], 'no process of the first worker survives');
-	assert.equal(existsSync(`${db}.pid`), false);
+	await assertJobGoneAndUnlocked(Number(first.jobPid), db);
 });
 
 test(`[${line}] items share a worker, not a session: a USE, a variable or a temp table of one item never reaches the next; each item's tails hold its own lines`, async () => {
@@ -143,7 +126,7 @@ test(`[${line}] a cancel during the batch stops the worker and releases the lock
 		nodes: [ingestNode({ operation: 'runSql', databasePath: db, sql: '={{ $json.sql }}', graceSeconds: 2 })],
 		connections: connect('Start', 'Ingest'),
 	});
-	const jobPid = await jobOf(db);
+	const jobPid = (await recordedJob(db)).pid;
 	// Item 1's commit writes the WAL (the database is not opened meanwhile: that would take its lock); item 2 hangs.
 	const wal = `${db}.wal`;
 	for (let i = 0; i < 1000 && !(existsSync(wal) && statSync(wal).size > 0); i++) await sleep(20);
@@ -151,9 +134,7 @@ test(`[${line}] a cancel during the batch stops the worker and releases the lock
 	execution.cancel();
 	const run = await execution.done;
 	assert.equal(run.status, 'canceled');
-	for (let i = 0; i < 250 && (groupMembers(jobPid).length || existsSync(`${db}.pid`)); i++) await sleep(20);
-	assert.deepEqual(groupMembers(jobPid), [], 'no process of the worker survives');
-	assert.equal(existsSync(`${db}.pid`), false, 'the lock is released');
+	await assertJobGoneAndUnlocked(jobPid, db);
 	assert.ok(
 		!run
 			.outputs('Ingest')
@@ -209,7 +190,7 @@ test(`[${line}] a cancel while waiting items run (a later item's check failed) s
 		],
 		connections: connect('Start', 'Ingest'),
 	});
-	const jobPid = await jobOf(db);
+	const jobPid = (await recordedJob(db)).pid;
 	execution.cancel();
 	const run = await execution.done;
 	assert.equal(run.status, 'canceled');
@@ -218,7 +199,5 @@ test(`[${line}] a cancel while waiting items run (a later item's check failed) s
 		!items.some((entry) => /Execution canceled/.test(String(entry.json.error ?? ''))),
 		`the cancel became an item: ${JSON.stringify(items.map((entry) => entry.json))}`,
 	);
-	for (let i = 0; i < 250 && (groupMembers(jobPid).length || existsSync(`${db}.pid`)); i++) await sleep(20);
-	assert.deepEqual(groupMembers(jobPid), []);
-	assert.equal(existsSync(`${db}.pid`), false);
+	await assertJobGoneAndUnlocked(jobPid, db);
 });

@@ -9,12 +9,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
-import { parsePidFile } from '../../lib/lock/pid-file-format';
-import { groupMembers } from '../../lib/proc/group';
 import { ALLOWLIST_ENV } from '../../lib/proc/allowlist';
 import { nodeBench } from '../helpers/node-bench';
 import { args, connect, ingestNode, json } from '../helpers/workflow';
-import { nodeChild, sleep } from '../helpers/processes';
+import { nodeChild } from '../helpers/processes';
+import { assertJobGoneAndUnlocked, recordedJob } from '../helpers/jobs';
 
 const { line, engine, freshDb } = nodeBench('safe-ingest');
 
@@ -151,13 +150,7 @@ test(`[${line}] aborting the execution while the job runs stops the job group an
 		],
 		connections: connect('Start', 'Ingest'),
 	});
-	let jobPid = 0;
-	for (let i = 0; i < 500 && !jobPid; i++) {
-		await sleep(20);
-		const parsed = existsSync(`${db}.pid`) ? parsePidFile(readFileSync(`${db}.pid`, 'utf8')) : undefined;
-		if (parsed?.kind === 'record' && parsed.record.role === 'job') jobPid = parsed.record.pid;
-	}
-	assert.ok(jobPid, 'the job started');
+	const jobPid = (await recordedJob(db)).pid;
 	assert.match(
 		readFileSync(`${db}.pid`, 'utf8'),
 		/owner=n8n workflow wf-test "engine test" execution exec-.* node "Ingest"/,
@@ -165,9 +158,7 @@ test(`[${line}] aborting the execution while the job runs stops the job group an
 	execution.cancel();
 	const run = await execution.done;
 	assert.equal(run.status, 'canceled');
-	for (let i = 0; i < 250 && (groupMembers(jobPid).length || existsSync(`${db}.pid`)); i++) await sleep(20);
-	assert.deepEqual(groupMembers(jobPid), [], 'no process of the job group survives');
-	assert.equal(existsSync(`${db}.pid`), false, 'the lock is released');
+	await assertJobGoneAndUnlocked(jobPid, db);
 	const items = run.outputs('Ingest').flat();
 	assert.ok(
 		!items.some((entry) => entry.json.status === 'canceled'),
