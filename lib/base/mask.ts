@@ -22,3 +22,17 @@ export function maskSecrets<T>(value: T, secrets: string[]): T {
 export function redactUrlPasswords(text: string): string {
 	return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:)[^\s/]*@/gi, '$1***@');
 }
+
+/**
+ * Every URL in a text as people may read it: its password and every query value (often a token) replaced by ***.
+ * Each URL ends at white space, so the rest of a command line is kept as it is.
+ */
+export function redactUrls(text: string): string {
+	return redactUrlPasswords(text).replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, (url) => {
+		const query = url.indexOf('?');
+		if (query < 0) return url;
+		const [search, fragment] = url.slice(query + 1).split('#', 2);
+		const masked = search.replace(/=[^&]*/g, '=***');
+		return `${url.slice(0, query)}?${masked}${fragment === undefined ? '' : `#${fragment}`}`;
+	});
+}

@@ -7,8 +7,8 @@ import { findWalFiles } from '../base/wal-files';
 
 import { pidFilePathFor } from '../lock/pid-file-format';
 import { type RedisBackendOptions } from '../lock/redis-inspect';
-import { maskSecrets } from '../base/mask';
-import { redactUrl, type HookSpec } from '../run/hooks';
+import { maskSecrets, redactUrls } from '../base/mask';
+import type { HookSpec } from '../run/hooks';
 
 export const CLEANUP_DEFAULTS = { graceMs: 10_000, stuckAfterMs: 180 * 60_000, releaseWaitMs: 3000 };
 
@@ -53,7 +53,7 @@ export interface CleanupPolicy {
  */
 export function policyMask(policy: CleanupPolicy): (text: string) => string {
 	const secrets = policy.after?.kind === 'request' ? Object.values(policy.after.headers ?? {}) : [];
-	return (text) => redactUrl(maskSecrets(text, secrets));
+	return (text) => redactUrls(maskSecrets(text, secrets));
 }
 
 /** A mistyped path must not be reported as a clean database: something of it (file, lock, WAL) has to exist. */

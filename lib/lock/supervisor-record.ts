@@ -1,5 +1,5 @@
 /** The record a lock starts with: this process supervising, before any job, everything in it masked and bounded. */
-import { redactUrlPasswords } from '../base/mask';
+import { redactUrls } from '../base/mask';
 import { bootId, hostName, pidNamespace, selfIdentity } from '../proc/identity';
 import { LEASE_DEFAULTS } from './liveness';
 import type { LockRecord } from './pid-file-format';
@@ -22,7 +22,7 @@ let cachedSelf: ReturnType<typeof selfIdentity> | undefined;
 function self(): ReturnType<typeof selfIdentity> {
 	if (!cachedSelf) {
 		const me = selfIdentity();
-		cachedSelf = { ...me, command: redactUrlPasswords(me.command) };
+		cachedSelf = { ...me, command: redactUrls(me.command) };
 	}
 	return cachedSelf;
 }

@@ -3,7 +3,7 @@
  * it, which lock decides), and the one way its Outcome record is made.
  */
 import { findWalFiles } from '../base/wal-files';
-import { maskSecrets, redactUrlPasswords } from '../base/mask';
+import { maskSecrets, redactUrls } from '../base/mask';
 
 import type { Outcome } from '../outcome/outcome';
 import { summarize } from '../outcome/summary';
@@ -42,7 +42,7 @@ function secretsOf(options: RunOptions): string[] {
 			const password = new URL(options.redis.url).password;
 			if (password) secrets.push(password, decodeURIComponent(password));
 		} catch {
-			// Not a parseable URL (rejected before this is used): redactUrlPasswords still covers the usual form.
+			// Not a parseable URL (rejected before this is used): redactUrls still covers the usual form.
 		}
 	}
 	return secrets;
@@ -53,7 +53,7 @@ export function prepareRun(options: RunOptions): RunContext {
 	const resolved = resolveRunOptions(options);
 	const secrets = secretsOf(options);
 	// Our own command line is masked too: a CLI's `--env NAME=VALUE` carries a secret.
-	const mask = (text: string): string => redactUrlPasswords(maskSecrets(text, secrets));
+	const mask = (text: string): string => redactUrls(maskSecrets(text, secrets));
 	return {
 		options,
 		resolved,

@@ -6,7 +6,7 @@
  * stdin; its failure is reported, never thrown away.
  */
 import { messageOf } from '../base/errors';
-import { maskSecrets, redactUrlPasswords } from '../base/mask';
+import { maskSecrets, redactUrls } from '../base/mask';
 import type { HookReport } from '../outcome/outcome';
 import type { PendingAfter } from '../lock/pid-file-format';
 import { runHookCommand } from '../proc/hook-command';
@@ -42,19 +42,9 @@ export interface RunHookSpecs {
 
 export const HOOK_DEFAULTS = { timeoutMs: 30_000 };
 
-/** A URL as people may read it: the password and every query value (often a token) redacted. */
-export function redactUrl(url: string): string {
-	const redacted = redactUrlPasswords(url);
-	const query = redacted.indexOf('?');
-	if (query < 0) return redacted;
-	const [search, fragment = ''] = redacted.slice(query + 1).split('#', 2);
-	const masked = search.replace(/=[^&]*/g, '=***');
-	return `${redacted.slice(0, query)}?${masked}${fragment ? `#${fragment}` : ''}`;
-}
-
 /** The hook as people may read it: method and URL (password and query values redacted) or the command line. */
 export function hookTarget(spec: HookSpec): string {
-	if (spec.kind === 'request') return `${(spec.method ?? 'POST').toUpperCase()} ${redactUrl(spec.url)}`;
+	if (spec.kind === 'request') return `${(spec.method ?? 'POST').toUpperCase()} ${redactUrls(spec.url)}`;
 	return [spec.file, ...(spec.args ?? [])].join(' ');
 }
 
@@ -118,6 +108,17 @@ function secretsOf(spec: HookSpec): string[] {
 	return spec.kind === 'request' ? Object.values(spec.headers ?? {}) : [];
 }
 
+/** Where a redirect points, made absolute (a Location may be relative) and redacted. */
+function redirectTarget(from: string, location: string | null): string {
+	if (!location) return '?';
+	try {
+		return redactUrls(new URL(location, from).href);
+	} catch {
+		// Not a URL at all: shown without its query, which may hold a token.
+		return location.split('?')[0];
+	}
+}
+
 async function request(
 	spec: Extract<HookSpec, { kind: 'request' }>,
 	phase: HookPhase,
@@ -139,7 +140,7 @@ async function request(
 	if (response.status >= 300 && response.status < 400)
 		return {
 			statusCode: response.status,
-			error: `HTTP ${response.status}: a redirect (to ${redactUrl(response.headers.get('location') ?? '?')}), not followed; give the hook the final URL`,
+			error: `HTTP ${response.status}: a redirect (to ${redirectTarget(spec.url, response.headers.get('location'))}), not followed; give the hook the final URL`,
 		};
 	return response.ok
 		? { statusCode: response.status }

@@ -5,7 +5,7 @@
 import { accessSync, closeSync, constants as fsConstants, existsSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { messageOf, UsageError } from '../base/errors';
-import { redactUrlPasswords } from '../base/mask';
+import { redactUrls } from '../base/mask';
 import { isDirectory, isNonEmptyFile, pathProblem } from '../base/paths';
 import { findWalFiles } from '../base/wal-files';
 import type { Operation, Outcome } from '../outcome/outcome';
@@ -243,7 +243,7 @@ function checkHook(spec: HookSpec | undefined, phase: string, cwd: string): void
 			url = new URL(spec.url);
 		} catch {
 			throw new UsageError(
-				`The ${phase} hook's URL "${redactUrlPasswords(spec.url)}" is not a URL. Give one like http://api:8000/prepare-for-ingestion.`,
+				`The ${phase} hook's URL "${redactUrls(spec.url)}" is not a URL. Give one like http://api:8000/prepare-for-ingestion.`,
 			);
 		}
 		if (url.protocol !== 'http:' && url.protocol !== 'https:')
