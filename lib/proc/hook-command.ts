@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { loadExeca } from './execa';
 import { sleep } from '../base/sleep';
 import { stopTarget } from './stop';
+import { groupAlive } from './group';
 
 export interface HookCommand {
 	file: string;
@@ -82,5 +83,9 @@ export async function runHookCommand(command: HookCommand): Promise<HookCommandR
 	} finally {
 		clearTimeout(timer);
 		command.signal?.removeEventListener('abort', stop);
+		// What it left running in its own group (`sleep 100 &`) is stopped too: a hook never leaves processes behind.
+		// The group's id cannot be taken by another process while any member of it lives.
+		if (child.pid !== undefined && groupAlive(child.pid))
+			await stopTarget({ group: { pgid: child.pid } }, { graceMs: 0 }).done;
 	}
 }

@@ -13,7 +13,8 @@ import { runUnderLock } from '../../lib/run/supervise';
 import { runHook } from '../../lib/run/hooks';
 import { parsePidFile } from '../../lib/lock/pid-file-format';
 import { runCli } from '../helpers/cli';
-import { tempDir } from '../helpers/processes';
+import { sleep, tempDir } from '../helpers/processes';
+import { readProcess } from '../../lib/proc/identity';
 
 const dir = tempDir();
 after(() => dir.remove());
@@ -24,12 +25,14 @@ interface Sink {
 	url: string;
 	seen: Array<{ path: string; auth?: string; key?: string }>;
 	failAfter: boolean;
+	/** The client read /huge to its end. */
+	hugeRead: boolean;
 	close(): Promise<void>;
 }
 
-/** /prepare and /refresh (500 while failAfter), /redirect → /elsewhere, /huge (8 MiB), /hang (never answers). */
+/** /prepare and /refresh (500 while failAfter), /redirect → /elsewhere, /huge (64 MiB), /hang (never answers). */
 async function sink(): Promise<Sink> {
-	const state = { seen: [] as Sink['seen'], failAfter: false };
+	const state = { seen: [] as Sink['seen'], failAfter: false, hugeRead: false };
 	const server: Server = createServer((request: IncomingMessage, response) => {
 		const path = request.url ?? '';
 		state.seen.push({ path, auth: request.headers.authorization, key: request.headers['x-api-key'] as string });
@@ -37,10 +40,19 @@ async function sink(): Promise<Sink> {
 		if (path === '/hang') return;
 		if (path === '/redirect') return void response.writeHead(307, { location: '/elsewhere?token=s3cret' }).end();
 		if (path === '/huge') {
+			// 64 MiB, written only as fast as the client reads (more than the socket buffers hold): it ends only if read.
 			response.writeHead(500);
 			const chunk = Buffer.alloc(1 << 20, 'x');
-			for (let i = 0; i < 8; i++) response.write(chunk);
-			return void response.end();
+			let sent = 0;
+			const pump = (): void => {
+				while (sent < 64) {
+					sent++;
+					if (!response.write(chunk)) return void response.once('drain', pump);
+				}
+				state.hugeRead = true;
+				response.end();
+			};
+			return pump();
 		}
 		response.writeHead(path === '/refresh' && state.failAfter ? 500 : 200).end('ok');
 	});
@@ -114,6 +126,7 @@ test('a huge answer is read only up to a few KiB; the report stays small', async
 	});
 	assert.equal(report.ok, false);
 	assert.ok(JSON.stringify(report).length < 2_000, `report of ${JSON.stringify(report).length} chars`);
+	assert.equal(server.hugeRead, false, 'the answer was not read to its end');
 	await server.close();
 });
 
@@ -135,16 +148,28 @@ test('a cancel reaches a Before that hangs: the run ends Canceled well before th
 });
 
 test('CLI: a bad hook URL or header is a usage error (125) before anything is taken: no PID file, no request', async () => {
-	for (const bad of [
-		['--before-request', 'not-a-url'],
-		['--after-request', 'ftp://127.0.0.1/x'],
-		['--after-request', 'http://127.0.0.1:1/x', '--request-header', 'Bad Name: x'],
-		['--after-request', 'http://127.0.0.1:1/x', '--request-header-env', 'NO_SUCH_VARIABLE_HERE'],
-	]) {
+	for (const [message, ...bad] of [
+		[/is not a URL/, '--before-request', 'not-a-url'],
+		[/http:\/\/ or https:\/\//, '--after-request', 'ftp://127.0.0.1/x'],
+		[
+			/header name "Bad Name" is not valid/i,
+			'--after-request',
+			'http://127.0.0.1:1/x',
+			'--request-header',
+			'Bad Name: x',
+		],
+		[
+			/NO_SUCH_VARIABLE_HERE is not set/,
+			'--after-request',
+			'http://127.0.0.1:1/x',
+			'--request-header-env',
+			'NO_SUCH_VARIABLE_HERE',
+		],
+	] as Array<[RegExp, ...string[]]>) {
 		const path = db();
 		const result = await runCli('duckdb-safe-ingest', ['--db', path, ...bad, '--', 'true']);
 		assert.equal(result.code, 125, `${bad.join(' ')}: ${result.stderr}`);
-		assert.ok(result.stderr.trim().length > 10, 'it says what is wrong');
+		assert.match(result.stderr, message, 'it says what is wrong');
 		assert.equal(existsSync(`${path}.pid`), false);
 	}
 });
@@ -170,4 +195,19 @@ test('CLI: --request-header-env sends the header from the variable and never pri
 	assert.equal(server.seen.at(-1)?.key, 'env-secret-91');
 	assert.doesNotMatch(result.stdout + result.stderr, /env-secret-91/);
 	await server.close();
+});
+
+test('a hook command that leaves a process running in its group (sleep &) leaves nothing behind: the group is stopped', async () => {
+	const marker = join(dir.path, `left-behind-${++n}`);
+	const report = await runHook(
+		{ kind: 'command', file: 'sh', args: ['-c', `sleep 100 & echo $! > ${marker}; exit 0`] },
+		'after',
+		{ databasePath: db(), timeoutMs: 10_000 },
+	);
+	assert.equal(report.ok, true, report.error);
+	const left = Number(readFileSync(marker, 'utf8'));
+	assert.ok(left > 0, 'the background process was started');
+	for (let i = 0; i < 100 && readProcess(left) && readProcess(left)?.state !== 'Z'; i++) await sleep(20);
+	const facts = readProcess(left);
+	assert.ok(!facts || facts.state === 'Z', `sleep ${left} is still running`);
 });
