@@ -14,7 +14,6 @@ import { CLEANUP_STATES } from '../lib/outcome/status';
 import { describeHolder } from '../lib/outcome/summary';
 import { holderFromInspection } from '../lib/outcome/holder-reports';
 import { LEASE_OPTIONS, leaseFrom } from './lease-args';
-import { checkHandshake } from '../lib/run/options';
 import { HOOK_OPTIONS, handshakeFrom } from './hook-args';
 import { cleanupDatabase } from '../lib/cleanup/cleanup';
 import { CLEANUP_DEFAULTS, type CleanupPolicy, type StopCandidate } from '../lib/cleanup/policy';
@@ -129,14 +128,13 @@ function parse(args: string[]): { databasePath: string; policy: CleanupPolicy; y
 function afterFrom(
 	values: Parameters<typeof handshakeFrom>[0] & { 'after-done'?: boolean },
 ): Pick<CleanupPolicy, 'after' | 'afterDone' | 'hookTimeoutMs'> {
+	// Checked by the cleanup before it looks at anything: a typo is an error at once, like every other option.
 	const handshake = handshakeFrom(values);
-	// Checked now, not only once an owed After turns up: a typo is an error at once, like every other option.
-	const hookTimeoutMs = handshake ? checkHandshake(handshake, process.cwd()) : undefined;
 	if (values['after-done'] && handshake?.after)
 		throw new UsageError(
 			'--after-done says the After hook was done by hand: give it without --after-request or --after-command.',
 		);
-	return { after: handshake?.after, afterDone: values['after-done'], hookTimeoutMs };
+	return { after: handshake?.after, afterDone: values['after-done'], hookTimeoutMs: handshake?.timeoutMs };
 }
 
 async function askOnTerminal(candidate: StopCandidate): Promise<boolean> {

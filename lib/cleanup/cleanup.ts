@@ -11,9 +11,14 @@ import { recoverLeftWal, removeStalePidFile, removeStaleRedis, stopCandidates } 
 import { inspect } from './inspect';
 import { checkDatabasePath, type CleanupPolicy } from './policy';
 import { reportOf } from './report';
+import { checkHandshake } from '../run/options';
 
-export async function cleanupDatabase(databasePath: string, policy: CleanupPolicy): Promise<CleanupReport> {
+export async function cleanupDatabase(databasePath: string, given: CleanupPolicy): Promise<CleanupReport> {
 	checkDatabasePath(databasePath);
+	// The After hook is checked before anything is looked at, from the node as from the command line.
+	const policy: CleanupPolicy = given.after
+		? { ...given, hookTimeoutMs: checkHandshake({ after: given.after, timeoutMs: given.hookTimeoutMs }, process.cwd()) }
+		: given;
 	let found = await inspect(databasePath, policy.removeStale, policy);
 	if (!policy.removeStale) return reportOf(databasePath, found, []);
 	const actions: CleanupAction[] = await stopCandidates(databasePath, found, policy);

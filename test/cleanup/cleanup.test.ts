@@ -279,3 +279,17 @@ test('a PID file naming a reused PID (fresh PID namespace) is removed as stale; 
 	assert.equal(unrelated.child.exitCode, null);
 	assert.equal(existsSync(`${db}.pid`), false);
 });
+
+test('a bad After hook given to the cleanup itself (as the Lock Cleanup node does) is a clear usage error before anything is looked at', async () => {
+	const db = freshDb();
+	await withTable(db);
+	const pidFile = `${db}.pid`;
+	writeFileSync(pidFile, '999999\n');
+	const bad = { kind: 'request' as const, url: 'http://127.0.0.1:1/refresh', headers: { 'Bad Name': 'x' } };
+	await assert.rejects(cleanupDatabase(db, { removeStale: true, after: bad }), (error: Error) => {
+		assert.equal(error.name, 'UsageError');
+		assert.match(error.message, /header name "Bad Name" is not valid/i);
+		return true;
+	});
+	assert.equal(readFileSync(pidFile, 'utf8'), '999999\n', 'nothing was removed');
+});
