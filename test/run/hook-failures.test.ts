@@ -174,7 +174,7 @@ test('CLI: a bad hook URL or header is a usage error (125) before anything is ta
 	}
 });
 
-test('CLI: --request-header-env sends the header from the variable and never prints its value', async () => {
+test('CLI: --request-header-env sends the header from the variable, never prints its value, keeps it from the job', async () => {
 	const server = await sink();
 	const result = await runCli(
 		'duckdb-safe-ingest',
@@ -187,13 +187,16 @@ test('CLI: --request-header-env sends the header from the variable and never pri
 			'--request-header-env',
 			'HOOK_KEY',
 			'--',
-			'true',
+			'sh',
+			'-c',
+			'printf "job sees HOOK_KEY=%s\\n" "${HOOK_KEY-unset}"',
 		],
 		{ env: { ...process.env, HOOK_KEY: 'X-API-Key: env-secret-91' } },
 	);
 	assert.equal(result.code, 0, result.stderr);
 	assert.equal(server.seen.at(-1)?.key, 'env-secret-91');
 	assert.doesNotMatch(result.stdout + result.stderr, /env-secret-91/);
+	assert.match(result.json?.output.stdout.tail ?? '', /job sees HOOK_KEY=unset/, 'the variable is kept from the job');
 	await server.close();
 });
 
