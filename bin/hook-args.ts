@@ -46,10 +46,13 @@ function headerLine(line: string, given: string): [string, string] {
 function headersFrom(values: Values): Record<string, string> {
 	const headers: Record<string, string> = {};
 	for (const line of values['request-header'] ?? []) {
-		const [name, value] = headerLine(line, `--request-header ${line.split(':')[0]}: …`);
+		// Named by the header's name only: the value (or a line without a colon, maybe the token itself) is a secret.
+		const given = line.includes(':') ? `--request-header ${line.split(':')[0]}: …` : '--request-header (no colon)';
+		const [name, value] = headerLine(line, given);
 		headers[name] = value;
 	}
-	for (const variable of values['request-header-env'] ?? []) {
+	// Each variable once: it is removed from our environment as it is read.
+	for (const variable of new Set(values['request-header-env'] ?? [])) {
 		const line = process.env[variable];
 		if (line === undefined)
 			throw new UsageError(`--request-header-env ${variable}: the environment variable ${variable} is not set.`);

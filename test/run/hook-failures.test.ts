@@ -159,6 +159,13 @@ test('CLI: a bad hook URL or header is a usage error (125) before anything is ta
 			'Bad Name: x',
 		],
 		[
+			/no colon\): expected "Name: value"/,
+			'--after-request',
+			'http://127.0.0.1:1/x',
+			'--request-header',
+			'tok-secret-55',
+		],
+		[
 			/NO_SUCH_VARIABLE_HERE is not set/,
 			'--after-request',
 			'http://127.0.0.1:1/x',
@@ -170,6 +177,7 @@ test('CLI: a bad hook URL or header is a usage error (125) before anything is ta
 		const result = await runCli('duckdb-safe-ingest', ['--db', path, ...bad, '--', 'true']);
 		assert.equal(result.code, 125, `${bad.join(' ')}: ${result.stderr}`);
 		assert.match(result.stderr, message, 'it says what is wrong');
+		assert.doesNotMatch(result.stderr, /tok-secret-55/, 'a header value is never repeated');
 		assert.equal(existsSync(`${path}.pid`), false);
 	}
 });
