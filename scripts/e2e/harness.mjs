@@ -134,10 +134,11 @@ export function runN8n(n8n, args, env, { onSpawn, timeoutMs = 300_000 } = {}) {
 
 /**
  * Starts a long-running `n8n <args>` (start, worker): { child, output(), exited, stop() }. stop() sends SIGTERM, then
- * SIGKILL after `graceMs`, and resolves when the process has exited.
+ * SIGKILL after `graceMs`, and resolves when the process has exited. `prefix` runs n8n under another program (unshare).
  */
-export function startN8n(n8n, args, env, { graceMs = 20_000 } = {}) {
-	const child = spawn(n8n.NODE24, [n8n.N8N_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startN8n(n8n, args, env, { graceMs = 20_000, prefix = [] } = {}) {
+	const argv = [...prefix, n8n.NODE24, n8n.N8N_BIN, ...args];
+	const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
 	let output = '';
 	child.stdout.on('data', (d) => (output += d));
 	child.stderr.on('data', (d) => (output += d));
