@@ -13,7 +13,7 @@ export class DuckDbHookAuthApi implements ICredentialType {
 	icon = 'file:duckdbHook.svg' as const;
 
 	documentationUrl =
-		'https://github.com/n8n-nodes-duckdb-safe-ingest/n8n-nodes-duckdb-safe-ingest#sharing-the-database-with-an-api-or-a-dashboard';
+		'https://github.com/n8n-nodes-duckdb-safe-ingest/n8n-nodes-duckdb-safe-ingest/blob/main/docs/sharing.md';
 
 	properties: INodeProperties[] = [
 		{

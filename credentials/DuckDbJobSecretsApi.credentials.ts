@@ -35,7 +35,7 @@ export class DuckDbJobSecretsApi implements ICredentialType {
 	icon = 'file:duckdbSecrets.svg' as const;
 
 	documentationUrl =
-		'https://github.com/n8n-nodes-duckdb-safe-ingest/n8n-nodes-duckdb-safe-ingest#node-duckdb-safe-ingest';
+		'https://github.com/n8n-nodes-duckdb-safe-ingest/n8n-nodes-duckdb-safe-ingest/blob/main/docs/node-reference.md#node-duckdb-safe-ingest';
 
 	properties: INodeProperties[] = Array.from({ length: SECRET_PAIRS }, (_unused, index) => pair(index + 1)).flat();
 }

@@ -12,7 +12,7 @@ export class DuckDbLockRedisApi implements ICredentialType {
 	icon = 'file:duckdbRedis.svg' as const;
 
 	documentationUrl =
-		'https://github.com/n8n-nodes-duckdb-safe-ingest/n8n-nodes-duckdb-safe-ingest#several-n8n-workers-leases-and-the-redis-lock';
+		'https://github.com/n8n-nodes-duckdb-safe-ingest/n8n-nodes-duckdb-safe-ingest/blob/main/docs/lock.md#several-n8n-workers-leases-and-the-redis-lock';
 
 	properties: INodeProperties[] = [
 		{ displayName: 'Host', name: 'host', type: 'string', default: 'localhost', placeholder: 'redis' },
