@@ -30,12 +30,47 @@ export function itemTag(position: number): string {
 	return `[item ${position}]`;
 }
 
+interface IndexedTail {
+	lines: string[];
+	/** Line numbers of each item's tagged lines, and of the batch's untagged ones, in order. */
+	byItem: Map<number, number[]>;
+	untagged: number[];
+}
+
+/** Each batch's tails, split once for all its items (an item used to split the whole tail again). */
+const indexedTails = new WeakMap<StreamSummary, IndexedTail>();
+
+function indexTail(stream: StreamSummary): IndexedTail {
+	const known = indexedTails.get(stream);
+	if (known) return known;
+	const lines = stream.tail.split('\n');
+	const index: IndexedTail = { lines, byItem: new Map(), untagged: [] };
+	lines.forEach((line, at) => {
+		if (!line.startsWith('[item ')) return void index.untagged.push(at);
+		const tag = /^\[item (\d+)\] /.exec(line);
+		if (!tag) return; // looks like a tag but is none: no item's line
+		const position = Number(tag[1]);
+		const own = index.byItem.get(position);
+		if (own) own.push(at);
+		else index.byItem.set(position, [at]);
+	});
+	indexedTails.set(stream, index);
+	return index;
+}
+
 /** An item's view of the worker's output tail: its own lines (tag removed) and the batch's untagged ones. */
 export function itemTail(stream: StreamSummary, position: number): StreamSummary {
-	const own = `${itemTag(position)} `;
-	const lines = stream.tail.split('\n').filter((line) => line.startsWith(own) || !line.startsWith('[item '));
-	const tail = lines.map((line) => (line.startsWith(own) ? line.slice(own.length) : line)).join('\n');
-	return { ...stream, tail };
+	const { lines, byItem, untagged } = indexTail(stream);
+	const own = byItem.get(position) ?? [];
+	const cut = `${itemTag(position)} `.length;
+	const picked: string[] = [];
+	let o = 0;
+	let u = 0;
+	while (o < own.length || u < untagged.length) {
+		if (u >= untagged.length || (o < own.length && own[o] < untagged[u])) picked.push(lines[own[o++]].slice(cut));
+		else picked.push(lines[untagged[u++]]);
+	}
+	return { ...stream, tail: picked.join('\n') };
 }
 
 /** What the worker left of one task (lib/operations/batch-results.ts). */

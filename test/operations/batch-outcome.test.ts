@@ -37,6 +37,33 @@ test("an item's tails keep its own lines and the batch's untagged ones", () => {
 	assert.equal(itemTail({ tail, bytes: 1, truncated: true }, 2).tail.split('\n')[0], 'statement 1/2 done');
 });
 
+test("an item's tails, read from one split of the batch's tail, are the lines a filter of the whole tail keeps", () => {
+	// The plain reading: an item keeps its own tagged lines (tag cut) and every line that looks like no tag at all.
+	const byFilter = (tail: string, position: number): string => {
+		const own = `${itemTag(position)} `;
+		return tail
+			.split('\n')
+			.filter((line) => line.startsWith(own) || !line.startsWith('[item '))
+			.map((line) => (line.startsWith(own) ? line.slice(own.length) : line))
+			.join('\n');
+	};
+	const kinds = [
+		(n: number) => `${itemTag(1 + (n % 13))} line ${n}`,
+		(n: number) => `untagged ${n}`,
+		(n: number) => `[item x] not a tag ${n}`,
+		(n: number) => `${itemTag(1 + (n % 13))}`,
+		() => '',
+	];
+	let seed = 7;
+	const next = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648);
+	for (let round = 0; round < 200; round++) {
+		const tail = Array.from({ length: next() % 40 }, (_, n) => kinds[next() % kinds.length](n)).join('\n');
+		const stream = { tail, bytes: tail.length, truncated: false };
+		for (let position = 1; position <= 14; position++)
+			assert.equal(itemTail(stream, position).tail, byFilter(tail, position), `round ${round}, item ${position}`);
+	}
+});
+
 test('an item of a run that timed out before reaching it says it was not run; a finished one has exit code 0', () => {
 	const run = {
 		status: 'timeout',
