@@ -12,6 +12,23 @@ import { UsageError } from '../../lib/base/errors';
  * Resolves a path the way n8n does and refuses it when the instance's file-access policy
  * (N8N_RESTRICT_FILE_ACCESS_TO, N8N_BLOCK_FILE_ACCESS_TO_N8N_FILES) blocks it.
  */
+/**
+ * Paths resolved during one node execution (its context): consecutive items share one lock and one worker, which open
+ * what the first item resolved, so one resolution serves every item (a real path per item cost a realpath). A failed
+ * resolution is not kept: an earlier item may create the folder.
+ */
+const resolvedPaths = new WeakMap<IExecuteFunctions, Map<string, string>>();
+
+async function resolveOnce(context: IExecuteFunctions, path: string): Promise<string> {
+	let known = resolvedPaths.get(context);
+	if (!known) resolvedPaths.set(context, (known = new Map()));
+	const hit = known.get(path);
+	if (hit !== undefined) return hit;
+	const resolved = await context.helpers.resolvePath(path);
+	known.set(path, resolved);
+	return resolved;
+}
+
 export async function allowedPath(
 	context: IExecuteFunctions,
 	path: string,
@@ -20,7 +37,7 @@ export async function allowedPath(
 ): Promise<string> {
 	let resolved: string;
 	try {
-		resolved = await context.helpers.resolvePath(path);
+		resolved = await resolveOnce(context, path);
 	} catch (error) {
 		const code = (error as NodeJS.ErrnoException).code;
 		const message =

@@ -7,7 +7,9 @@
 import '../helpers/engine-line';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 import { nodeBench } from '../helpers/node-bench';
 import { connect, ingestNode, json } from '../helpers/workflow';
@@ -15,7 +17,7 @@ import { createDatabase, query } from '../helpers/aggtrades';
 import { assertJobGoneAndUnlocked, recordedJob } from '../helpers/jobs';
 import { sleep } from '../helpers/processes';
 
-const { line, engine, freshDb } = nodeBench('batch');
+const { line, engine, freshDb, root } = nodeBench('batch');
 const OUTPUT = { success: 0, blocked: 1, timeout: 2, failed: 3 };
 /** A query that runs for hours unless interrupted. */
 const HANG = 'SELECT sum(a.range * b.range) FROM range(1000000) a, range(1000000) b';
@@ -200,4 +202,26 @@ test(`[${line}] a cancel while waiting items run (a later item's check failed) s
 		`the cancel became an item: ${JSON.stringify(items.map((entry) => entry.json))}`,
 	);
 	await assertJobGoneAndUnlocked(jobPid, db);
+});
+
+test(`[${line}] a path is resolved once per execution, never across executions: a folder link repointed outside the allowed folder between two executions is refused`, async () => {
+	const inside = join(root, `real-${Date.now()}`);
+	const outside = mkdtempSync(join(tmpdir(), 'batch-outside-'));
+	mkdirSync(inside);
+	const link = join(root, `link-${Date.now()}`);
+	symlinkSync(inside, link);
+	const execution = () =>
+		engine.run({
+			items: [{ v: 1 }, { v: 2 }],
+			nodes: [ingestNode({ operation: 'runSql', databasePath: join(link, 'db.duckdb'), sql: 'SELECT 1' })],
+			connections: connect('Start', 'Ingest'),
+		});
+	const first = await execution();
+	assert.equal(first.outputs('Ingest')[OUTPUT.success]?.length, 2, first.error?.message);
+	unlinkSync(link);
+	symlinkSync(outside, link);
+	const second = await execution();
+	assert.match(second.error?.message ?? '', /not allowed on this n8n instance/);
+	assert.ok(!existsSync(join(outside, 'db.duckdb')), 'nothing was created outside');
+	rmSync(outside, { recursive: true, force: true });
 });
