@@ -47,7 +47,7 @@ function indexTail(stream: StreamSummary): IndexedTail {
 	const index: IndexedTail = { lines, byItem: new Map(), untagged: [] };
 	lines.forEach((line, at) => {
 		if (!line.startsWith('[item ')) return void index.untagged.push(at);
-		const tag = /^\[item (\d+)\] /.exec(line);
+		const tag = /^\[item ([1-9]\d*)\] /.exec(line); // as itemTag writes it: no leading zero
 		if (!tag) return; // looks like a tag but is none: no item's line
 		const position = Number(tag[1]);
 		const own = index.byItem.get(position);

@@ -9,26 +9,31 @@ import { isDirectory } from '../../lib/base/paths';
 import { UsageError } from '../../lib/base/errors';
 
 /**
- * Resolves a path the way n8n does and refuses it when the instance's file-access policy
- * (N8N_RESTRICT_FILE_ACCESS_TO, N8N_BLOCK_FILE_ACCESS_TO_N8N_FILES) blocks it.
- */
-/**
- * Paths resolved during one node execution (its context): consecutive items share one lock and one worker, which open
- * what the first item resolved, so one resolution serves every item (a real path per item cost a realpath). A failed
- * resolution is not kept: an earlier item may create the folder.
+ * Paths resolved for the items of one batch (router.ts): they share one lock and one worker, which open what the first
+ * item resolved, so one resolution serves them all (a realpath per item was a good part of an item's cost). The
+ * router starts over before each batch runs (rememberPaths), since whatever runs may change the files; elsewhere
+ * nothing is remembered. A failed resolution is never kept.
  */
 const resolvedPaths = new WeakMap<IExecuteFunctions, Map<string, string>>();
 
+/** From now on, the paths this execution resolves are remembered until the next call. */
+export function rememberPaths(context: IExecuteFunctions): void {
+	resolvedPaths.set(context, new Map());
+}
+
 async function resolveOnce(context: IExecuteFunctions, path: string): Promise<string> {
-	let known = resolvedPaths.get(context);
-	if (!known) resolvedPaths.set(context, (known = new Map()));
-	const hit = known.get(path);
+	const known = resolvedPaths.get(context);
+	const hit = known?.get(path);
 	if (hit !== undefined) return hit;
 	const resolved = await context.helpers.resolvePath(path);
-	known.set(path, resolved);
+	known?.set(path, resolved);
 	return resolved;
 }
 
+/**
+ * Resolves a path the way n8n does and refuses it when the instance's file-access policy
+ * (N8N_RESTRICT_FILE_ACCESS_TO, N8N_BLOCK_FILE_ACCESS_TO_N8N_FILES) blocks it.
+ */
 export async function allowedPath(
 	context: IExecuteFunctions,
 	path: string,

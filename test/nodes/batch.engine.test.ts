@@ -7,7 +7,7 @@
 import '../helpers/engine-line';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
@@ -204,9 +204,10 @@ test(`[${line}] a cancel while waiting items run (a later item's check failed) s
 	await assertJobGoneAndUnlocked(jobPid, db);
 });
 
-test(`[${line}] a path is resolved once per execution, never across executions: a folder link repointed outside the allowed folder between two executions is refused`, async () => {
+test(`[${line}] a path is never remembered across executions: a folder link repointed outside the allowed folder between two executions is refused`, async (t) => {
 	const inside = join(root, `real-${Date.now()}`);
 	const outside = mkdtempSync(join(tmpdir(), 'batch-outside-'));
+	t.after(() => rmSync(outside, { recursive: true, force: true }));
 	mkdirSync(inside);
 	const link = join(root, `link-${Date.now()}`);
 	symlinkSync(inside, link);
@@ -223,5 +224,26 @@ test(`[${line}] a path is resolved once per execution, never across executions: 
 	const second = await execution();
 	assert.match(second.error?.message ?? '', /not allowed on this n8n instance/);
 	assert.ok(!existsSync(join(outside, 'db.duckdb')), 'nothing was created outside');
-	rmSync(outside, { recursive: true, force: true });
+});
+
+test(`[${line}] a path is resolved anew after anything ran: a folder replaced by a link to outside by an earlier item's job is refused to the next item`, async (t) => {
+	const folder = join(root, `folder-${Date.now()}`);
+	const outside = mkdtempSync(join(tmpdir(), 'batch-outside-'));
+	t.after(() => rmSync(outside, { recursive: true, force: true }));
+	mkdirSync(folder);
+	const swap = `mv '${folder}' '${folder}.old' && ln -s '${outside}' '${folder}'`;
+	const run = await engine.run({
+		items: [{ script: swap }, { script: 'true' }],
+		nodes: [
+			ingestNode({
+				operation: 'runCommand',
+				databasePath: join(folder, 'db.duckdb'),
+				command: 'sh',
+				arguments: { argument: [{ value: '-c' }, { value: '={{ $json.script }}' }] },
+			}),
+		],
+		connections: connect('Start', 'Ingest'),
+	});
+	assert.match(run.error?.message ?? '', /not allowed on this n8n instance/, 'the second item is refused');
+	assert.deepEqual(readdirSync(outside), [], 'no lock was taken outside');
 });

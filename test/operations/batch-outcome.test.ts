@@ -51,6 +51,7 @@ test("an item's tails, read from one split of the batch's tail, are the lines a 
 		(n: number) => `${itemTag(1 + (n % 13))} line ${n}`,
 		(n: number) => `untagged ${n}`,
 		(n: number) => `[item x] not a tag ${n}`,
+		(n: number) => `[item 0${1 + (n % 9)}] zero-padded, no tag ${n}`,
 		(n: number) => `${itemTag(1 + (n % 13))}`,
 		() => '',
 	];

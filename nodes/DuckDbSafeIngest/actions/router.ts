@@ -16,7 +16,7 @@ import { prepareRun, runPrepared, sameWorker, type PreparedRun } from '../../../
 import type { Outcome } from '../../../lib/outcome/outcome';
 import { OUTPUT_NAMES, outputIndexFor } from '../../../lib/outcome/status';
 import { SECRETS_CREDENTIAL, secretsFrom } from '../../../credentials/job-secrets';
-import { asNodeError, databaseFor, item } from '../../shared/glue';
+import { asNodeError, databaseFor, item, rememberPaths } from '../../shared/glue';
 import { OPERATIONS } from './operations';
 import { supervisionFor } from './settings';
 
@@ -80,6 +80,8 @@ interface Batch {
 /** Runs the batch and routes each item's outcome; a canceled one stops the execution (never an item). */
 async function flush(context: IExecuteFunctions, batch: Batch, outputs: INodeExecutionData[][]): Promise<void> {
 	if (!batch.runs.length) return;
+	// What runs may change the files: the items after it resolve their paths anew.
+	rememberPaths(context);
 	const runs = batch.runs.splice(0);
 	const items = batch.items.splice(0);
 	let outcomes: Outcome[];
@@ -126,6 +128,7 @@ async function attempt(prepare: () => Promise<PreparedRun>): Promise<PreparedRun
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const outputs: INodeExecutionData[][] = OUTPUT_NAMES.map(() => []);
 	const batch: Batch = { runs: [], items: [] };
+	rememberPaths(this);
 	for (let itemIndex = 0; itemIndex < this.getInputData().length; itemIndex++) {
 		const found: { secrets: Record<string, string> } = { secrets: {} };
 		let prepared = await attempt(() => prepareWithSecrets(this, itemIndex, found));
