@@ -18,6 +18,11 @@ export const TOOLS = {
 		why: 'the Redis lock tests start their own server on 127.0.0.1',
 	},
 	unshare: { debian: 'util-linux', brew: undefined, why: 'tests play containers in fresh PID and UTS namespaces' },
+	setpriv: {
+		debian: 'util-linux',
+		brew: undefined,
+		why: 'the queue-mode e2e suite runs PostgreSQL as nobody under root',
+	},
 	hostname: { debian: 'hostname', brew: undefined, why: 'the container tests set a host name per namespace' },
 	busybox: {
 		debian: 'busybox',
@@ -37,7 +42,7 @@ export const TOOLS = {
 
 export const PROFILES = {
 	test: ['redis-server', 'unshare', 'hostname', 'busybox'],
-	e2e: ['redis-server', 'unshare', 'hostname', 'initdb', 'python3', 'make', 'g++'],
+	e2e: ['redis-server', 'unshare', 'setpriv', 'hostname', 'initdb', 'python3', 'make', 'g++'],
 	demo: ['python3', 'make', 'g++'],
 	bench: ['redis-server'],
 };

@@ -39,6 +39,8 @@ const connection = await instance.connect();
 await connection.run(
 	'CREATE TABLE IF NOT EXISTS runs (execution VARCHAR, host VARCHAR, pid INTEGER, started_ms BIGINT, ended_ms BIGINT)',
 );
+// Into the database file at once: a job stopped while it holds the database leaves no WAL of its own.
+await connection.run('CHECKPOINT');
 const started = Date.now();
 process.stdout.write(`holding ${values.db} for ${values.ms} ms\n`);
 const until = started + Number(values.ms);

@@ -1,7 +1,7 @@
 // Reading the JSON-lines log that scripts/e2e/hold-job.mjs writes ("start" before it opens the database, "end" after it
 // closed it): the runs, whether two ever overlapped, and the jobs still alive (for a test's own cleanup).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { pidAlive, waitFor } from './harness.mjs';
+import { waitFor } from './harness.mjs';
 
 /** [{ execution, host, pid, start, end? }] in start order; `end` is missing for a job that never finished. */
 export function jobRuns(file) {
@@ -43,16 +43,24 @@ export async function startedRun(file, predicate = () => true, what = 'a job to 
 	return found;
 }
 
-/** The logged jobs still alive, by PID, whose command line is still hold-job.mjs (the PID was not reused). */
+/**
+ * The logged jobs still alive in this PID namespace: the PID it logged runs hold-job.mjs with this log and its
+ * execution id, and started before it logged (so the PID was not reused since).
+ */
 export function aliveJobs(file) {
-	return jobRuns(file).filter((run) => {
-		if (!pidAlive(run.pid)) return false;
-		try {
-			return readFileSync(`/proc/${run.pid}/cmdline`, 'utf8').includes('hold-job.mjs');
-		} catch {
-			return false;
-		}
-	});
+	return jobRuns(file).filter((run) => hostPidOf(file, run.execution) === run.pid && startedBy(run.pid, run.start));
+}
+
+/** Whether process `pid` started no later than `t` (ms since the epoch), from its start time in /proc. */
+function startedBy(pid, t) {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+		const bootMs = Date.now() - Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000;
+		return bootMs + (startTicks / 100) * 1000 <= t + 1000; // USER_HZ is 100 on Linux; 1 s of slack for rounding
+	} catch {
+		return false;
+	}
 }
 
 /**

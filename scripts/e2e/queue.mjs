@@ -2,8 +2,8 @@
 // REST API) and `n8n worker`s, each worker in its own PID and UTS namespace (`unshare`, its own host name, as a
 // container has) sharing the database folder. Every process has its own user folder and the same encryption key.
 import { randomBytes } from 'node:crypto';
-import { freePort, waitFor } from './harness.mjs';
-import { startInstance, userFolder } from './server.mjs';
+import { freePort } from './harness.mjs';
+import { readyOrStop, startInstance, userFolder } from './server.mjs';
 import { startPostgres, startRedisServer } from './services.mjs';
 
 /** A container of its own for a worker: PID + UTS (+ mount, for its /proc) namespaces; it dies with the unshare. */
@@ -21,26 +21,35 @@ const containerFor = (host) => [
 ];
 
 export async function startQueue(install, { dataDir, workers = ['worker-a', 'worker-b'] }) {
-	const postgres = await startPostgres();
-	const redis = await startRedisServer();
-	const shared = {
-		EXECUTIONS_MODE: 'queue',
-		QUEUE_BULL_REDIS_HOST: '127.0.0.1',
-		QUEUE_BULL_REDIS_PORT: String(redis.port),
-		QUEUE_BULL_PREFIX: `e2e-${randomBytes(4).toString('hex')}`,
-		DB_TYPE: 'postgresdb',
-		DB_POSTGRESDB_HOST: '127.0.0.1',
-		DB_POSTGRESDB_PORT: String(postgres.port),
-		DB_POSTGRESDB_DATABASE: postgres.database,
-		DB_POSTGRESDB_USER: postgres.user,
-		DB_POSTGRESDB_POOL_SIZE: '5',
-		N8N_ENCRYPTION_KEY: randomBytes(24).toString('hex'),
-	};
-	const main = await startInstance(install, { folder: userFolder(install, 'main'), dataDir, extra: shared });
-	await main.rest.signIn();
-	const cluster = { postgres, redis, main, workers: {}, shared };
-	for (const host of workers) cluster.workers[host] = await startWorker(install, cluster, host, dataDir);
-	return cluster;
+	const cluster = { workers: {} };
+	try {
+		cluster.postgres = await startPostgres();
+		cluster.redis = await startRedisServer();
+		cluster.shared = {
+			EXECUTIONS_MODE: 'queue',
+			QUEUE_BULL_REDIS_HOST: '127.0.0.1',
+			QUEUE_BULL_REDIS_PORT: String(cluster.redis.port),
+			QUEUE_BULL_PREFIX: `e2e-${randomBytes(4).toString('hex')}`,
+			DB_TYPE: 'postgresdb',
+			DB_POSTGRESDB_HOST: '127.0.0.1',
+			DB_POSTGRESDB_PORT: String(cluster.postgres.port),
+			DB_POSTGRESDB_DATABASE: cluster.postgres.database,
+			DB_POSTGRESDB_USER: cluster.postgres.user,
+			DB_POSTGRESDB_POOL_SIZE: '5',
+			N8N_ENCRYPTION_KEY: randomBytes(24).toString('hex'),
+		};
+		cluster.main = await startInstance(install, {
+			folder: userFolder(install, 'main'),
+			dataDir,
+			extra: cluster.shared,
+		});
+		await cluster.main.rest.signIn();
+		for (const host of workers) cluster.workers[host] = await startWorker(install, cluster, host, dataDir);
+		return cluster;
+	} catch (error) {
+		await stopQueue(cluster);
+		throw error;
+	}
 }
 
 /** Starts (or restarts) the worker `host` in its container and waits until it is ready. */
@@ -53,17 +62,15 @@ export async function startWorker(install, cluster, host, dataDir) {
 		prefix: containerFor(host),
 		extra: { ...cluster.shared, QUEUE_HEALTH_CHECK_ACTIVE: 'true', QUEUE_HEALTH_CHECK_PORT: String(healthPort) },
 	});
-	await waitFor(
-		async () => (await fetch(`http://127.0.0.1:${healthPort}/healthz/readiness`).catch(() => undefined))?.ok,
-		{ timeoutMs: 180_000, intervalMs: 250, what: `${host} to be ready\n${worker.output().slice(-2000)}` },
-	);
+	await readyOrStop(worker, `http://127.0.0.1:${healthPort}/healthz/readiness`, `${host} to be ready`);
 	return { ...worker, host, folder: worker.env.N8N_USER_FOLDER };
 }
 
+/** Stops whatever of the cluster was started: workers (SIGTERM inside their containers), main, Redis, PostgreSQL. */
 export async function stopQueue(cluster) {
 	if (!cluster) return;
 	await Promise.all(Object.values(cluster.workers).map((worker) => worker.stop()));
 	await cluster.main?.stop();
-	await cluster.redis.stop();
-	await cluster.postgres.stop();
+	await cluster.redis?.stop();
+	await cluster.postgres?.stop();
 }

@@ -3,7 +3,7 @@
 // owner setup and login, workflows created and published, webhooks called, executions read and stopped.
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildAndPack, freePort, makeTempDir, n8nEnv, npmEnv, PKG, prepareN8n, startN8n, waitFor } from './harness.mjs';
 
@@ -47,6 +47,48 @@ function flattedParse(n8n) {
 }
 
 /**
+ * The n8n inside a container we started (`unshare --fork` runs it as its child, and blocks SIGTERM itself): its PID,
+ * checked to be n8n, or undefined.
+ */
+function containedN8n(unsharePid) {
+	try {
+		const [pid] = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim().split(/\s+/);
+		return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('/n8n/bin/n8n') ? Number(pid) : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/** stop() for n8n in a container: SIGTERM to the n8n inside, SIGKILL to the container after `graceMs`. */
+function containedStop(instance, graceMs = 20_000) {
+	return async () => {
+		const { child, exited } = instance;
+		if (child.exitCode !== null || child.signalCode !== null) return exited;
+		const inner = containedN8n(child.pid);
+		if (inner) process.kill(inner, 'SIGTERM');
+		else child.kill('SIGKILL');
+		const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+		const result = await exited;
+		clearTimeout(timer);
+		return result;
+	};
+}
+
+/** Waits for `url` to answer 200; if it never does, stops the instance and throws with its output of that moment. */
+export async function readyOrStop(instance, url, what) {
+	try {
+		await waitFor(async () => (await fetch(url).catch(() => undefined))?.ok, {
+			timeoutMs: 180_000,
+			intervalMs: 250,
+			what,
+		});
+	} catch (error) {
+		await instance.stop();
+		throw new Error(`${error.message}\n${instance.output().slice(-3000)}`);
+	}
+}
+
+/**
  * Starts `n8n <command>` (start or worker) with `env` extras; for `start`, waits for the REST API and returns a logged-in
  * client too. `prefix` runs n8n inside another program (e.g. unshare for a worker in its own namespaces).
  */
@@ -69,14 +111,11 @@ export async function startInstance(install, { command = 'start', folder, dataDi
 		},
 	});
 	const instance = startN8n(install.n8n, [command], env, { prefix });
+	if (prefix.length) instance.stop = containedStop(instance);
 	const base = `http://127.0.0.1:${port}`;
 	const result = { ...instance, base, port, env };
 	if (command !== 'start') return result;
-	await waitFor(async () => (await fetch(`${base}/healthz/readiness`).catch(() => undefined))?.ok, {
-		timeoutMs: 180_000,
-		intervalMs: 250,
-		what: `n8n start to be ready on ${base}\n${instance.output().slice(-3000)}`,
-	});
+	await readyOrStop(instance, `${base}/healthz/readiness`, `n8n start to be ready on ${base}`);
 	return { ...result, rest: new Rest(base, flattedParse(install.n8n)) };
 }
 

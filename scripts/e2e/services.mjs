@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findTool } from '../system-deps.mjs';
-import { freePort, log, sleep } from './harness.mjs';
+import { freePort, log, sleep, waitFor } from './harness.mjs';
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port (or throws after timeoutMs). */
 async function listening(port, child, what, timeoutMs = 60_000) {
@@ -27,13 +27,24 @@ async function listening(port, child, what, timeoutMs = 60_000) {
 	throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
 
-function stopper(child, exited) {
+/** Stops what we started: `signal` (SIGTERM; PostgreSQL's fast shutdown is SIGINT), SIGKILL after 15 s. */
+function stopper(child, exited, signal = 'SIGTERM') {
 	return async () => {
-		if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+		if (child.exitCode === null && child.signalCode === null) child.kill(signal);
 		const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
 		await exited;
 		clearTimeout(timer);
 	};
+}
+
+/** Waits until `ready()`; on failure stops the child and throws with its output. */
+async function readyOrStop(child, stop, output, ready) {
+	try {
+		await ready();
+	} catch (error) {
+		await stop();
+		throw new Error(`${error.message}\n${output()}`);
+	}
 }
 
 function collect(child) {
@@ -62,37 +73,40 @@ export async function startPostgres() {
 	if (!initdb || !postgres)
 		throw new Error('PostgreSQL is not installed: npm run test:e2e installs it (node scripts/system-deps.mjs e2e)');
 	const dir = mkdtempSync(join(tmpdir(), 'duckdb-safe-ingest-postgres-'));
+	const removeDir = () => rmSync(dir, { recursive: true, force: true });
 	chmodSync(dir, 0o755); // the server's user (nobody, under root) must reach its data folder
 	const data = join(dir, 'pgdata');
 	mkdirSync(data);
 	const prefix = asPostgresUser(data);
 	const run = (argv) => (prefix.length ? [prefix[0], [...prefix.slice(1), ...argv]] : [argv[0], argv.slice(1)]);
 	const [initCmd, initArgs] = run([initdb, '-D', data, '-U', 'n8n', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-	execFileSync(initCmd, initArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+	try {
+		execFileSync(initCmd, initArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+	} catch (error) {
+		removeDir();
+		throw new Error(`initdb failed: ${error.stderr ?? error.message}`);
+	}
 	writeFileSync(join(data, 'postgresql.auto.conf'), "unix_socket_directories = ''\nfsync = off\n");
 	const port = await freePort();
 	const [cmd, args] = run([postgres, '-D', data, '-p', String(port), '-h', '127.0.0.1']);
 	const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 	const output = collect(child);
 	const exited = new Promise((resolve) => child.once('exit', resolve));
-	try {
-		await listening(port, child, 'postgres');
-	} catch (error) {
-		throw new Error(`${error.message}\n${output()}`);
-	}
-	log(`PostgreSQL listening on 127.0.0.1:${port} (PID ${child.pid})`);
-	const stop = stopper(child, exited);
-	return {
-		port,
-		user: 'n8n',
-		database: 'postgres',
-		child,
-		output,
-		stop: async () => {
-			await stop();
-			rmSync(dir, { recursive: true, force: true });
-		},
+	const shutdown = stopper(child, exited, 'SIGINT');
+	const stop = async () => {
+		await shutdown();
+		removeDir();
 	};
+	// A port that accepts connections is not enough: PostgreSQL answers "starting up" until it says it is ready.
+	await readyOrStop(child, stop, output, async () => {
+		await listening(port, child, 'postgres');
+		await waitFor(() => output().includes('ready to accept connections'), {
+			timeoutMs: 60_000,
+			what: 'PostgreSQL to accept connections',
+		});
+	});
+	log(`PostgreSQL ready on 127.0.0.1:${port} (PID ${child.pid})`);
+	return { port, user: 'n8n', database: 'postgres', child, output, stop };
 }
 
 /** A redis-server on a random loopback port, without persistence: { port, url, stop }. */
@@ -108,11 +122,8 @@ export async function startRedisServer() {
 	);
 	const output = collect(child);
 	const exited = new Promise((resolve) => child.once('exit', resolve));
-	try {
-		await listening(port, child, 'redis-server');
-	} catch (error) {
-		throw new Error(`${error.message}\n${output()}`);
-	}
+	const stop = stopper(child, exited);
+	await readyOrStop(child, stop, output, () => listening(port, child, 'redis-server'));
 	log(`redis-server listening on 127.0.0.1:${port} (PID ${child.pid})`);
-	return { port, url: `redis://127.0.0.1:${port}`, child, output, stop: stopper(child, exited) };
+	return { port, url: `redis://127.0.0.1:${port}`, child, output, stop };
 }
