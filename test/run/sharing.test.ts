@@ -342,3 +342,89 @@ test('Before and After commands get the database and phase in their environment,
 		`after success ${db} {"status":"`,
 	]);
 });
+
+test('the CLI SIGKILLed during its Before: the lock stays owing the After; the next run with the handshake does it once', async () => {
+	const db = await database();
+	const server = await api(db);
+	// A Before that hangs, and says who it is (we stop it ourselves, by that PID, afterwards).
+	const beforePid = join(dir.path, `before${n}.pid`);
+	const before = join(dir.path, `before${n}.sh`);
+	writeFileSync(before, `#!/bin/sh\necho $$ > '${beforePid}'\nexec sleep 30\n`, { mode: 0o755 });
+	const after = ['--after-request', `${server.url}/refresh`];
+	const run = startCli('duckdb-safe-ingest', ['--db', db, '--before-command', before, ...after, '--', 'true']);
+	for (let i = 0; i < 500 && !existsSync(beforePid); i++) await sleep(10);
+	assert.ok(existsSync(beforePid), 'the Before runs');
+	assert.match(readFileSync(`${db}.pid`, 'utf8'), /^after_pending=\{"kind":"request",/m, 'the After is owed already');
+	run.child.kill('SIGKILL');
+	await run.result;
+	const hook = Number(readFileSync(beforePid, 'utf8'));
+	if (readProcess(hook, { details: false })) process.kill(hook, 'SIGKILL');
+	assert.ok(existsSync(`${db}.pid`), 'the lock stays: its run died owing its After');
+	assert.equal((await server.stats()).refresh, 0);
+
+	const next = await runCli('duckdb-safe-ingest', [
+		'--db',
+		db,
+		'--json',
+		'--before-request',
+		`${server.url}/prepare`,
+		...after,
+		'--',
+		'true',
+	]);
+	assert.equal(next.code, 0, next.stderr);
+	assert.deepEqual(
+		next.json?.hooks?.map((h) => [h.phase, h.ok, h.pendingFrom !== undefined]),
+		[
+			['after', true, true],
+			['before', true, false],
+			['after', true, false],
+		],
+	);
+	assert.equal((await server.stats()).refresh, 2, "the owed After once, then the run's own");
+	assert.equal(existsSync(`${db}.pid`), false);
+});
+
+test("the cleanup doing an owed After never shows its header's secret, in its report or anything it prints", async () => {
+	const db = await database();
+	const server = await api(db);
+	const marker = ['cleanup', 'marker', '9d2e7b41'].join('-');
+	const run = startCli('duckdb-safe-ingest', [
+		'--db',
+		db,
+		'--wait',
+		'10s',
+		'--before-request',
+		`${server.url}/prepare`,
+		'--after-request',
+		`${server.url}/refresh`,
+		'--',
+		'sleep',
+		'30',
+	]);
+	for (let i = 0; i < 500 && !/^role=job$/m.test(existsSync(`${db}.pid`) ? readFileSync(`${db}.pid`, 'utf8') : ''); i++)
+		await sleep(10);
+	const job = (parsePidFile(readFileSync(`${db}.pid`, 'utf8')) as { record: { pid: number } }).record.pid;
+	run.child.kill('SIGKILL');
+	await run.result;
+	process.kill(job, 'SIGKILL');
+	for (let i = 0; i < 200 && existsSync(`/proc/${job}`); i++) await sleep(10);
+	const cleanup = await runCli<CleanupReport>('duckdb-lock-cleanup', [
+		'--db',
+		db,
+		'--after-request',
+		`${server.url}/refresh`,
+		'--request-header',
+		`Authorization: Bearer ${marker}`,
+		'--json',
+	]);
+	assert.ok(
+		cleanup.json?.actions.some((action) => action.action === 'after-hook' && action.done),
+		cleanup.stderr,
+	);
+	assert.equal((await server.stats()).refresh, 1);
+	assert.ok(
+		!`${cleanup.stdout}${cleanup.stderr}`.includes(marker),
+		'the secret is nowhere in what the cleanup printed',
+	);
+});
