@@ -101,15 +101,7 @@ async function startUi(ctx) {
 	const env = h.n8nEnv(ctx.n8n, userFolder, {
 		brokerPort: await h.freePort(),
 		restrictTo: ctx.dataDir,
-		extra: {
-			N8N_HOST: '127.0.0.1',
-			N8N_PORT: String(port),
-			N8N_LISTEN_ADDRESS: '127.0.0.1',
-			N8N_PROTOCOL: 'http',
-			N8N_EDITOR_BASE_URL: `http://127.0.0.1:${port}/`,
-			N8N_TEMPLATES_ENABLED: 'false',
-			N8N_PERSONALIZATION_ENABLED: 'false',
-		},
+		extra: h.serverSettings(port),
 	});
 	const { spawn } = await import('node:child_process');
 	const child = spawn(ctx.n8n.NODE24, [ctx.n8n.N8N_BIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });

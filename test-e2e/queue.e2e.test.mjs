@@ -20,26 +20,21 @@ const GRACE_S = 2;
 const BACKENDS = ['file', 'redis'];
 let ctx;
 
-async function publishHold(name, backend, options = {}) {
-	const db = join(ctx.dataDir, `${name}.duckdb`);
-	const log = join(ctx.dataDir, `${name}.jobs.log`);
-	const workflow = wf.holdWorkflow({
+/** A hold workflow on its own database and log, with the lock `backend` and the lease LEASE_S. */
+const publishHold = (name, backend, options = {}) =>
+	wf.publishHold(
+		ctx.queue.main.rest,
+		{ dataDir: ctx.dataDir, pkgDir: ctx.install.pkgDir, sinkUrl: ctx.sink.url },
 		name,
-		path: name,
-		db,
-		log,
-		pkgDir: ctx.install.pkgDir,
-		sinkUrl: ctx.sink.url,
-		ms: 2000,
-		graceSeconds: GRACE_S,
-		backend,
-		redisCredential: ctx.redisCredential,
-		staleAfterSeconds: LEASE_S,
-		...options,
-	});
-	await ctx.queue.main.rest.publish(workflow);
-	return { path: name, db, log, name };
-}
+		{
+			ms: 2000,
+			graceSeconds: GRACE_S,
+			backend,
+			redisCredential: ctx.redisCredential,
+			staleAfterSeconds: LEASE_S,
+			...options,
+		},
+	);
 
 function reportsOf(name) {
 	return ctx.sink.messages.filter((m) => m.json?.workflow === name).map((m) => m.json);

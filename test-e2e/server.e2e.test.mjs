@@ -21,24 +21,13 @@ async function start(extra = {}) {
 	return instance;
 }
 
-/** Publishes a hold workflow on its own database and log: returns { path, db, log }. */
-async function publishHold(name, options = {}) {
-	const db = join(ctx.dataDir, `${name}.duckdb`);
-	const log = join(ctx.dataDir, `${name}.jobs.log`);
-	const workflow = wf.holdWorkflow({
-		name,
-		path: name,
-		db,
-		log,
-		pkgDir: ctx.install.pkgDir,
-		sinkUrl: ctx.sink.url,
+/** A hold workflow on its own database and log (its job holds the database 3 s unless the call says otherwise). */
+const publishHold = (name, options = {}) =>
+	wf.publishHold(ctx.main.rest, { dataDir: ctx.dataDir, pkgDir: ctx.install.pkgDir, sinkUrl: ctx.sink.url }, name, {
 		ms: 3000,
 		graceSeconds: GRACE_S,
 		...options,
 	});
-	const id = await ctx.main.rest.publish(workflow);
-	return { id, path: name, db, log, name };
-}
 
 /** The sink's reports of workflow `name` (one per finished execution), waiting until there are `count`. */
 async function reports(name, count, timeoutMs = 120_000) {

@@ -209,13 +209,8 @@ export const DEMO_HOOK_AUTH = {
 	secret: 'api-key-4b8e0d6f13',
 };
 
-/**
- * Template user folder: this package installed like n8n's GUI installer does, a Discord webhook credential
- * pointing at `sinkUrl`, the demo's Job Secrets and Hook Auth credentials, and `workflows` imported. Per-run folders are cheap
- * copies (see cloneUserFolder).
- */
-export async function makeTemplate(n8n, { dir, tarball, sinkUrl, workflows, restrictTo }) {
-	const nodesDir = join(dir, '.n8n', 'nodes');
+/** Installs the packed package into `nodesDir` the way n8n's Community Nodes installer does (shallow, no scripts). */
+export function installTarball(nodesDir, tarball) {
 	mkdirSync(nodesDir, { recursive: true });
 	writeFileSync(join(nodesDir, 'package.json'), JSON.stringify({ name: 'installed-nodes', private: true }, null, 2));
 	log(`installing ${tarball} into ${nodesDir}`);
@@ -230,12 +225,31 @@ export async function makeTemplate(n8n, { dir, tarball, sinkUrl, workflows, rest
 			'--no-fund',
 			tarball,
 		],
-		{
-			cwd: nodesDir,
-			stdio: ['ignore', 'ignore', 'inherit'],
-			env: npmEnv({ npm_config_loglevel: 'error' }),
-		},
+		{ cwd: nodesDir, stdio: ['ignore', 'ignore', 'inherit'], env: npmEnv({ npm_config_loglevel: 'error' }) },
 	);
+}
+
+/** The settings of an `n8n start` serving its editor and webhooks on 127.0.0.1:`port`. */
+export function serverSettings(port) {
+	return {
+		N8N_HOST: '127.0.0.1',
+		N8N_PORT: String(port),
+		N8N_LISTEN_ADDRESS: '127.0.0.1',
+		N8N_PROTOCOL: 'http',
+		N8N_EDITOR_BASE_URL: `http://127.0.0.1:${port}/`,
+		WEBHOOK_URL: `http://127.0.0.1:${port}/`,
+		N8N_TEMPLATES_ENABLED: 'false',
+		N8N_PERSONALIZATION_ENABLED: 'false',
+	};
+}
+
+/**
+ * Template user folder: this package installed like n8n's GUI installer does, a Discord webhook credential
+ * pointing at `sinkUrl`, the demo's Job Secrets and Hook Auth credentials, and `workflows` imported. Per-run folders are cheap
+ * copies (see cloneUserFolder).
+ */
+export async function makeTemplate(n8n, { dir, tarball, sinkUrl, workflows, restrictTo }) {
+	installTarball(join(dir, '.n8n', 'nodes'), tarball);
 	const port = await freePort();
 	const env = n8nEnv(n8n, dir, { brokerPort: port, restrictTo });
 	const creds = join(dir, 'creds.json');

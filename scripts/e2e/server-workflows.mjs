@@ -151,3 +151,22 @@ export function cleanupWorkflow({ name, path, db, sinkUrl, ...lock }) {
 		settings: { executionOrder: 'v1' },
 	};
 }
+
+/**
+ * Publishes a hold workflow named `name` on its own database and job log in `place.dataDir` (its webhook path is its
+ * name): returns { id, name, path, db, log }. `options` go to holdWorkflow.
+ */
+export async function publishHold(rest, place, name, options = {}) {
+	const db = join(place.dataDir, `${name}.duckdb`);
+	const log = join(place.dataDir, `${name}.jobs.log`);
+	const workflow = holdWorkflow({
+		name,
+		path: name,
+		db,
+		log,
+		pkgDir: place.pkgDir,
+		sinkUrl: place.sinkUrl,
+		...options,
+	});
+	return { id: await rest.publish(workflow), name, path: name, db, log };
+}

@@ -1,11 +1,21 @@
 // A long-running n8n for the server and queue-mode e2e suites: `n8n start` (and `n8n worker`s) on free loopback
 // ports, this package installed the way n8n's GUI installer does it, and a client for n8n's REST API (the editor's):
 // owner setup and login, workflows created and published, webhooks called, executions read and stopped.
-import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildAndPack, freePort, makeTempDir, n8nEnv, npmEnv, PKG, prepareN8n, startN8n, waitFor } from './harness.mjs';
+import {
+	buildAndPack,
+	freePort,
+	installTarball,
+	makeTempDir,
+	n8nEnv,
+	PKG,
+	prepareN8n,
+	serverSettings,
+	startN8n,
+	waitFor,
+} from './harness.mjs';
 
 export const OWNER = { email: 'e2e@example.com', firstName: 'E2E', lastName: 'Owner', password: 'E2ePassw0rd!' };
 
@@ -15,21 +25,7 @@ export function installPackage({ build = true } = {}) {
 	const work = makeTempDir('duckdb-safe-ingest-server-e2e-');
 	const tarball = buildAndPack(work, { build });
 	const nodesDir = join(work, 'nodes');
-	mkdirSync(nodesDir);
-	writeFileSync(join(nodesDir, 'package.json'), JSON.stringify({ name: 'installed-nodes', private: true }));
-	execFileSync(
-		'npm',
-		[
-			'install',
-			'--ignore-scripts=true',
-			'--install-strategy=shallow',
-			'--bin-links=false',
-			'--no-audit',
-			'--no-fund',
-			tarball,
-		],
-		{ cwd: nodesDir, stdio: ['ignore', 'ignore', 'inherit'], env: npmEnv({ npm_config_loglevel: 'error' }) },
-	);
+	installTarball(nodesDir, tarball);
 	return { n8n, work, nodesDir, pkgDir: join(nodesDir, 'node_modules', PKG) };
 }
 
@@ -98,14 +94,7 @@ export async function startInstance(install, { command = 'start', folder, dataDi
 		brokerPort: await freePort(),
 		restrictTo: dataDir,
 		extra: {
-			N8N_HOST: '127.0.0.1',
-			N8N_PORT: String(port),
-			N8N_LISTEN_ADDRESS: '127.0.0.1',
-			N8N_PROTOCOL: 'http',
-			N8N_EDITOR_BASE_URL: `http://127.0.0.1:${port}/`,
-			WEBHOOK_URL: `http://127.0.0.1:${port}/`,
-			N8N_TEMPLATES_ENABLED: 'false',
-			N8N_PERSONALIZATION_ENABLED: 'false',
+			...serverSettings(port),
 			QUEUE_HEALTH_CHECK_PORT: String(await freePort()),
 			...extra,
 		},

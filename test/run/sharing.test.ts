@@ -57,6 +57,35 @@ const handshake = (server: Api): RunHookSpecs => ({
 	after: { kind: 'request', url: `${server.url}/refresh` },
 });
 
+/**
+ * A CLI run with `args` (its hooks) SIGKILLed while its job runs, and then its job (by the PID its lock names): a crash
+ * that leaves the lock behind, owing its After.
+ */
+async function diedMidJob(db: string, args: string[]): Promise<void> {
+	const run = startCli('duckdb-safe-ingest', ['--db', db, '--wait', '10s', ...args, '--', 'sleep', '30']);
+	for (let i = 0; i < 500 && !/^role=job$/m.test(existsSync(`${db}.pid`) ? readFileSync(`${db}.pid`, 'utf8') : ''); i++)
+		await sleep(10);
+	const job = (parsePidFile(readFileSync(`${db}.pid`, 'utf8')) as { record: { pid: number } }).record.pid;
+	run.child.kill('SIGKILL');
+	await run.result;
+	process.kill(job, 'SIGKILL');
+	for (let i = 0; i < 200 && existsSync(`/proc/${job}`); i++) await sleep(10);
+}
+
+/** A run that found a lock owing its After: it did that After first, then its own Before and After. */
+function assertOwedAfterPaidFirst(run: {
+	json?: { hooks?: Array<{ phase: string; ok: boolean; pendingFrom?: number }> };
+}): void {
+	assert.deepEqual(
+		run.json?.hooks?.map((hook) => [hook.phase, hook.ok, hook.pendingFrom !== undefined]),
+		[
+			['after', true, true],
+			['before', true, false],
+			['after', true, false],
+		],
+	);
+}
+
 test('Before and After succeed: the readers let go, the job runs, both workers have reopened afterwards', async () => {
 	const db = await database();
 	const server = await api(db);
@@ -168,48 +197,29 @@ test('the CLI SIGKILLed while the job runs: After is owed; the cleanup without a
 
 	const next = await runCli('duckdb-safe-ingest', ['--db', db, '--json', ...args, '--', 'true']);
 	assert.equal(next.code, 0, next.stderr);
-	assert.deepEqual(
-		next.json?.hooks?.map((hook) => [hook.phase, hook.ok, hook.pendingFrom !== undefined]),
-		[
-			['after', true, true],
-			['before', true, false],
-			['after', true, false],
-		],
-	);
+	assertOwedAfterPaidFirst(next);
 	const stats = await server.stats();
 	assert.deepEqual([stats.prepare, stats.refresh], [2, 2], "the owed After once, then the next run's own handshake");
 });
 
-test('the cleanup with --after-request does the owed After once, reports it, and removes the lock', async () => {
+test("the cleanup with --after-request does the owed After once, reports it, removes the lock, and never prints its header's secret", async () => {
 	const db = await database();
 	const server = await api(db);
-	const run = startCli('duckdb-safe-ingest', [
-		'--db',
-		db,
-		'--wait',
-		'10s',
-		'--before-request',
-		`${server.url}/prepare`,
-		'--after-request',
-		`${server.url}/refresh`,
-		'--',
-		'sleep',
-		'30',
-	]);
-	for (let i = 0; i < 500 && !/^role=job$/m.test(existsSync(`${db}.pid`) ? readFileSync(`${db}.pid`, 'utf8') : ''); i++)
-		await sleep(10);
-	const job = (parsePidFile(readFileSync(`${db}.pid`, 'utf8')) as { record: { pid: number } }).record.pid;
-	run.child.kill('SIGKILL');
-	await run.result;
-	process.kill(job, 'SIGKILL');
-	for (let i = 0; i < 200 && existsSync(`/proc/${job}`); i++) await sleep(10);
+	const marker = ['cleanup', 'marker', '9d2e7b41'].join('-');
+	await diedMidJob(db, ['--before-request', `${server.url}/prepare`, '--after-request', `${server.url}/refresh`]);
 	const cleanup = await runCli<CleanupReport>('duckdb-lock-cleanup', [
 		'--db',
 		db,
 		'--after-request',
 		`${server.url}/refresh`,
+		'--request-header',
+		`Authorization: Bearer ${marker}`,
 		'--json',
 	]);
+	assert.ok(
+		!`${cleanup.stdout}${cleanup.stderr}`.includes(marker),
+		'the secret is nowhere in what the cleanup printed',
+	);
 	assert.ok(
 		cleanup.json?.actions.some((action) => action.action === 'after-hook' && action.done),
 		cleanup.stderr,
@@ -373,58 +383,7 @@ test('the CLI SIGKILLed during its Before: the lock stays owing the After; the n
 		'true',
 	]);
 	assert.equal(next.code, 0, next.stderr);
-	assert.deepEqual(
-		next.json?.hooks?.map((h) => [h.phase, h.ok, h.pendingFrom !== undefined]),
-		[
-			['after', true, true],
-			['before', true, false],
-			['after', true, false],
-		],
-	);
+	assertOwedAfterPaidFirst(next);
 	assert.equal((await server.stats()).refresh, 2, "the owed After once, then the run's own");
 	assert.equal(existsSync(`${db}.pid`), false);
-});
-
-test("the cleanup doing an owed After never shows its header's secret, in its report or anything it prints", async () => {
-	const db = await database();
-	const server = await api(db);
-	const marker = ['cleanup', 'marker', '9d2e7b41'].join('-');
-	const run = startCli('duckdb-safe-ingest', [
-		'--db',
-		db,
-		'--wait',
-		'10s',
-		'--before-request',
-		`${server.url}/prepare`,
-		'--after-request',
-		`${server.url}/refresh`,
-		'--',
-		'sleep',
-		'30',
-	]);
-	for (let i = 0; i < 500 && !/^role=job$/m.test(existsSync(`${db}.pid`) ? readFileSync(`${db}.pid`, 'utf8') : ''); i++)
-		await sleep(10);
-	const job = (parsePidFile(readFileSync(`${db}.pid`, 'utf8')) as { record: { pid: number } }).record.pid;
-	run.child.kill('SIGKILL');
-	await run.result;
-	process.kill(job, 'SIGKILL');
-	for (let i = 0; i < 200 && existsSync(`/proc/${job}`); i++) await sleep(10);
-	const cleanup = await runCli<CleanupReport>('duckdb-lock-cleanup', [
-		'--db',
-		db,
-		'--after-request',
-		`${server.url}/refresh`,
-		'--request-header',
-		`Authorization: Bearer ${marker}`,
-		'--json',
-	]);
-	assert.ok(
-		cleanup.json?.actions.some((action) => action.action === 'after-hook' && action.done),
-		cleanup.stderr,
-	);
-	assert.equal((await server.stats()).refresh, 1);
-	assert.ok(
-		!`${cleanup.stdout}${cleanup.stderr}`.includes(marker),
-		'the secret is nowhere in what the cleanup printed',
-	);
 });
