@@ -140,7 +140,7 @@ describe('n8n queue mode: a main and two workers in their own containers', { tim
 		test(`${backend} lock: a worker SIGKILLed mid-job; the other recovers the lock after the lease, not before`, async () => {
 			const { path, log, db, name } = ctx.wf[`kill-${backend}`];
 			assert.equal(await call(path, { ms: 600_000 }), 200);
-			const job = await startedRun(log, () => true, 'the job on a worker');
+			const job = await startedRun(log, (run) => run.holding, 'the job on a worker to hold the database');
 			const victim = ctx.queue.workers[job.host];
 			await h.waitFor(() => existsSync(`${db}.pid`), { what: 'the lock' });
 			victim.child.kill('SIGKILL'); // the unshare we started: its --kill-child takes the worker's container down

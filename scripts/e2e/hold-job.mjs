@@ -1,6 +1,6 @@
 // The job of the server and queue-mode e2e workflows: it writes to the DuckDB database for a while, the way an
 // ingestion does, and records its own life in a JSON-lines log shared by every run: a "start" line before it opens
-// the database and an "end" line after it closed it, with its host name (each queue-mode worker has its own), PID,
+// the database, a "holding" line once it holds it, and an "end" line after it closed it, with its host name (each queue-mode worker has its own), PID,
 // n8n execution id and clock. Those lines prove, from the jobs themselves, that two never ran at once.
 //
 // Usage: node hold-job.mjs --pkg DIR --db PATH --log FILE --execution ID --ms N [--ignore-term]
@@ -27,6 +27,9 @@ if (!values.pkg || !values.db || !values.log) {
 	process.stderr.write('usage: hold-job.mjs --pkg DIR --db PATH --log FILE --execution ID --ms N [--ignore-term]\n');
 	process.exit(2);
 }
+// Output to a supervisor that died (n8n SIGKILLed) must not end the job: it still holds the database, as a real orphan.
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
 if (values['ignore-term']) process.on('SIGTERM', () => process.stdout.write('SIGTERM ignored\n'));
 
 const me = { execution: values.execution, host: hostname(), pid: process.pid };
@@ -41,6 +44,7 @@ await connection.run(
 );
 // Into the database file at once: a job stopped while it holds the database leaves no WAL of its own.
 await connection.run('CHECKPOINT');
+record('holding');
 const started = Date.now();
 process.stdout.write(`holding ${values.db} for ${values.ms} ms\n`);
 const until = started + Number(values.ms);

@@ -1,9 +1,12 @@
-// Reading the JSON-lines log that scripts/e2e/hold-job.mjs writes ("start" before it opens the database, "end" after it
-// closed it): the runs, whether two ever overlapped, and the jobs still alive (for a test's own cleanup).
+// Reading the JSON-lines log that scripts/e2e/hold-job.mjs writes ("start" before it opens the database, "holding"
+// once it holds it, "end" after it closed it): the runs, whether two ever overlapped, and the jobs still alive (for a test's own cleanup).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { waitFor } from './harness.mjs';
 
-/** [{ execution, host, pid, start, end? }] in start order; `end` is missing for a job that never finished. */
+/**
+ * [{ execution, host, pid, start, holding?, end? }] in start order: `holding` once it holds the database, `end` missing
+ * for a job that never finished.
+ */
 export function jobRuns(file) {
 	if (!existsSync(file)) return [];
 	const runs = new Map();
@@ -12,7 +15,7 @@ export function jobRuns(file) {
 		const entry = JSON.parse(line);
 		const key = `${entry.host}/${entry.pid}/${entry.execution}`;
 		const run = runs.get(key) ?? { execution: entry.execution, host: entry.host, pid: entry.pid };
-		run[entry.event === 'start' ? 'start' : 'end'] = entry.t;
+		run[entry.event] = entry.t;
 		runs.set(key, run);
 	}
 	return [...runs.values()].sort((a, b) => a.start - b.start);
