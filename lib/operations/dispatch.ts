@@ -8,6 +8,7 @@ import type { RunHooks } from '../run/events';
 import type { RunOptions } from '../run/options';
 import { runUnderLock } from '../run/supervise';
 import type { IngestSpec, SqlSpec } from './spec';
+import type { InsertSpec } from './insert-rows/spec';
 import type { OperationRunOptions, Task } from './supervise-worker';
 
 /**
@@ -25,7 +26,8 @@ export type CommandRequest = Pick<RunOptions, 'databasePath' | 'command' | 'shel
 export type OperationRequest =
 	| { operation: 'runCommand'; command: CommandRequest }
 	| { operation: 'ingestFiles'; spec: IngestSpec }
-	| { operation: 'runSql'; spec: SqlSpec };
+	| { operation: 'runSql'; spec: SqlSpec }
+	| { operation: 'insertRows'; spec: InsertSpec };
 
 /** A run checked and ready: its request, its supervision, and for the built-in operations the worker's task. */
 export interface PreparedRun {

@@ -9,6 +9,7 @@ import { quoteIdentifier } from '../duckdb/sql-text';
 import { WRITE_MODES, type WriteMode } from '../outcome/operation-reports';
 import { isDirectory, realPathOf } from '../base/paths';
 import { n8nProtectedPaths, type FileAccess } from '../base/file-access';
+import type { ResolvedInsert } from './insert-rows/spec';
 
 export const FORMATS = ['auto', 'csv', 'parquet', 'json', 'ndjson'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -58,7 +59,8 @@ export const SQL_DEFAULTS = { rowLimit: 1000, maxRowLimit: 100_000 };
 /** One task of the worker process: a checked spec and what SQL is confined to. */
 export type WorkerTask =
 	| { operation: 'ingestFiles'; spec: ResolvedIngest; access: FileAccess }
-	| { operation: 'runSql'; spec: ResolvedSql; access: FileAccess };
+	| { operation: 'runSql'; spec: ResolvedSql; access: FileAccess }
+	| { operation: 'insertRows'; spec: ResolvedInsert; access: FileAccess };
 
 /** The worker's JSON input: tasks for one database, access and limits, each report appended to resultsPath. */
 export interface WorkerBatch {
@@ -99,7 +101,7 @@ export function parseTableName(text: string): QualifiedName {
 	return parts.length === 2 ? { schema: parts[0], name: parts[1] } : { schema: 'main', name: parts[0] };
 }
 
-function checkIdentifier(name: string, what: string): string {
+export function checkIdentifier(name: string, what: string): string {
 	if (!IDENTIFIER.test(name))
 		throw new UsageError(
 			`${what} "${name}" is not a column name. Use letters, digits and underscores, not starting with a digit.`,
@@ -161,7 +163,7 @@ export function memoryBytes(text: string): number {
  * DuckDB's threads and memory, bounded by the machine: DuckDB makes every thread it is told to (100,000 once made
  * 30,557 threads and a load of 6,400 within seconds), and a memory limit above the RAM limits nothing.
  */
-function checkSettings(
+export function checkSettings(
 	settings: DatabaseSettings,
 	machine = { cores: availableParallelism(), memoryBytes: totalmem() },
 ): void {
@@ -182,6 +184,18 @@ function checkSettings(
 			`Memory limit ${settings.memoryLimit} is more than this machine has (${Math.floor(machine.memoryBytes / 2 ** 20)} MiB). Give a smaller limit, e.g. half of it.`,
 		);
 	}
+}
+
+/** Columns as given for a new table: names are identifiers, types are DuckDB types and nothing else. */
+export function checkColumns(columns: Column[]): Column[] {
+	return columns.map((column) => {
+		checkIdentifier(column.name, 'Column');
+		if (!TYPE.test(column.type.trim()) || NOT_TYPE_WORDS.test(column.type))
+			throw new UsageError(
+				`"${column.type}" (column ${column.name}) is not a DuckDB type, e.g. BIGINT, DOUBLE, VARCHAR, TIMESTAMP.`,
+			);
+		return { name: column.name, type: column.type.trim() };
+	});
 }
 
 /**
@@ -227,16 +241,7 @@ export function resolveIngestSpec(spec: IngestSpec): ResolvedIngest {
 		throw new UsageError(`Write mode "${mode}" is unknown. Use one of: ${WRITE_MODES.join(', ')}.`);
 	if (spec.csvDelimiter !== undefined && spec.csvDelimiter.length !== 1)
 		throw new UsageError(`The CSV delimiter must be one character (got "${spec.csvDelimiter}").`);
-	const columns = spec.columns?.length
-		? spec.columns.map((column) => {
-				checkIdentifier(column.name, 'Column');
-				if (!TYPE.test(column.type.trim()) || NOT_TYPE_WORDS.test(column.type))
-					throw new UsageError(
-						`"${column.type}" (column ${column.name}) is not a DuckDB type, e.g. BIGINT, DOUBLE, VARCHAR, TIMESTAMP.`,
-					);
-				return { name: column.name, type: column.type.trim() };
-			})
-		: undefined;
+	const columns = spec.columns?.length ? checkColumns(spec.columns) : undefined;
 	const primaryKey = (spec.primaryKey ?? []).map((name) => checkIdentifier(name, 'Primary key column'));
 	if (columns && primaryKey.some((name) => !columns.some((column) => column.name === name))) {
 		throw new UsageError(

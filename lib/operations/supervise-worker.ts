@@ -15,7 +15,9 @@ import { summarize } from '../outcome/summary';
 import { batchOutcome, isItemStart, itemOutcome, type TaskResult, type WorkerReport } from './batch-outcome';
 import { readResults } from './batch-results';
 import { runUnderLock } from '../run/supervise';
-import type { IngestReport, SqlReport } from '../outcome/operation-reports';
+import type { IngestReport, InsertReport, SqlReport } from '../outcome/operation-reports';
+import { resolveInsertSpec, type InsertSpec } from './insert-rows/spec';
+import { RowFileWriter } from './insert-rows/row-file';
 import {
 	fileAccessFor,
 	resolveIngestSpec,
@@ -99,6 +101,7 @@ export function withReport(outcome: Outcome, operation: Task['operation'], repor
 	delete details.phase;
 	if (report && operation === 'ingestFiles' && 'files' in report) body.ingest = details as IngestReport;
 	if (report && operation === 'runSql' && 'statements' in report) body.sql = details as SqlReport;
+	if (report && operation === 'insertRows' && 'landedItems' in report) body.insert = details as unknown as InsertReport;
 	const failure = report?.error ?? report?.perFile?.find((file) => file.status === 'failed')?.detail;
 	if (status === 'failed' && failure) body.error = failure;
 	// Someone took DuckDB's lock between our check and the worker's open: that is Blocked, with the holder.
@@ -123,8 +126,19 @@ export function withReport(outcome: Outcome, operation: Task['operation'], repor
 
 /** A checked task for a spec. Throws only UsageError (a bad spec), before anything is created. */
 export function taskFor(
-	request: { operation: 'ingestFiles'; spec: IngestSpec } | { operation: 'runSql'; spec: SqlSpec },
+	request:
+		| { operation: 'ingestFiles'; spec: IngestSpec }
+		| { operation: 'runSql'; spec: SqlSpec }
+		| { operation: 'insertRows'; spec: InsertSpec },
 ): Task {
+	if (request.operation === 'insertRows') {
+		const spec = resolveInsertSpec({ ...request.spec, databasePath: resolve(request.spec.databasePath) });
+		return {
+			operation: 'insertRows',
+			spec,
+			access: fileAccessFor(spec.databasePath, [], request.spec.extraDirectories),
+		};
+	}
 	if (request.operation === 'ingestFiles') {
 		const spec = resolveIngestSpec({ ...request.spec, databasePath: resolve(request.spec.databasePath) });
 		const access = fileAccessFor(spec.databasePath, spec.sources, request.spec.extraDirectories);
@@ -154,4 +168,25 @@ export async function runIngestFiles(
 export async function runSqlScript(spec: SqlSpec, run: OperationRunOptions, hooks: RunHooks = {}): Promise<Outcome> {
 	const [outcome] = await runWorker([taskFor({ operation: 'runSql', spec })], run, hooks);
 	return outcome;
+}
+
+/** Insert Rows under the lock: the rows written to a private row file on the way, removed after the run. */
+export async function runInsertRows(
+	rows: Iterable<Record<string, unknown>>,
+	spec: Omit<InsertSpec, 'rows'>,
+	run: OperationRunOptions,
+	hooks: RunHooks = {},
+): Promise<Outcome> {
+	const writer = new RowFileWriter();
+	try {
+		for (const row of rows) writer.add(row);
+		const [outcome] = await runWorker(
+			[taskFor({ operation: 'insertRows', spec: { ...spec, rows: writer.finish() } })],
+			run,
+			hooks,
+		);
+		return outcome;
+	} finally {
+		writer.dispose();
+	}
 }

@@ -22,6 +22,7 @@ import { listSources, refusedSource, type SourceFile } from './ingest-files/sour
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openConfined, type OpenDatabase } from '../duckdb/sandbox';
 import { builtinTableFunctions, runScript } from './run-sql/script';
+import { emptyInsertReport, insertRows } from './insert-rows/insert';
 import type { WorkerBatch, WorkerTask } from './spec';
 import { ResultsWriter } from './batch-results';
 import { ITEM_STARTED, itemTag } from './batch-outcome';
@@ -46,7 +47,8 @@ function stoppedBeforeWork(task: WorkerTask, files: SourceFile[], save: Save): n
 		const report = emptyReport(task.spec, files.length);
 		report.files.notAttempted = files.length;
 		save({ ...report, stopped: true });
-	} else save({ statements: 0, statementsRun: 0, rowsChanged: 0, stopped: true });
+	} else if (task.operation === 'insertRows') save({ ...emptyInsertReport(task.spec), stopped: true });
+	else save({ statements: 0, statementsRun: 0, rowsChanged: 0, stopped: true });
 	return EXIT.stopped;
 }
 
@@ -118,7 +120,9 @@ async function work(
 		const report =
 			task.operation === 'ingestFiles'
 				? await ingestFiles(session.connection, task.spec, control, files)
-				: await runScript(session.connection, task.spec, control, await session.builtins());
+				: task.operation === 'insertRows'
+					? await insertRows(session.connection, task.spec, control)
+					: await runScript(session.connection, task.spec, control, await session.builtins());
 		save(report);
 		if (report.error) warn(report.error);
 		if (report.stopped || (stop.stopping && !('committed' in report && report.committed))) return EXIT.stopped;

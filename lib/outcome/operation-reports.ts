@@ -50,3 +50,31 @@ export interface SqlReport {
 }
 
 export const FILE_LIST_LIMIT = 1000;
+
+/** Insert Rows: items into a table. Item indexes are 0-based positions among the rows of the run. */
+export interface InsertReport {
+	table: string;
+	mode: WriteMode;
+	tableCreated: boolean;
+	columnsAdded: string[];
+	/** Fields that no column took (missing columns: ignore). */
+	fieldsIgnored: string[];
+	items: number;
+	rows: { inserted: number; ignored: number; updated: number };
+	/** Rows per transaction (0: one transaction) and how many transactions committed. */
+	batches: { size: number; total: number; committed: number };
+	/** Items [0, landedItems) are committed; the ones after are not. */
+	landedItems: number;
+	/** The item (and its field) whose value did not fit, or whose batch failed. */
+	failedItem?: { index: number; field?: string };
+	/** With item fates asked for: the ranges [first, last] of the items ignored and updated. */
+	ignoredItems?: Array<[number, number]>;
+	updatedItems?: Array<[number, number]>;
+	tableRows?: number;
+	ms: number;
+	stopped?: boolean;
+	/** The last transaction committed (a stop that came after it changes nothing). */
+	committed?: boolean;
+	error?: string;
+	peakRssBytes?: number;
+}

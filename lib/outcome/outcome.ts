@@ -9,7 +9,7 @@ import { START_FAILURE_EXIT } from '../proc/start';
 import type { WalReport } from '../base/wal-files';
 import type { LeaseReport } from '../lock/lease';
 import type { PendingAfter } from '../lock/pid-file-format';
-import type { IngestReport, SqlReport } from './operation-reports';
+import type { IngestReport, InsertReport, SqlReport } from './operation-reports';
 
 export type OutcomeStatus = 'success' | 'blocked' | 'timeout' | 'failed' | 'canceled';
 
@@ -80,7 +80,7 @@ export interface RecoveredLockReport {
 	afterPending?: PendingAfter;
 }
 
-export type Operation = 'runCommand' | 'ingestFiles' | 'runSql';
+export type Operation = 'runCommand' | 'ingestFiles' | 'runSql' | 'insertRows';
 
 export interface Outcome {
 	status: OutcomeStatus;
@@ -132,6 +132,8 @@ export interface Outcome {
 	ingest?: IngestReport;
 	/** Run SQL: statements, changed rows, the last query's rows when asked for. */
 	sql?: SqlReport;
+	/** Insert Rows: rows inserted, ignored, updated; batches; which items landed. */
+	insert?: InsertReport;
 	/** Set when this item ran in one worker with other items of the same execution: its place among them. */
 	batch?: { position: number; items: number };
 }

@@ -5,7 +5,7 @@
 import { basename } from 'node:path';
 import { formatDuration } from '../base/duration';
 import type { HolderReport, Outcome } from './outcome';
-import type { IngestReport } from './operation-reports';
+import type { IngestReport, InsertReport } from './operation-reports';
 
 function describeCommand(outcome: Pick<Outcome, 'command' | 'shell'>): string {
 	const text = outcome.shell
@@ -136,13 +136,37 @@ function describeIngest(report: IngestReport): string {
 	return parts.join(', ');
 }
 
+function describeInsert(report: InsertReport): string {
+	const { inserted, ignored, updated } = report.rows;
+	const parts = [`${count(inserted, 'row')} inserted`];
+	if (report.mode === 'insertOrIgnore') parts.push(`${ignored.toLocaleString('en-US')} ignored`);
+	if (report.mode === 'upsert') parts.push(`${updated.toLocaleString('en-US')} updated`);
+	return `${parts.join(', ')} into ${report.table}`;
+}
+
+function summarizeInsert(outcome: Omit<Outcome, 'summary'>, report: InsertReport, where: string): string {
+	const kept =
+		report.landedItems > 0
+			? `items 0–${report.landedItems - 1} committed (${report.batches.committed} of ${report.batches.total} batches: ${describeInsert(report)})`
+			: 'nothing committed';
+	switch (outcome.status) {
+		case 'success':
+			return `Success: ${describeInsert(report)} from ${count(report.items, 'item')} in ${where}`;
+		case 'timeout':
+			return `Timeout: stopped after ${where} (limit ${formatDuration(outcome.timeoutMs)}); ${kept}`;
+		default:
+			return `Failed: ${report.error ?? outcome.error ?? 'insert failed'}; ${kept} (${where})`;
+	}
+}
+
 /** The summary line of an Ingest Files or Run SQL outcome; the generic one for anything else. */
 export function summarizeOperation(outcome: Omit<Outcome, 'summary'>): string | undefined {
 	const db = basename(outcome.database);
 	const took = formatDuration(outcome.durationMs);
 	const ingest = outcome.ingest;
 	const sql = outcome.sql;
-	if (outcome.status === 'blocked' || outcome.status === 'canceled' || (!ingest && !sql)) return undefined;
+	if (outcome.status === 'blocked' || outcome.status === 'canceled') return undefined;
+	if (outcome.insert) return summarizeInsert(outcome, outcome.insert, `${took} on ${db}`);
 	if (ingest) {
 		const failure = ingest.perFile.find((file) => file.status === 'failed');
 		switch (outcome.status) {
