@@ -16,8 +16,10 @@ import { prepareRun, runPrepared, sameWorker, type PreparedRun } from '../../../
 import type { Outcome } from '../../../lib/outcome/outcome';
 import { OUTPUT_NAMES, outputIndexFor } from '../../../lib/outcome/status';
 import { SECRETS_CREDENTIAL, secretsFrom } from '../../../credentials/job-secrets';
-import { asNodeError, databaseFor, item, rememberPaths } from '../../shared/glue';
+import { databaseFor, item, rememberPaths } from '../../shared/glue';
 import { OPERATIONS } from './operations';
+import { failItem } from './item-errors';
+import { insertRowsExecute } from './insertRows.execute';
 import { supervisionFor } from './settings';
 
 async function prepareItem(
@@ -33,20 +35,6 @@ async function prepareItem(
 	return prepareRun(request, await supervisionFor(context, itemIndex));
 }
 
-/** A node error with every trace of the secrets masked: its message, description and stack (which repeats it). */
-function maskedError(
-	context: IExecuteFunctions,
-	error: unknown,
-	itemIndex: number,
-	secrets: string[],
-): NodeOperationError {
-	const nodeError = asNodeError(context, error, itemIndex);
-	nodeError.message = maskSecrets(nodeError.message, secrets);
-	if (nodeError.description) nodeError.description = maskSecrets(nodeError.description, secrets);
-	if (nodeError.stack) nodeError.stack = maskSecrets(nodeError.stack, secrets);
-	return nodeError;
-}
-
 /** Where an outcome goes: its status's output; Run SQL's returned rows are the Success items, like n8n's database nodes. */
 function route(outputs: INodeExecutionData[][], outcome: Outcome, itemIndex: number, secrets: string[]): void {
 	const rows = outcome.status === 'success' && outcome.sql?.rows?.length ? outcome.sql.rows : undefined;
@@ -55,20 +43,6 @@ function route(outputs: INodeExecutionData[][], outcome: Outcome, itemIndex: num
 		outputs[outputIndexFor(outcome.status)!].push(
 			item(maskSecrets(outcome, secrets) as unknown as IDataObject, itemIndex),
 		);
-}
-
-/** An item that could not run: the execution fails, or with "Continue on fail" the item carries the error. */
-function failItem(
-	context: IExecuteFunctions,
-	error: unknown,
-	itemIndex: number,
-	secrets: string[],
-	outputs: INodeExecutionData[][],
-): void {
-	const nodeError = maskedError(context, error, itemIndex, secrets);
-	if (!context.continueOnFail()) throw nodeError;
-	// Only an `error` key: with "Continue (using error output)" n8n moves it to the Error output.
-	outputs[outputIndexFor('failed')!].push(item({ error: nodeError.message }, itemIndex));
 }
 
 /** Items checked and waiting to run together, with the secrets to mask in each one's output. */
@@ -126,6 +100,9 @@ async function attempt(prepare: () => Promise<PreparedRun>): Promise<PreparedRun
 }
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	// Insert Rows takes the items as rows of one run, not one run each (the operation is the same for every item).
+	if (this.getInputData().length && this.getNodeParameter('operation', 0, 'runCommand') === 'insertRows')
+		return insertRowsExecute(this);
 	const outputs: INodeExecutionData[][] = OUTPUT_NAMES.map(() => []);
 	const batch: Batch = { runs: [], items: [] };
 	rememberPaths(this);
