@@ -31,13 +31,14 @@ function groupKey(spec: object, supervision: OperationRunOptions): string {
 
 async function collect(context: IExecuteFunctions, outputs: INodeExecutionData[][]): Promise<Group[]> {
 	const groups = new Map<string, Group>();
+	let collected = false;
 	try {
 		for (let itemIndex = 0; itemIndex < context.getInputData().length; itemIndex++)
 			await collectItem(context, itemIndex, groups, outputs);
-	} catch (error) {
-		// The execution fails on this item: the rows written so far are removed.
-		for (const group of groups.values()) group.writer.dispose();
-		throw error;
+		collected = true;
+	} finally {
+		// The execution fails on an item: the rows written so far are removed.
+		if (!collected) for (const group of groups.values()) group.writer.dispose();
 	}
 	return [...groups.values()];
 }
