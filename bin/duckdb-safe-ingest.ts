@@ -157,7 +157,7 @@ function parse(all: string[]): Parsed | 'help' {
 			'No command given. Put it after --, for example: duckdb-safe-ingest --db data.duckdb -- python3 ingest.py (or use --ingest or --sql)',
 		);
 	if (builtIn && (values.shell || values.env || values.cwd))
-		throw new UsageError('--shell, --env and --cwd apply to a COMMAND, not to --ingest or --sql.');
+		throw new UsageError('--shell, --env and --cwd apply to a COMMAND, not to --ingest, --sql or --insert-rows.');
 	const env: Record<string, string> = {};
 	for (const pair of values.env ?? []) {
 		const eq = pair.indexOf('=');

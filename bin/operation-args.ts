@@ -15,6 +15,8 @@ import {
 } from '../lib/operations/spec';
 import type { WriteMode } from '../lib/outcome/operation-reports';
 import type { OperationRequest } from '../lib/operations/dispatch';
+import { rowFileFromNdjson } from '../lib/operations/insert-rows/row-file';
+import type { InsertSpec } from '../lib/operations/insert-rows/spec';
 
 export const OPERATION_OPTIONS = {
 	ingest: { type: 'string', multiple: true },
@@ -27,6 +29,10 @@ export const OPERATION_OPTIONS = {
 	'primary-key': { type: 'string' },
 	sql: { type: 'string' },
 	rows: { type: 'string' },
+	'insert-rows': { type: 'string' },
+	'batch-size': { type: 'string' },
+	'missing-columns': { type: 'string' },
+	nested: { type: 'string' },
 	'allow-dir': { type: 'string', multiple: true },
 	threads: { type: 'string' },
 	'memory-limit': { type: 'string' },
@@ -36,6 +42,11 @@ export const OPERATION_HELP = `Built-in operations (instead of a COMMAND; run in
   --ingest GLOB             load files into --table (repeatable); CSV (.csv, .csv.gz), Parquet, JSON, NDJSON.
                             Each file is its own transaction, recorded in the table duckdb_safe_ingest_files;
                             unchanged files are skipped on the next run, so a stopped run resumes
+  --insert-rows FILE        write the rows of FILE (NDJSON: one JSON object per line; - for stdin) into --table,
+                            with DuckDB's appender; --mode, --columns and --primary-key as for --ingest
+  --batch-size N            with --insert-rows: commit every N rows (default: all rows in one transaction)
+  --missing-columns M       with --insert-rows: fields the table lacks: ignore (default), add, fail
+  --nested N                with --insert-rows: objects and arrays: json (default, into JSON columns), refuse
   --table NAME              target table (created when missing), e.g. trades or main.trades
   --format F                ${FORMATS.join(', ')} (default auto: from the file name)
   --header H                CSV header line: ${CSV_HEADERS.join(', ')} (default auto)
@@ -55,6 +66,8 @@ type Values = {
 
 /** Which options belong to which use: each is refused, with a clear message, anywhere else. */
 const INGEST_ONLY = ['table', 'format', 'header', 'delimiter', 'mode', 'columns', 'primary-key'] as const;
+const FILES_ONLY = ['format', 'header', 'delimiter'] as const;
+const INSERT_ONLY = ['batch-size', 'missing-columns', 'nested'] as const;
 const SQL_ONLY = ['rows'] as const;
 const SHARED = ['allow-dir', 'threads', 'memory-limit'] as const;
 
@@ -82,21 +95,20 @@ export type BuiltInRequest = Exclude<OperationRequest, { operation: 'runCommand'
 /** The operation asked for, or undefined for a plain COMMAND. */
 export function operationFrom(values: Values, databasePath: string, hasCommand: boolean): BuiltInRequest {
 	const ingest = values.ingest?.length ? values.ingest : undefined;
-	if ([ingest, values.sql, hasCommand || undefined].filter(Boolean).length > 1) {
-		throw new UsageError('Give one of: a COMMAND after --, --ingest GLOB, or --sql FILE.');
+	if ([ingest, values.sql, values['insert-rows'], hasCommand || undefined].filter(Boolean).length > 1) {
+		throw new UsageError('Give one of: a COMMAND after --, --ingest GLOB, --sql FILE or --insert-rows FILE.');
 	}
+	if (!values['insert-rows']) refuseOptions(values, INSERT_ONLY, '--insert-rows');
 	const shared = {
 		databasePath,
 		extraDirectories: values['allow-dir'],
 		threads: positiveInteger(values.threads, '--threads'),
 		memoryLimit: values['memory-limit'],
 	};
+	if (values['insert-rows']) return insertRequest(values, shared);
 	if (ingest) {
 		if (!values.table) throw new UsageError('--ingest needs --table NAME: the table to load the files into.');
 		refuseOptions(values, SQL_ONLY, '--sql, not --ingest');
-		const mode = values.mode === undefined ? undefined : MODES[values.mode];
-		if (values.mode !== undefined && !mode)
-			throw new UsageError(`--mode ${values.mode}: use append, replace, insert-or-ignore or upsert.`);
 		return {
 			operation: 'ingestFiles',
 			spec: {
@@ -106,7 +118,7 @@ export function operationFrom(values: Values, databasePath: string, hasCommand: 
 				format: values.format as Format | undefined,
 				csvHeader: values.header as CsvHeader | undefined,
 				csvDelimiter: values.delimiter,
-				mode,
+				mode: modeOf(values),
 				columns: values.columns ? parseColumns(values.columns) : undefined,
 				primaryKey: values['primary-key'] ? parseNameList(values['primary-key']) : undefined,
 			},
@@ -125,6 +137,35 @@ export function operationFrom(values: Values, databasePath: string, hasCommand: 
 		const rows = positiveInteger(values.rows, '--rows');
 		return { operation: 'runSql', spec: { ...shared, sql, returnRows: rows !== undefined, rowLimit: rows } };
 	}
-	refuseOptions(values, [...INGEST_ONLY, ...SQL_ONLY, ...SHARED], '--ingest or --sql');
+	refuseOptions(values, [...INGEST_ONLY, ...SQL_ONLY, ...SHARED], '--ingest, --sql or --insert-rows');
 	return undefined;
+}
+
+function modeOf(values: Values): WriteMode | undefined {
+	const mode = values.mode === undefined ? undefined : MODES[values.mode];
+	if (values.mode !== undefined && !mode)
+		throw new UsageError(`--mode ${values.mode}: use append, replace, insert-or-ignore or upsert.`);
+	return mode;
+}
+
+/** --insert-rows: the NDJSON read (and checked line by line) into a row file, removed when the process exits. */
+function insertRequest(values: Values, shared: Omit<InsertSpec, 'rows' | 'table'>): BuiltInRequest {
+	if (!values.table) throw new UsageError('--insert-rows needs --table NAME: the table to write the rows into.');
+	refuseOptions(values, [...SQL_ONLY, ...FILES_ONLY], '--ingest or --sql, not --insert-rows');
+	const batch = values['batch-size'];
+	if (batch !== undefined && !/^\d+$/.test(batch))
+		throw new UsageError(`--batch-size ${batch}: give a whole number of rows (0: one transaction).`);
+	const spec = {
+		...shared,
+		table: values.table,
+		mode: modeOf(values),
+		columns: values.columns ? parseColumns(values.columns) : undefined,
+		primaryKey: values['primary-key'] ? parseNameList(values['primary-key']) : undefined,
+		batchSize: batch === undefined ? undefined : Number(batch),
+		missingColumns: values['missing-columns'] as InsertSpec['missingColumns'],
+		nested: values.nested as InsertSpec['nested'],
+	};
+	const writer = rowFileFromNdjson(values['insert-rows']!);
+	process.on('exit', () => writer.dispose());
+	return { operation: 'insertRows', spec: { ...spec, rows: writer.file } };
 }

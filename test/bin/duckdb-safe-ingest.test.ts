@@ -1,7 +1,8 @@
 /** duckdb-safe-ingest as a real process: exit codes, two runs at once, signals to the supervisor, orphans. */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePidFile } from '../../lib/lock/pid-file-format';
 import { groupMembers, signalGroup } from '../../lib/proc/group';
@@ -164,4 +165,31 @@ test('stopAll (the test helper) stops the job group of a supervisor it started, 
 	} finally {
 		signalGroup({ pgid: jobPid, leaderStartTicks: jobStart }, 'SIGKILL');
 	}
+});
+
+test('--insert-rows: NDJSON from a file or stdin into a table; a bad line is a usage error naming it; no row file is left', async () => {
+	const folder = join(dir.path, 'insert-rows');
+	mkdirSync(folder);
+	const db = join(folder, 'm.duckdb');
+	const rows = join(folder, 'rows.ndjson');
+	writeFileSync(rows, '{"a": 1, "p": "1.5"}\n{"a": 2, "p": "2.5", "tags": ["x"]}\n');
+	const before = readdirSync(tmpdir()).filter((name) => name.startsWith('duckdb-safe-ingest-rows-')).length;
+	const args = ['--db', db, '--table', 't', '--mode', 'insert-or-ignore', '--primary-key', 'a', '--json'];
+	const fromFile = await runCli(tool, ['--insert-rows', rows, ...args]);
+	assert.equal(fromFile.code, 0, fromFile.stderr);
+	assert.deepEqual(fromFile.json?.insert?.rows, { inserted: 2, ignored: 0, updated: 0 });
+	const fromStdin = await runCli(tool, ['--insert-rows', '-', ...args], {
+		prefix: ['sh', '-c', `exec "$@" < ${rows}`, 'sh'],
+	});
+	assert.equal(fromStdin.code, 0, fromStdin.stderr);
+	assert.deepEqual(fromStdin.json?.insert?.rows, { inserted: 0, ignored: 2, updated: 0 });
+	writeFileSync(rows, '{"a": 3}\nnot json\n');
+	const bad = await runCli(tool, ['--insert-rows', rows, ...args]);
+	assert.equal(bad.code, 125);
+	assert.match(bad.stderr, /line 2 is not JSON/);
+	const stray = await runCli(tool, ['--db', db, '--sql', rows, '--batch-size', '5']);
+	assert.equal(stray.code, 125);
+	assert.match(stray.stderr, /--batch-size belongs to --insert-rows/);
+	assert.equal(readdirSync(tmpdir()).filter((name) => name.startsWith('duckdb-safe-ingest-rows-')).length, before);
+	assert.equal(existsSync(`${db}.pid`), false);
 });
