@@ -81,3 +81,12 @@ test('ingest-files: the built-in operation wired to four Discord messages', () =
 	assert.equal(wf.connections['DuckDB Safe Ingest'].main.length, 4);
 	assert.ok(wf.settings.executionTimeout * 1000 > 30 * 60_000, 'the workflow timeout is above the node timeout');
 });
+
+test('insert-rows: a Code node standing in for the API feeds Insert Rows (insert or ignore on the trade id)', () => {
+	const wf = load('insert-rows.workflow.json');
+	const ingest = wf.nodes.find((n) => n.name === 'DuckDB Safe Ingest');
+	assert.equal(ingest.parameters.operation, 'insertRows');
+	assert.equal(ingest.parameters.insertMode, 'insertOrIgnore');
+	assert.equal(ingest.parameters.insertPrimaryKey, 'a');
+	assert.equal(wf.connections['Fetch aggTrades'].main[0][0].node, 'DuckDB Safe Ingest');
+});

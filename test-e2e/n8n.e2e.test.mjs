@@ -67,6 +67,24 @@ describe('n8n 2.x end-to-end', { timeout: 15 * MIN }, () => {
 	});
 
 	test(
+		'Insert Rows in n8n: items from a Code node into a table; a re-run with Insert or Ignore adds nothing',
+		{ timeout: 4 * MIN },
+		async () => {
+			const first = only(await s.insertRowsRun(ctx), 0);
+			assert.equal(first.operation, 'insertRows');
+			assert.deepEqual(first.insert.rows, { inserted: 1000, ignored: 0, updated: 0 });
+			assert.deepEqual(first.insert.batches, { size: 500, total: 2, committed: 2 });
+			const again = only(await s.insertRowsRun(ctx), 0);
+			assert.deepEqual(again.insert.rows, { inserted: 0, ignored: 1000, updated: 0 });
+			assert.equal(again.insert.tableRows, 1000);
+			const later = only(await s.insertRowsRun(ctx, true), 0);
+			assert.deepEqual(later.insert.rows, { inserted: 500, ignored: 500, updated: 0 });
+			assert.equal(later.insert.tableRows, 1500);
+			assert.ok(!existsSync(`${ctx.db('insert-rows')}.pid`), 'PID file removed');
+		},
+	);
+
+	test(
 		'Ingest Files in n8n -> Success with 3 files; the next execution skips them all',
 		{ timeout: 4 * MIN },
 		async () => {

@@ -9,7 +9,6 @@ import { quoteIdentifier } from '../duckdb/sql-text';
 import { WRITE_MODES, type WriteMode } from '../outcome/operation-reports';
 import { isDirectory, realPathOf } from '../base/paths';
 import { n8nProtectedPaths, type FileAccess } from '../base/file-access';
-import type { ResolvedInsert } from './insert-rows/spec';
 
 export const FORMATS = ['auto', 'csv', 'parquet', 'json', 'ndjson'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -55,18 +54,6 @@ export interface SqlSpec extends DatabaseSettings {
 }
 
 export const SQL_DEFAULTS = { rowLimit: 1000, maxRowLimit: 100_000 };
-
-/** One task of the worker process: a checked spec and what SQL is confined to. */
-export type WorkerTask =
-	| { operation: 'ingestFiles'; spec: ResolvedIngest; access: FileAccess }
-	| { operation: 'runSql'; spec: ResolvedSql; access: FileAccess }
-	| { operation: 'insertRows'; spec: ResolvedInsert; access: FileAccess };
-
-/** The worker's JSON input: tasks for one database, access and limits, each report appended to resultsPath. */
-export interface WorkerBatch {
-	tasks: WorkerTask[];
-	resultsPath: string;
-}
 
 export type ResolvedIngest = Required<
 	Pick<IngestSpec, 'databasePath' | 'sources' | 'table' | 'format' | 'csvHeader' | 'mode' | 'primaryKey'>

@@ -18,15 +18,8 @@ import { runUnderLock } from '../run/supervise';
 import type { IngestReport, InsertReport, SqlReport } from '../outcome/operation-reports';
 import { resolveInsertSpec, type InsertSpec } from './insert-rows/spec';
 import { RowFileWriter } from './insert-rows/row-file';
-import {
-	fileAccessFor,
-	resolveIngestSpec,
-	resolveSqlSpec,
-	type IngestSpec,
-	type SqlSpec,
-	type WorkerBatch,
-	type WorkerTask,
-} from './spec';
+import { fileAccessFor, resolveIngestSpec, resolveSqlSpec, type IngestSpec, type SqlSpec } from './spec';
+import type { WorkerBatch, WorkerTask } from './worker-task';
 import { type RunOptions } from '../run/options';
 import { type RunHooks } from '../run/events';
 

@@ -23,7 +23,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { openConfined, type OpenDatabase } from '../duckdb/sandbox';
 import { builtinTableFunctions, runScript } from './run-sql/script';
 import { emptyInsertReport, insertRows } from './insert-rows/insert';
-import type { WorkerBatch, WorkerTask } from './spec';
+import type { WorkerBatch, WorkerTask } from './worker-task';
 import { ResultsWriter } from './batch-results';
 import { ITEM_STARTED, itemTag } from './batch-outcome';
 

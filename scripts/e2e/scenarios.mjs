@@ -17,6 +17,8 @@ export const WF = {
 	execTimeout: 'duckdbDemoExecTimeout',
 	cleanup: 'duckdbDemoCleanup',
 	ingestFiles: 'duckdbDemoIngestFiles',
+	insertRows: 'duckdbDemoInsertRows',
+	insertRowsLater: 'duckdbDemoInsertRowsLater',
 	...sharing.SHARING_WF,
 };
 
@@ -47,6 +49,7 @@ export async function setup({ build = true } = {}) {
 	const demo = h.readJson(join(h.ROOT, 'examples', 'demo.workflow.json'));
 	const demoCleanup = h.readJson(join(h.ROOT, 'examples', 'demo-cleanup.workflow.json'));
 	const ingestFiles = h.readJson(join(h.ROOT, 'examples', 'ingest-files.workflow.json'));
+	const insertRows = h.readJson(join(h.ROOT, 'examples', 'insert-rows.workflow.json'));
 	// Ingest Files reads its sources itself, so they sit inside the instance's allowed folder (N8N_RESTRICT_FILE_ACCESS_TO).
 	const sources = join(dataDir, 'sources');
 	mkdirSync(sources);
@@ -85,6 +88,16 @@ export async function setup({ build = true } = {}) {
 			id: WF.ingestFiles,
 			name: 'Demo: Ingest Files',
 			values: { dbPath: db('ingest-files'), sourceGlob: join(sources, 'BTCUSDT-aggTrades-*.csv') },
+		}),
+		h.variant(insertRows, {
+			id: WF.insertRows,
+			name: 'Demo: Insert Rows',
+			values: { dbPath: db('insert-rows'), from: 1, count: 1000 },
+		}),
+		h.variant(insertRows, {
+			id: WF.insertRowsLater,
+			name: 'Demo: Insert Rows, overlapping the first',
+			values: { dbPath: db('insert-rows'), from: 501, count: 1000 },
 		}),
 		// The production example, for the --ui instance (not executed: it runs python3 on /opt/ingest).
 		h.readJson(join(h.ROOT, 'examples', 'binance-history-ingest.workflow.json')),
@@ -129,6 +142,7 @@ export const successRun = (ctx) => execute(ctx, WF.success);
 export const timeoutRun = (ctx) => execute(ctx, WF.timeout);
 export const failedRun = (ctx) => execute(ctx, WF.failed);
 export const ingestFilesRun = (ctx) => execute(ctx, WF.ingestFiles);
+export const insertRowsRun = (ctx, later = false) => execute(ctx, later ? WF.insertRowsLater : WF.insertRows);
 export const readerLetsGoRun = (ctx) => sharing.readerLetsGoRun(ctx, execute);
 export const handshakeRun = (ctx) => sharing.handshakeRun(ctx, execute);
 export const handshakeHalfRun = (ctx) => sharing.handshakeHalfRun(ctx, execute);

@@ -8,7 +8,8 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, utime
 import { DuckDBInstance } from '@duckdb/node-api';
 import { join } from 'node:path';
 import { runIngestFiles, runSqlScript, withReport } from '../../lib/operations/supervise-worker';
-import { fileAccessFor, resolveIngestSpec, type IngestSpec, type WorkerTask } from '../../lib/operations/spec';
+import { fileAccessFor, resolveIngestSpec, type IngestSpec } from '../../lib/operations/spec';
+import type { WorkerTask } from '../../lib/operations/worker-task';
 import { readResults } from '../../lib/operations/batch-results';
 import type { IngestReport } from '../../lib/outcome/operation-reports';
 import { MANIFEST_TABLE } from '../../lib/operations/ingest-files/manifest';

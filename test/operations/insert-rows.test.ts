@@ -335,3 +335,18 @@ test('a writer holding the database: Blocked, nothing inserted', async () => {
 	await holder.exited;
 	assert.deepEqual(await query(db, 'SELECT count(*) AS n FROM t'), [{ n: 0n }]);
 });
+
+test("fields that differ only in case (Binance's m and M): the first keeps the column, the other is ignored or refused", async () => {
+	const db = database();
+	const rows: Rows = [{ a: 1, m: true, M: false }];
+	const ignored = await insert(rows, { databasePath: db, table: 'agg' });
+	assert.equal(ignored.status, 'success', ignored.summary);
+	assert.deepEqual(ignored.insert?.fieldsIgnored, ['M']);
+	assert.deepEqual(await query(db, 'SELECT * FROM agg'), [{ a: 1n, m: true }]);
+	const again = await insert(rows, { databasePath: db, table: 'agg' });
+	assert.equal(again.status, 'success', again.summary);
+	assert.deepEqual(again.insert?.fieldsIgnored, ['M']);
+	const refused = await insert(rows, { databasePath: db, table: 'agg', missingColumns: 'add' });
+	assert.equal(refused.status, 'failed', refused.summary);
+	assert.match(refused.summary, /fields m and M differ only in case/);
+});

@@ -70,6 +70,13 @@ export function planInsert(
 	const ignoredFields: string[] = [];
 	for (const field of shape.fields) {
 		const column = byName.get(field.name.toLowerCase());
+		const taken = column && columns.find((entry) => entry.name === column.name)?.field;
+		if (taken) {
+			// DuckDB's names ignore case: Binance's m and M cannot both be columns. The first field keeps it.
+			if (spec.missingColumns !== 'ignore') return caseClash(spec, taken, field.name);
+			ignoredFields.push(field.name);
+			continue;
+		}
 		if (column) {
 			columns[table.columns.indexOf(column)].field = field.name;
 			continue;
@@ -95,17 +102,26 @@ export function planInsert(
 function planNew(spec: ResolvedInsert, shape: RowShape): InsertPlan | string {
 	if ((spec.mode === 'insertOrIgnore' || spec.mode === 'upsert') && !spec.primaryKey.length)
 		return `${spec.mode} needs a primary key: give the primary key columns so the new table ${spec.table} gets one.`;
-	const fields = new Map(shape.fields.map((field) => [field.name.toLowerCase(), field]));
+	const fields = new Map<string, RowShape['fields'][number]>();
+	const ignoredFields: string[] = [];
+	for (const field of shape.fields) {
+		const first = fields.get(field.name.toLowerCase());
+		if (!first) fields.set(field.name.toLowerCase(), field);
+		else if (spec.missingColumns !== 'ignore') return caseClash(spec, first.name, field.name);
+		else ignoredFields.push(field.name);
+	}
 	const given = spec.columns;
 	const columns = given
 		? given.map((column) => ({ ...column, field: fields.get(column.name.toLowerCase())?.name }))
-		: shape.fields.map((field) => ({ name: field.name, type: typeFor(field.kinds), field: field.name }));
-	const ignoredFields = given
-		? shape.fields
-				.filter((field) => !given.some((column) => column.name.toLowerCase() === field.name.toLowerCase()))
-				.map((field) => field.name)
-		: [];
+		: [...fields.values()].map((field) => ({ name: field.name, type: typeFor(field.kinds), field: field.name }));
+	const known = new Set(given?.map((column) => column.name.toLowerCase()));
+	if (given)
+		for (const field of fields.values()) if (!known.has(field.name.toLowerCase())) ignoredFields.push(field.name);
 	if (given && spec.missingColumns === 'fail' && ignoredFields.length)
 		return `field ${ignoredFields[0]} is not among the columns given for table ${spec.table}. Add it to the columns, or set missing columns to ignore`;
 	return { columns, key: spec.primaryKey, create: true, add: [], ignoredFields };
+}
+
+function caseClash(spec: ResolvedInsert, first: string, second: string): string {
+	return `fields ${first} and ${second} differ only in case, and DuckDB's column names ignore case, so table ${spec.table} can hold only one of them. Map Each Column Below (e.g. ${second} as ${second.toLowerCase()}_2), or set fields without a column to ignore (the first one is kept)`;
 }
