@@ -5,7 +5,8 @@
  */
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync } from 'node:fs';
+import { RowFileWriter } from '../../lib/operations/insert-rows/row-file';
 import { join } from 'node:path';
 import { runInsertRows } from '../../lib/operations/supervise-worker';
 import type { InsertSpec } from '../../lib/operations/insert-rows/spec';
@@ -349,4 +350,18 @@ test("fields that differ only in case (Binance's m and M): the first keeps the c
 	const refused = await insert(rows, { databasePath: db, table: 'agg', missingColumns: 'add' });
 	assert.equal(refused.status, 'failed', refused.summary);
 	assert.match(refused.summary, /fields m and M differ only in case/);
+});
+
+test('a finished row file, disposed, never closes a descriptor number that another file (or a socket) got since', () => {
+	const writer = new RowFileWriter();
+	writer.add({ a: 1 });
+	writer.finish();
+	// The number the row file had is free again: the next open gets it (lowest free descriptor).
+	const other = openSync(join(dir.path, 'other.txt'), 'w');
+	try {
+		writer.dispose();
+		assert.doesNotThrow(() => fstatSync(other), 'the other file was closed by the row file');
+	} finally {
+		closeSync(other);
+	}
 });

@@ -21,7 +21,8 @@ const FLUSH_AT = 1 << 20;
 export class RowFileWriter {
 	readonly folder = mkdtempSync(join(tmpdir(), 'duckdb-safe-ingest-rows-'));
 	readonly path = join(this.folder, 'rows.ndjson');
-	private readonly fd = openSync(this.path, 'wx', 0o600);
+	/** Closed (undefined) once: a descriptor number closed twice may by then be another file's or a socket's. */
+	private fd: number | undefined = openSync(this.path, 'wx', 0o600);
 	private readonly shape = new ShapeBuilder();
 	private pending: string[] = [];
 	private pendingLength = 0;
@@ -36,6 +37,7 @@ export class RowFileWriter {
 	}
 
 	private flush(): void {
+		if (this.fd === undefined) throw new Error('the row file is already finished');
 		if (this.pending.length) writeSync(this.fd, this.pending.join(''));
 		this.pending = [];
 		this.pendingLength = 0;
@@ -44,17 +46,19 @@ export class RowFileWriter {
 	/** The file, complete and closed. */
 	finish(): RowFile {
 		this.flush();
-		closeSync(this.fd);
+		this.close();
 		return { path: this.path, shape: this.shape.shape() };
+	}
+
+	private close(): void {
+		const fd = this.fd;
+		this.fd = undefined;
+		if (fd !== undefined) closeSync(fd);
 	}
 
 	/** Removes the folder (after the run, or when the rows are not used). */
 	dispose(): void {
-		try {
-			closeSync(this.fd);
-		} catch {
-			// Already closed by finish.
-		}
+		this.close();
 		rmSync(this.folder, { recursive: true, force: true });
 	}
 }
