@@ -9,6 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { runUnderLock } from '../../lib/run/supervise';
+import { runInsertRows } from '../../lib/operations/supervise-worker';
 import { parsePidFile } from '../../lib/lock/pid-file-format';
 import { readProcess } from '../../lib/proc/identity';
 import type { CleanupReport } from '../../lib/outcome/cleanup-report';
@@ -386,4 +387,33 @@ test('the CLI SIGKILLed during its Before: the lock stays owing the After; the n
 	assertOwedAfterPaidFirst(next);
 	assert.equal((await server.stats()).refresh, 2, "the owed After once, then the run's own");
 	assert.equal(existsSync(`${db}.pid`), false);
+});
+
+test('Insert Rows with the API sharing the database: Before lets the readers go, the rows land, After once (also when it fails)', async () => {
+	for (const [rows, status] of [
+		[[{ id: 2 }, { id: 3 }], 'success'],
+		[[{ id: 4 }, { id: 'four' }], 'failed'],
+	] as const) {
+		const db = await database();
+		const server = await api(db);
+		const outcome = await runInsertRows(
+			rows,
+			{ databasePath: db, table: 'prices' },
+			{ waitMs: 10_000, handshake: handshake(server) },
+		);
+		assert.equal(outcome.status, status, outcome.summary);
+		const stats = await server.stats();
+		assert.deepEqual([stats.prepare, stats.refresh], [1, 1], status);
+		assert.equal(JSON.parse(stats.bodies[1]).insert.items, 2, 'the After request carries the insert report');
+		assert.deepEqual(
+			stats.workers.map((worker) => worker.open),
+			[true, true],
+		);
+		server.child.child.kill('SIGTERM');
+		await server.child.exited;
+		assert.deepEqual(
+			(await query(db, 'SELECT id FROM prices ORDER BY id')).map((row) => Number(row.id)),
+			status === 'success' ? [1, 2, 3] : [1],
+		);
+	}
 });
