@@ -29,7 +29,9 @@ export function kindOf(value: unknown): ValueKind | undefined {
 	if (typeof value === 'boolean') return 'boolean';
 	if (typeof value === 'number') return Number.isSafeInteger(value) ? 'integer' : 'float';
 	if (typeof value === 'string') {
-		if (value.length > 40) return 'string';
+		// Only what starts like 2024-01-02 can be a date or a time: most text is told apart by two characters.
+		if (value.length > 40 || value.length < 10 || value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45)
+			return 'string';
 		if (DATE.test(value)) return 'date';
 		if (TIMESTAMP.test(value)) return 'timestamp';
 		if (TIMESTAMP_TZ.test(value)) return 'timestamptz';
