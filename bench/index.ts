@@ -5,6 +5,7 @@ import { benchHolders } from './holders';
 import { benchIngest } from './ingest';
 import { benchLease } from './lease';
 import { benchFast } from './fast';
+import { benchInsertRows } from './insert-rows';
 
 async function main(): Promise<void> {
 	const only = process.argv[2];
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
 		ingest: benchIngest,
 		lease: benchLease,
 		fast: benchFast,
+		'insert-rows': benchInsertRows,
 	};
 	for (const [name, run] of Object.entries(suites)) {
 		if (!only || only === name) await run();
