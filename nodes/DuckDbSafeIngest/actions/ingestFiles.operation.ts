@@ -4,6 +4,7 @@ import type { OperationRequest } from '../../../lib/operations/dispatch';
 import { globBase, normaliseSource, parseNameList, type IngestSpec } from '../../../lib/operations/spec';
 import { allowedPath } from '../../shared/glue';
 import { databaseSettings } from './settings';
+import { newTableColumns, newTableColumnsProperty } from './table-columns';
 
 const ingestFiles = { show: { operation: ['ingestFiles'] } };
 
@@ -93,27 +94,11 @@ export const properties: INodeProperties[] = [
 			'Comma-separated columns of the primary key given to a table this node creates. Insert or Ignore and Create or Update (upsert) need one.',
 		displayOptions: ingestFiles,
 	},
-	{
-		displayName: 'Columns of a New Table',
-		name: 'columns',
-		type: 'fixedCollection',
-		typeOptions: { multipleValues: true, sortable: true },
-		default: {},
-		placeholder: 'Add Column',
-		description:
-			'Names and DuckDB types for a table this node creates, in file order. Empty: inferred from the first file. Give them for CSV files without a header line.',
-		displayOptions: ingestFiles,
-		options: [
-			{
-				displayName: 'Column',
-				name: 'column',
-				values: [
-					{ displayName: 'Name', name: 'name', type: 'string', default: '', placeholder: 'price' },
-					{ displayName: 'Type', name: 'type', type: 'string', default: 'VARCHAR', placeholder: 'DOUBLE' },
-				],
-			},
-		],
-	},
+	newTableColumnsProperty(
+		'columns',
+		'Names and DuckDB types for a table this node creates, in file order. Empty: inferred from the first file. Give them for CSV files without a header line.',
+		ingestFiles,
+	),
 	{
 		displayName: 'File Options',
 		name: 'fileOptions',
@@ -192,18 +177,14 @@ async function specFor(context: IExecuteFunctions, itemIndex: number, databasePa
 		csvHeader?: IngestSpec['csvHeader'];
 		csvDelimiter?: string;
 	};
-	const columns = (
-		context.getNodeParameter('columns.column', itemIndex, []) as Array<{ name?: unknown; type?: unknown }>
-	)
-		.map((column) => ({ name: String(column.name ?? '').trim(), type: String(column.type ?? '').trim() }))
-		.filter((column) => column.name);
+	const columns = newTableColumns(context, 'columns', itemIndex);
 	return {
 		...(await databaseSettings(context, itemIndex, databasePath)),
 		sources,
 		table: String(context.getNodeParameter('table', itemIndex)).trim(),
 		mode: context.getNodeParameter('writeMode', itemIndex, 'append') as IngestSpec['mode'],
 		primaryKey: parseNameList(String(context.getNodeParameter('primaryKey', itemIndex, ''))),
-		columns: columns.length ? columns : undefined,
+		columns,
 		format: files.format,
 		csvHeader: files.csvHeader,
 		csvDelimiter: files.csvDelimiter || undefined,

@@ -3,6 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties, INodePropertyOpti
 import { parseNameList } from '../../../lib/operations/spec';
 import type { InsertSpec } from '../../../lib/operations/insert-rows/spec';
 import { databaseSettings } from './settings';
+import { newTableColumns, newTableColumnsProperty } from './table-columns';
 
 const insertRows = { show: { operation: ['insertRows'] } };
 
@@ -97,26 +98,11 @@ export const properties: INodeProperties[] = [
 			'Comma-separated columns of the primary key of a table this node creates. Insert or Ignore and Create or Update need one; an existing table uses its own.',
 		displayOptions: insertRows,
 	},
-	{
-		displayName: 'Columns of a New Table',
-		name: 'insertColumns',
-		type: 'fixedCollection',
-		typeOptions: { multipleValues: true, sortable: true },
-		default: {},
-		placeholder: 'Add Column',
-		description: 'Names and DuckDB types for a table this node creates. Empty: inferred from the items.',
-		displayOptions: insertRows,
-		options: [
-			{
-				displayName: 'Column',
-				name: 'column',
-				values: [
-					{ displayName: 'Name', name: 'name', type: 'string', default: '', placeholder: 'price' },
-					{ displayName: 'Type', name: 'type', type: 'string', default: 'VARCHAR', placeholder: 'DOUBLE' },
-				],
-			},
-		],
-	},
+	newTableColumnsProperty(
+		'insertColumns',
+		'Names and DuckDB types for a table this node creates. Empty: inferred from the items.',
+		insertRows,
+	),
 	{
 		displayName: 'Insert Options',
 		name: 'insertOptions',
@@ -203,18 +189,14 @@ export async function specFor(
 	databasePath: string,
 ): Promise<Omit<InsertSpec, 'rows'> & { output: 'outcome' | 'perItem' }> {
 	const options = context.getNodeParameter('insertOptions', itemIndex, {}) as InsertOptions;
-	const columns = (
-		context.getNodeParameter('insertColumns.column', itemIndex, []) as Array<{ name?: unknown; type?: unknown }>
-	)
-		.map((column) => ({ name: String(column.name ?? '').trim(), type: String(column.type ?? '').trim() }))
-		.filter((column) => column.name);
+	const columns = newTableColumns(context, 'insertColumns', itemIndex);
 	const output = options.output ?? 'outcome';
 	return {
 		...(await databaseSettings(context, itemIndex, databasePath)),
 		table: String(context.getNodeParameter('insertTable', itemIndex)).trim(),
 		mode: context.getNodeParameter('insertMode', itemIndex, 'append') as InsertSpec['mode'],
 		primaryKey: parseNameList(String(context.getNodeParameter('insertPrimaryKey', itemIndex, ''))),
-		columns: columns.length ? columns : undefined,
+		columns,
 		batchSize: options.batchSize,
 		missingColumns: options.missingColumns,
 		nested: options.nested,
