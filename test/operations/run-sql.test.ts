@@ -260,7 +260,7 @@ test('the CLI: --sql FILE with --rows prints JSON lines; --ingest without --tabl
 	assert.equal(both.code, 125);
 	assert.match(both.stderr, /Give one of/);
 	for (const [args, message] of [
-		[['--threads', '2', '--', 'true'], /--threads belongs to --ingest or --sql/],
+		[['--threads', '2', '--', 'true'], /--threads belongs to --ingest, --sql or --insert-rows/],
 		[['--sql', script, '--table', 't'], /--table belongs to --ingest, not --sql/],
 		[['--ingest', join(root, '*.csv'), '--table', 't', '--rows', '3'], /--rows belongs to --sql, not --ingest/],
 	] as const) {
